@@ -1,0 +1,62 @@
+"""leakscan: find copies, reformatted copies and excerpts of classified documents.
+
+Fingerprint a case archive once (:class:`Index`), then check seized-device
+exports (:func:`scan`), compare two files (:func:`compare`) or fingerprint a
+text (:func:`fingerprint_text`). Importing this package does nothing
+observable: no logging handlers, no heavy imports.
+"""
+
+from ._version import __version__
+from .build import BuildReport, build
+from .compare import Comparison, compare, compare_texts
+from .errors import (
+    ConfigurationError,
+    EncryptedDocumentError,
+    ExtractionError,
+    IndexNotFoundError,
+    KeyMismatchError,
+    LeakscanError,
+    LeakscanIndexError,
+    SchemeError,
+    SchemeMismatchError,
+    UnsupportedFormatError,
+)
+from .fingerprint import Fingerprint, Fingerprinter, Scheme, fingerprint_text
+from .index import Index, IndexStats
+from .match import MatchParams
+from .records import ErrorRecord, Finding, Passage, SkippedRecord, Summary
+from .scan import Scanner, ScanOptions, scan
+
+__all__ = [
+    "BuildReport",
+    "Comparison",
+    "ConfigurationError",
+    "EncryptedDocumentError",
+    "ErrorRecord",
+    "ExtractionError",
+    "Finding",
+    "Fingerprint",
+    "Fingerprinter",
+    "Index",
+    "IndexNotFoundError",
+    "IndexStats",
+    "KeyMismatchError",
+    "LeakscanError",
+    "LeakscanIndexError",
+    "MatchParams",
+    "Passage",
+    "ScanOptions",
+    "Scanner",
+    "Scheme",
+    "SchemeError",
+    "SchemeMismatchError",
+    "SkippedRecord",
+    "Summary",
+    "UnsupportedFormatError",
+    "__version__",
+    "build",
+    "compare",
+    "compare_texts",
+    "fingerprint_text",
+    "scan",
+]

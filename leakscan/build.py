@@ -1,0 +1,256 @@
+"""Index building: fingerprint every readable file below archive folders, incrementally.
+
+A file whose content (sha256) is already indexed at its path is skipped; a
+changed file replaces its old fingerprints; with ``prune`` documents whose
+files are gone are dropped. Extraction and fingerprinting run in worker
+processes with ``jobs > 1``; the one writer is this process.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ConfigurationError, LeakscanError, UnsupportedFormatError
+from .extract import detect_mime, extractor_for
+from .fingerprint import Fingerprinter, Scheme
+from .index import Index
+from .records import ErrorRecord, SkippedRecord
+from .scan import DEFAULT_MAX_FILE_BYTES
+from .walk import Item, read_evidence, walk
+
+__all__ = ["BuildReport", "build"]
+
+_COMMIT_EVERY = 200
+
+
+@dataclass
+class BuildReport:
+    """What an index build did, file by file where it matters."""
+
+    added: int = 0
+    replaced: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    errors: list[ErrorRecord] = field(default_factory=list)
+    skipped: list[SkippedRecord] = field(default_factory=list)
+    elapsed_seconds: float = 0.0
+
+    @property
+    def files(self) -> int:
+        return self.added + self.replaced + self.unchanged + len(self.errors) + len(self.skipped)
+
+    def summary_line(self) -> str:
+        return (
+            f"{self.files} files: {self.added} added, {self.replaced} replaced, "
+            f"{self.unchanged} unchanged, {len(self.skipped)} skipped, "
+            f"{len(self.errors)} errors; {self.removed} removed "
+            f"({self.elapsed_seconds:.1f} s)"
+        )
+
+
+@dataclass(frozen=True)
+class _Job:
+    root: str
+    relative: str
+    item: Item
+    sha256: str
+    size: int
+    mtime_ns: int
+    replaces: bool
+
+
+@dataclass(frozen=True)
+class _Fingerprinted:
+    mime: str
+    hashes: np.ndarray
+    starts: np.ndarray
+    simhash: int
+    n_tokens: int
+
+
+def _fingerprint_file(
+    fingerprinter: Fingerprinter, item: Item, max_bytes: int
+) -> _Fingerprinted | ErrorRecord | SkippedRecord:
+    try:
+        data, sha256, _ = read_evidence(item.path, max_bytes)
+    except ValueError as exc:
+        return SkippedRecord(item.name, str(exc))
+    except OSError as exc:
+        return ErrorRecord(item.name, f"cannot read: {exc.strerror or exc}")
+    try:
+        if not data:
+            return ErrorRecord(item.name, "empty file (0 bytes)", sha256)
+        mime = detect_mime(data)
+        found = extractor_for(mime, item.name)
+        if found is None:
+            return SkippedRecord(item.name, f"no text extractor for {mime}", mime, sha256)
+        extracted = found[1](data)
+        fingerprint = fingerprinter.fingerprint(extracted.text)
+    except UnsupportedFormatError as exc:
+        return SkippedRecord(item.name, str(exc), None, sha256)
+    except LeakscanError as exc:
+        return ErrorRecord(item.name, str(exc), sha256)
+    except Exception as exc:  # a parser bug on one file must not stop the build
+        return ErrorRecord(item.name, f"internal error: {type(exc).__name__}: {exc}", sha256)
+    if fingerprint.n_tokens == 0:
+        return ErrorRecord(item.name, "no words in the extracted text", sha256)
+    return _Fingerprinted(
+        extracted.mime,
+        fingerprint.hashes,
+        fingerprint.starts,
+        fingerprint.simhash,
+        fingerprint.n_tokens,
+    )
+
+
+_worker_fingerprinter: Fingerprinter | None = None
+
+
+def _init_worker(key: bytes, scheme: Scheme) -> None:
+    global _worker_fingerprinter
+    _worker_fingerprinter = Fingerprinter(key, scheme)
+
+
+def _work(item: Item, max_bytes: int) -> _Fingerprinted | ErrorRecord | SkippedRecord:
+    assert _worker_fingerprinter is not None, "worker not initialised"
+    return _fingerprint_file(_worker_fingerprinter, item, max_bytes)
+
+
+def _jobs(
+    index: Index,
+    roots: Sequence[Path],
+    report: BuildReport,
+    seen: dict[str, set[str]],
+    max_bytes: int,
+) -> Iterator[_Job]:
+    """Files that need fingerprinting; unchanged ones are counted and passed over."""
+    for given in roots:
+        root_path = given.resolve()
+        targets = [root_path]
+        if root_path.is_file():
+            targets, root_path = [root_path], root_path.parent
+        root = str(root_path)
+        seen.setdefault(root, set())
+        for entry in walk(targets):
+            if isinstance(entry, ErrorRecord):
+                report.errors.append(entry)
+                continue
+            if isinstance(entry, SkippedRecord):
+                report.skipped.append(entry)
+                continue
+            relative = Path(os.path.relpath(entry.path, root)).as_posix()
+            seen[root].add(relative)
+            try:
+                _, sha256, info = read_evidence(entry.path, max_bytes)
+            except ValueError as exc:
+                report.skipped.append(SkippedRecord(entry.name, str(exc)))
+                continue
+            except OSError as exc:
+                report.errors.append(ErrorRecord(entry.name, f"cannot read: {exc.strerror}"))
+                continue
+            existing = index.find_document(relative, root)
+            if existing is not None and index.backend.find_content(sha256) == existing.content_id:
+                report.unchanged += 1
+                continue
+            yield _Job(
+                root,
+                relative,
+                entry,
+                sha256,
+                info.st_size,
+                info.st_mtime_ns,
+                replaces=existing is not None,
+            )
+
+
+def build(
+    index: Index,
+    roots: Sequence[str | os.PathLike[str]],
+    *,
+    jobs: int = 1,
+    prune: bool = False,
+    public: bool = False,
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    progress: Callable[[str], None] | None = None,
+) -> BuildReport:
+    """Fingerprint every readable file below ``roots`` into ``index``.
+
+    ``public`` marks the documents as public (press releases, published
+    reports): their text never raises findings. ``progress`` is called with
+    each file's name once it is done.
+    """
+    started = time.monotonic()
+    report = BuildReport()
+    seen: dict[str, set[str]] = {}
+    paths = [Path(r) for r in roots]
+    for path in paths:
+        if not path.exists():
+            raise ConfigurationError(f"archive folder {path} does not exist")
+    pending_writes = 0
+
+    def store(job: _Job, outcome: _Fingerprinted | ErrorRecord | SkippedRecord) -> None:
+        nonlocal pending_writes
+        if progress is not None:
+            progress(job.item.name)
+        if isinstance(outcome, ErrorRecord):
+            report.errors.append(outcome)
+            return
+        if isinstance(outcome, SkippedRecord):
+            report.skipped.append(outcome)
+            return
+        index.add_hashes(
+            outcome.hashes,
+            outcome.starts,
+            outcome.simhash,
+            outcome.n_tokens,
+            path=job.relative,
+            root=job.root,
+            sha256=job.sha256,
+            size=job.size,
+            mtime_ns=job.mtime_ns,
+            mime=outcome.mime,
+            public=public,
+        )
+        if job.replaces:
+            report.replaced += 1
+        else:
+            report.added += 1
+        pending_writes += 1
+        if pending_writes >= _COMMIT_EVERY:
+            index.commit()
+            pending_writes = 0
+
+    if jobs <= 1:
+        for job in _jobs(index, paths, report, seen, max_file_bytes):
+            store(job, _fingerprint_file(index.fingerprinter, job.item, max_file_bytes))
+    else:
+        with ProcessPoolExecutor(
+            max_workers=jobs, initializer=_init_worker, initargs=(index.key, index.scheme)
+        ) as pool:
+            queue: deque[tuple[_Job, Future[_Fingerprinted | ErrorRecord | SkippedRecord]]]
+            queue = deque()
+            for job in _jobs(index, paths, report, seen, max_file_bytes):
+                queue.append((job, pool.submit(_work, job.item, max_file_bytes)))
+                while len(queue) > 4 * jobs:
+                    done_job, future = queue.popleft()
+                    store(done_job, future.result())
+            while queue:
+                done_job, future = queue.popleft()
+                store(done_job, future.result())
+    if prune:
+        for root, present in seen.items():
+            for document in list(index.documents(root)):
+                if document.path not in present:
+                    index.backend.remove_document(document.id)
+                    report.removed += 1
+    index.commit()
+    report.elapsed_seconds = time.monotonic() - started
+    return report

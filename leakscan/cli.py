@@ -1,0 +1,294 @@
+"""The ``leakscan`` command: parses arguments, calls the library, renders results.
+
+Exit codes of ``scan`` follow clamscan: 0 no findings, 1 findings, 2 usage
+or fatal error (no index, wrong key, unreadable target).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TextIO
+
+import click
+
+from ._version import __version__
+from .errors import ExtractionError, LeakscanError
+from .index import DEFAULT_INDEX, Index
+
+__all__ = ["EXIT_CLEAN", "EXIT_ERROR", "EXIT_FINDINGS", "cli", "main"]
+
+EXIT_CLEAN = 0
+EXIT_FINDINGS = 1
+EXIT_ERROR = 2
+
+_index_option = click.option(
+    "--index",
+    "index_location",
+    default=DEFAULT_INDEX,
+    show_default=True,
+    help="Index file (SQLite path) or URL.",
+)
+
+
+def _fail(message: str) -> None:
+    click.echo(f"leakscan: error: {message}", err=True)
+    sys.exit(EXIT_ERROR)
+
+
+@contextmanager
+def _errors_exit_2() -> Iterator[None]:
+    """Fatal leakscan errors become one line on stderr and exit code 2."""
+    try:
+        yield
+    except LeakscanError as exc:
+        _fail(str(exc))
+
+
+@click.group()
+@click.version_option(__version__, prog_name="leakscan")
+@click.option("-v", "--verbose", count=True, help="More log output on stderr.")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
+def cli(verbose: int, quiet: bool) -> None:
+    """Find copies and excerpts of classified documents in seized-device exports."""
+    level = (
+        logging.ERROR
+        if quiet
+        else logging.DEBUG
+        if verbose > 1
+        else (logging.INFO if verbose else logging.WARNING)
+    )
+    logging.basicConfig(level=level, format="leakscan: %(levelname)s: %(message)s")
+
+
+@cli.group("index")
+def index_group() -> None:
+    """Build and inspect the fingerprint index of a case archive."""
+
+
+class _Progress:
+    """A one-line counter on stderr, only when stderr is a terminal."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.count = 0
+
+    def __call__(self, name: str) -> None:
+        self.count += 1
+        if self.enabled:
+            shown = name if len(name) <= 60 else "…" + name[-59:]
+            click.echo(f"\r\x1b[Kindexed {self.count} files  {shown}", err=True, nl=False)
+
+    def done(self) -> None:
+        if self.enabled and self.count:
+            click.echo("\r\x1b[K", err=True, nl=False)
+
+
+@index_group.command("build")
+@click.argument("archive_dirs", nargs=-1, required=True, type=click.Path(exists=True))
+@_index_option
+@click.option(
+    "--jobs",
+    "-j",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 256),
+    help="Worker processes for extraction and fingerprinting.",
+)
+@click.option("--prune", is_flag=True, help="Drop indexed documents whose files are gone.")
+@click.option(
+    "--public", is_flag=True, help="These are public documents: their text never raises findings."
+)
+def index_build(
+    archive_dirs: tuple[str, ...], index_location: str, jobs: int, prune: bool, public: bool
+) -> None:
+    """Fingerprint every TXT, PDF and DOCX file below ARCHIVE_DIRS (incrementally)."""
+    from .build import build
+
+    with _errors_exit_2(), Index.create(index_location) as index:
+        progress = _Progress(sys.stderr.isatty())
+        report = build(
+            index, archive_dirs, jobs=jobs, prune=prune, public=public, progress=progress
+        )
+        progress.done()
+        for record in report.errors:
+            click.echo(f"ERROR   {record.suspect}: {record.error}", err=True)
+        for skipped in report.skipped:
+            click.echo(f"SKIPPED {skipped.suspect}: {skipped.reason}", err=True)
+        stats = index.stats()
+        click.echo(f"{report.summary_line()}")
+        click.echo(
+            f"index {index_location}: {stats.documents} documents, "
+            f"{stats.fingerprints} fingerprints (index id {stats.index_id})"
+        )
+
+
+@index_group.command("stats")
+@_index_option
+def index_stats(index_location: str) -> None:
+    """Print what the index holds, as JSON."""
+    with _errors_exit_2(), Index.open(index_location, readonly=True) as index:
+        click.echo(json.dumps(index.stats().to_dict(), indent=2))
+
+
+@cli.command("scan")
+@click.argument("targets", nargs=-1, required=True)
+@_index_option
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "jsonl"]),
+    default="text",
+    show_default=True,
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write the report to FILE instead of standard output.",
+)
+@click.option(
+    "--min-score",
+    default=0.5,
+    show_default=True,
+    type=click.FloatRange(0, 1),
+    help="Report only findings at least this confident.",
+)
+@click.option("--jobs", "-j", default=1, show_default=True, type=click.IntRange(1, 256))
+@click.option(
+    "--max-file-size",
+    default=256,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Skip files larger than this many MiB.",
+)
+@click.option(
+    "--common-df",
+    type=click.IntRange(2),
+    default=None,
+    help="Ignore fingerprints held by this many archive documents "
+    "(default: from the archive's size).",
+)
+def scan_command(
+    targets: tuple[str, ...],
+    index_location: str,
+    output_format: str,
+    output: str | None,
+    min_score: float,
+    jobs: int,
+    max_file_size: int,
+    common_df: int | None,
+) -> None:
+    """Check files and folders (TARGETS) for text of the indexed archive."""
+    from .match import MatchParams
+    from .report import writer_for
+    from .scan import Scanner, ScanOptions
+
+    options = ScanOptions(
+        min_score=min_score,
+        jobs=jobs,
+        max_file_bytes=max_file_size * 1024 * 1024,
+        params=MatchParams(common_contents=common_df),
+    )
+    findings = 0
+    with _errors_exit_2(), Index.open(index_location, readonly=True) as index:
+        stream: TextIO
+        stream = open(output, "w", encoding="utf-8") if output else sys.stdout  # noqa: SIM115
+        try:
+            writer = writer_for(output_format, stream)
+            for record in Scanner(index, options).scan(targets):
+                writer.write(record)
+                findings += record.to_dict()["type"] == "finding"
+            writer.close()
+        finally:
+            if output:
+                stream.close()
+    sys.exit(EXIT_FINDINGS if findings else EXIT_CLEAN)
+
+
+@cli.command("compare")
+@click.argument("a", type=click.Path(exists=True, dir_okay=False))
+@click.argument("b", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+)
+def compare_command(a: str, b: str, output_format: str) -> None:
+    """How similar two files are: simhash distance, containment both ways, shared passages."""
+    from .compare import compare
+
+    try:
+        result = compare(a, b)
+    except ExtractionError as exc:
+        _fail(str(exc))
+        return
+    if output_format == "json":
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+        return
+    click.echo(f"A: {a}\nB: {b}")
+    click.echo(f"simhash distance: {result.simhash_distance} of 64 bits")
+    click.echo(
+        f"A found in B: {result.a_in_b:.0%}   B found in A: {result.b_in_a:.0%}   "
+        f"shared words: {result.shared_tokens}"
+    )
+    for passage in result.passages:
+        click.echo(
+            f"  A {passage.a_start}-{passage.a_end} = B {passage.b_start}-{passage.b_end}"
+            f" ({passage.tokens} words): {' '.join(passage.text.split())[:120]}"
+        )
+
+
+@cli.command("fingerprint")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@_index_option
+def fingerprint_command(file: str, index_location: str) -> None:
+    """Print a file's signature as JSON (keyed with the index's key, if the index exists)."""
+    import hashlib
+    import os
+    import secrets
+
+    from .extract import extract
+    from .fingerprint import Fingerprinter
+
+    data = open(file, "rb").read()  # noqa: SIM115
+    try:
+        extracted = extract(data, file)
+    except ExtractionError as exc:
+        _fail(str(exc))
+        return
+    ephemeral = not os.path.exists(index_location)
+    if ephemeral:
+        fingerprinter = Fingerprinter(secrets.token_bytes(32))
+    else:
+        with _errors_exit_2(), Index.open(index_location, readonly=True) as index:
+            fingerprinter = index.fingerprinter
+    fp = fingerprinter.fingerprint(extracted.text)
+    signature = {
+        "file": file,
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "mime": extracted.mime,
+        "key_id": fingerprinter.key_id,
+        "ephemeral_key": ephemeral,
+        "scheme": fingerprinter.scheme.to_dict(),
+        "tokens": fp.n_tokens,
+        "shingles": fp.n_shingles,
+        "simhash": f"{fp.simhash:016x}",
+        "fingerprints": [
+            {"hash": f"{h:016x}", "start": s, "end": e}
+            for h, s, e in zip(
+                fp.hashes.tolist(), fp.starts.tolist(), fp.ends.tolist(), strict=True
+            )
+        ],
+    }
+    click.echo(json.dumps(signature, indent=1))
+
+
+def main() -> None:
+    """Entry point of the console script."""
+    cli(prog_name="leakscan")

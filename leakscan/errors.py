@@ -1,0 +1,71 @@
+"""The one exception tree of leakscan; third-party errors are mapped into it where they enter.
+
+    LeakscanError
+    ├── ConfigurationError          bad option or parameter value
+    │   └── SchemeError             invalid fingerprint scheme or key
+    ├── LeakscanIndexError          the index cannot be opened, read or written
+    │   ├── IndexNotFoundError      no index at that location
+    │   ├── SchemeMismatchError     index built with other parameters
+    │   └── KeyMismatchError        index built with another key
+    └── ExtractionError             one item's text cannot be read
+        ├── EncryptedDocumentError  password-protected
+        └── UnsupportedFormatError  no extractor for this content
+
+An ``ExtractionError`` concerns one item: a scan records it and goes on.
+The others stop the command (exit code 2).
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigurationError",
+    "EncryptedDocumentError",
+    "ExtractionError",
+    "IndexNotFoundError",
+    "KeyMismatchError",
+    "LeakscanError",
+    "LeakscanIndexError",
+    "SchemeError",
+    "SchemeMismatchError",
+    "UnsupportedFormatError",
+]
+
+
+class LeakscanError(Exception):
+    """Base of every error leakscan raises on purpose."""
+
+
+class ConfigurationError(LeakscanError):
+    """An option or parameter has a value leakscan cannot work with."""
+
+
+class SchemeError(ConfigurationError):
+    """A fingerprint scheme or key is invalid."""
+
+
+class LeakscanIndexError(LeakscanError):
+    """The index cannot be opened, read or written."""
+
+
+class IndexNotFoundError(LeakscanIndexError):
+    """There is no index at the given location."""
+
+
+class SchemeMismatchError(LeakscanIndexError):
+    """The index was built with another fingerprint scheme: lookups would silently miss."""
+
+
+class KeyMismatchError(SchemeMismatchError):
+    """The index was built with another key: lookups would silently miss."""
+
+
+class ExtractionError(LeakscanError):
+    """The text of one item cannot be read (corrupt, truncated, empty, undecodable)."""
+
+
+class EncryptedDocumentError(ExtractionError):
+    """The item is password-protected."""
+
+
+class UnsupportedFormatError(ExtractionError):
+    """No extractor reads this kind of content."""

@@ -1,0 +1,276 @@
+"""Keyed shingles, winnowing and simhash: pure functions of text, no I/O.
+
+A text becomes two streams of units:
+
+* words, for every script with reliable word boundaries;
+* characters of Arabic-script words with the spaces between them removed,
+  because Urdu spacing is inconsistent (``کر دیا`` / ``کردیا`` / ZWNJ) and PDF
+  extractors damage Arabic-script words; character runs survive both.
+
+Each unit gets a 64-bit hash keyed with the index key (blake2b), so an index
+without its key cannot be used to confirm guessed text. ``k`` consecutive
+unit hashes make a shingle hash; winnowing keeps the minimum of every window
+of ``w`` shingles, which guarantees that any run of ``k + w - 1`` units shared
+by two texts yields at least one shared fingerprint. Positions are token
+indices, so a match maps back to the raw text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from .errors import SchemeError
+from .normalize import NORMALIZATION_VERSION, TokenizedText, is_arabic_script, tokenize
+
+__all__ = [
+    "SCHEME_VERSION",
+    "Fingerprint",
+    "Fingerprinter",
+    "Scheme",
+    "fingerprint_text",
+    "hamming",
+    "key_id",
+    "simhash_of",
+    "winnow",
+]
+
+#: Bump whenever a change here changes any fingerprint: indexes record it.
+SCHEME_VERSION = 1
+
+_U64 = np.uint64
+_MULT = _U64(0x9E3779B97F4A7C15)  # odd constant: the shingle hash is a polynomial in it
+_WORD_TAG = _U64(0x5752440000000001)
+_CHAR_TAG = _U64(0x4348520000000002)
+
+
+@dataclass(frozen=True)
+class Scheme:
+    """The parameters every fingerprint of one index must share."""
+
+    version: int = SCHEME_VERSION
+    normalization: int = NORMALIZATION_VERSION
+    word_k: int = 5
+    word_w: int = 4
+    char_k: int = 12
+    char_w: int = 8
+
+    def __post_init__(self) -> None:
+        for name in ("word_k", "word_w", "char_k", "char_w"):
+            if not 1 <= getattr(self, name) <= 64:
+                raise SchemeError(f"scheme parameter {name} must be between 1 and 64")
+
+    @property
+    def word_guarantee(self) -> int:
+        """Shared word runs at least this long are always found."""
+        return self.word_k + self.word_w - 1
+
+    @property
+    def char_guarantee(self) -> int:
+        """Shared Arabic-script letter runs at least this long are always found."""
+        return self.char_k + self.char_w - 1
+
+    def to_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, int]) -> Scheme:
+        try:
+            return cls(**{name: int(data[name]) for name in cls.__dataclass_fields__})
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SchemeError(f"incomplete or invalid fingerprint scheme: {data!r}") from exc
+
+
+def key_id(key: bytes) -> str:
+    """A short public name for a key: tells keys apart without revealing them."""
+    return hashlib.blake2b(b"leakscan key id", key=key, digest_size=8).hexdigest()
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """The winnowed fingerprints of one text.
+
+    ``hashes[i]`` is a shingle covering tokens ``starts[i]`` to ``ends[i]``
+    (exclusive) of ``tokens``.
+    """
+
+    hashes: np.ndarray
+    starts: np.ndarray
+    ends: np.ndarray
+    simhash: int
+    n_tokens: int
+    n_shingles: int
+    tokens: TokenizedText = field(repr=False)
+
+    def __len__(self) -> int:
+        return len(self.hashes)
+
+
+def _mix64(z: np.ndarray) -> np.ndarray:
+    """splitmix64's finalizer: spreads every input bit over the output."""
+    z = (z ^ (z >> _U64(30))) * _U64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> _U64(27))) * _U64(0x94D049BB133111EB)
+    mixed: np.ndarray = z ^ (z >> _U64(31))
+    return mixed
+
+
+def _shingles(unit_hashes: np.ndarray, k: int, tag: np.uint64) -> np.ndarray:
+    n = len(unit_hashes) - k + 1
+    if n <= 0:
+        return np.empty(0, dtype=_U64)
+    acc = unit_hashes[:n].copy()
+    for i in range(1, k):
+        acc *= _MULT
+        acc += unit_hashes[i : i + n]
+    return _mix64(acc ^ tag)
+
+
+def winnow(hashes: np.ndarray, w: int) -> np.ndarray:
+    """Indices of the hashes winnowing keeps: the rightmost minimum of each window.
+
+    >>> winnow(np.array([5, 3, 4, 3, 9, 1], dtype=np.uint64), 3).tolist()
+    [1, 3, 5]
+    """
+    n = len(hashes)
+    if n == 0:
+        return np.empty(0, dtype=np.int64)
+    if n <= w:
+        return np.array([n - 1 - int(np.argmin(hashes[::-1]))], dtype=np.int64)
+    windows = sliding_window_view(hashes, w)[:, ::-1]
+    picked = (w - 1) - np.argmin(windows, axis=1) + np.arange(n - w + 1)
+    keep = np.empty(len(picked), dtype=bool)
+    keep[0] = True
+    np.not_equal(picked[1:], picked[:-1], out=keep[1:])
+    kept: np.ndarray = picked[keep].astype(np.int64)
+    return kept
+
+
+def simhash_of(shingles: np.ndarray) -> int:
+    """64-bit simhash of a set of shingle hashes (each bit: majority vote)."""
+    unique = np.unique(shingles)
+    if len(unique) == 0:
+        return 0
+    counts = np.zeros(64, dtype=np.int64)
+    for chunk_start in range(0, len(unique), 1 << 16):
+        chunk = unique[chunk_start : chunk_start + (1 << 16)].astype("<u8")
+        bits = np.unpackbits(chunk.view(np.uint8).reshape(-1, 8), axis=1, bitorder="little")
+        counts += bits.sum(axis=0, dtype=np.int64)
+    set_bits = np.flatnonzero(counts * 2 > len(unique))
+    return sum(1 << int(bit) for bit in set_bits)
+
+
+def hamming(a: int, b: int) -> int:
+    """Number of differing bits between two simhashes."""
+    return (a ^ b).bit_count()
+
+
+class _UnitHashes(dict[str, int]):
+    """Unit → keyed 64-bit hash, computed once per distinct unit."""
+
+    limit = 500_000
+
+    def __init__(self, key: bytes, prefix: bytes) -> None:
+        super().__init__()
+        self.key = key
+        self.prefix = prefix
+        self.arabic: set[str] = set()
+
+    def __missing__(self, unit: str) -> int:
+        if len(self) >= self.limit:
+            self.clear()
+            self.arabic.clear()
+        if is_arabic_script(unit):
+            self.arabic.add(unit)
+        digest = hashlib.blake2b(self.prefix + unit.encode("utf-8"), key=self.key, digest_size=8)
+        value = self[unit] = int.from_bytes(digest.digest(), "little")
+        return value
+
+
+class Fingerprinter:
+    """Fingerprints texts under one scheme and key; caches unit hashes between texts."""
+
+    def __init__(self, key: bytes, scheme: Scheme | None = None) -> None:
+        if not isinstance(key, bytes) or not 16 <= len(key) <= 64:
+            raise SchemeError("a fingerprint key must be 16 to 64 bytes")
+        self.key = key
+        self.scheme = scheme or Scheme()
+        self.key_id = key_id(key)
+        self._words = _UnitHashes(key, b"w\0")
+        self._chars = _UnitHashes(key, b"c\0")
+
+    def _streams(self, tokens: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Unit hashes and token indices of the word stream and the letter stream."""
+        word_hashes = np.fromiter(
+            map(self._words.__getitem__, tokens), dtype=_U64, count=len(tokens)
+        )
+        if self._words.arabic.isdisjoint(tokens):
+            positions = np.arange(len(tokens), dtype=np.int64)
+            return word_hashes, positions, np.empty(0, _U64), np.empty(0, np.int64)
+        is_word = np.fromiter(
+            (t not in self._words.arabic for t in tokens), dtype=bool, count=len(tokens)
+        )
+        word_positions = np.flatnonzero(is_word)
+        chars: list[int] = []
+        char_positions: list[int] = []
+        for index in np.flatnonzero(~is_word).tolist():
+            token = tokens[index]
+            chars.extend(map(self._chars.__getitem__, token))
+            char_positions.extend([index] * len(token))
+        return (
+            word_hashes[word_positions],
+            word_positions.astype(np.int64),
+            np.array(chars, dtype=_U64),
+            np.array(char_positions, dtype=np.int64),
+        )
+
+    def fingerprint(self, text: str | TokenizedText) -> Fingerprint:
+        """Fingerprint a raw text (or one already tokenized)."""
+        tokenized = text if isinstance(text, TokenizedText) else tokenize(text)
+        scheme = self.scheme
+        word_units, word_pos, char_units, char_pos = self._streams(tokenized.tokens)
+        parts = []
+        all_shingles = []
+        for units, pos, k, w, tag in (
+            (word_units, word_pos, scheme.word_k, scheme.word_w, _WORD_TAG),
+            (char_units, char_pos, scheme.char_k, scheme.char_w, _CHAR_TAG),
+        ):
+            shingles = _shingles(units, k, tag)
+            if len(shingles) == 0:
+                continue
+            # A shingle whose units lie far apart (digits scattered through Urdu text,
+            # Urdu words scattered through English) is not a run of text: drop it.
+            span = pos[k - 1 :] - pos[: len(shingles)]
+            shingles = shingles[span < 2 * k]
+            first = pos[: len(span)][span < 2 * k]
+            last = pos[k - 1 :][span < 2 * k]
+            if len(shingles) == 0:
+                continue
+            all_shingles.append(shingles)
+            picked = winnow(shingles, w)
+            parts.append((shingles[picked], first[picked], last[picked] + 1))
+        if parts:
+            hashes = np.concatenate([p[0] for p in parts])
+            starts = np.concatenate([p[1] for p in parts])
+            ends = np.concatenate([p[2] for p in parts])
+            every = np.concatenate(all_shingles)
+        else:
+            hashes = np.empty(0, _U64)
+            starts = ends = np.empty(0, np.int64)
+            every = hashes
+        return Fingerprint(
+            hashes=hashes,
+            starts=starts,
+            ends=ends,
+            simhash=simhash_of(every),
+            n_tokens=len(tokenized),
+            n_shingles=len(every),
+            tokens=tokenized,
+        )
+
+
+def fingerprint_text(text: str, key: bytes, scheme: Scheme | None = None) -> Fingerprint:
+    """Fingerprint one text with a key: sugar over :class:`Fingerprinter`."""
+    return Fingerprinter(key, scheme).fingerprint(text)

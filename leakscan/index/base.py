@@ -1,0 +1,157 @@
+"""The one protocol every index backend implements, and the records it stores.
+
+Backends store fingerprints, positions and document ids, never the indexed
+text. Hashes cross this boundary as signed 64-bit integers, because SQLite
+and PostgreSQL integers are signed; :func:`to_signed` and :func:`to_unsigned`
+are the only conversions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+__all__ = [
+    "ContentRecord",
+    "DocumentRecord",
+    "IndexBackend",
+    "NewContent",
+    "Posting",
+    "band_values",
+    "to_signed",
+    "to_unsigned",
+]
+
+_SIGN = 1 << 63
+_MOD = 1 << 64
+
+
+def to_signed(value: int) -> int:
+    """Map an unsigned 64-bit integer onto SQL's signed BIGINT, bit for bit.
+
+    >>> to_signed(2**64 - 1), to_signed(5)
+    (-1, 5)
+    """
+    return value - _MOD if value >= _SIGN else value
+
+
+def to_unsigned(value: int) -> int:
+    """Inverse of :func:`to_signed`.
+
+    >>> to_unsigned(-1) == 2**64 - 1
+    True
+    """
+    return value + _MOD if value < 0 else value
+
+
+def band_values(simhash: int, bands: int) -> list[int]:
+    """Split a 64-bit simhash into ``bands`` slices for pigeonhole lookup.
+
+    Two simhashes within Hamming distance ``bands - 1`` agree on at least one slice.
+
+    >>> band_values(0xFFFF_0000_0000_0001, 4)
+    [1, 0, 0, 65535]
+    """
+    width = 64 // bands
+    values = []
+    for band in range(bands):
+        shift = band * width
+        bits = 64 - shift if band == bands - 1 else width
+        values.append((simhash >> shift) & ((1 << bits) - 1))
+    return values
+
+
+@dataclass(frozen=True)
+class NewContent:
+    """Fingerprints of one distinct file content, ready to store.
+
+    ``hashes`` is a signed int64 array; ``positions`` the token index of each.
+    """
+
+    sha256: str
+    hashes: np.ndarray
+    positions: np.ndarray
+    simhash: int
+    n_tokens: int
+    public: bool = False
+
+
+@dataclass(frozen=True)
+class ContentRecord:
+    """A stored content: what a finding needs to know about its source."""
+
+    id: int
+    sha256: str
+    n_tokens: int
+    n_fingerprints: int
+    simhash: int
+    public: bool
+    paths: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DocumentRecord:
+    """One indexed file: a path below an archive root, holding a content."""
+
+    root: str
+    path: str
+    content_id: int
+    size: int
+    mtime_ns: int
+    mime: str
+    id: int = 0
+
+
+@dataclass(frozen=True)
+class Posting:
+    """One occurrence of a fingerprint (signed) in a content, at a token position."""
+
+    hash: int
+    content_id: int
+    position: int
+
+
+class IndexBackend(Protocol):
+    """Storage for an index; chosen from the index URL's scheme."""
+
+    url: str
+
+    def read_meta(self) -> dict[str, str]: ...
+
+    def write_meta(self, values: dict[str, str]) -> None: ...
+
+    def find_document(self, root: str, path: str) -> DocumentRecord | None: ...
+
+    def documents(self, root: str | None = None) -> Iterator[DocumentRecord]: ...
+
+    def find_content(self, sha256: str) -> int | None: ...
+
+    def add_content(self, content: NewContent, bands: int) -> int: ...
+
+    def add_document(self, document: DocumentRecord) -> int: ...
+
+    def remove_document(self, document_id: int) -> None:
+        """Remove a document, and its content once no document holds it."""
+
+    def document_frequencies(self, hashes: Sequence[int]) -> dict[int, int]:
+        """For each signed hash present, the number of contents holding it."""
+
+    def postings(
+        self, hashes: Sequence[int], content_ids: Sequence[int] | None = None
+    ) -> list[Posting]:
+        """Occurrences of signed hashes, optionally only in the given contents."""
+
+    def simhash_candidates(self, simhash: int, bands: int) -> set[int]:
+        """Contents agreeing with ``simhash`` on at least one band."""
+
+    def contents(self, ids: Sequence[int]) -> dict[int, ContentRecord]: ...
+
+    def counts(self) -> dict[str, int]:
+        """Numbers of documents, contents and fingerprints."""
+
+    def commit(self) -> None: ...
+
+    def close(self) -> None: ...

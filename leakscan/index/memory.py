@@ -1,0 +1,146 @@
+"""In-memory index backend: for tests, ``compare`` and throwaway indexes."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+
+from .base import ContentRecord, DocumentRecord, NewContent, Posting, band_values
+
+__all__ = ["MemoryBackend"]
+
+
+class MemoryBackend:
+    """An index held in dictionaries; gone when the process ends."""
+
+    def __init__(self) -> None:
+        self.url = "memory://"
+        self._meta: dict[str, str] = {}
+        self._contents: dict[int, tuple[NewContent, int]] = {}  # id → (content, n fps)
+        self._by_sha: dict[str, int] = {}
+        self._documents: dict[int, DocumentRecord] = {}
+        self._postings: dict[int, set[tuple[int, int]]] = defaultdict(set)
+        self._frequencies: dict[int, int] = defaultdict(int)
+        self._bands: dict[tuple[int, int], set[int]] = defaultdict(set)
+        self._next_id = 1
+
+    def _new_id(self) -> int:
+        self._next_id += 1
+        return self._next_id - 1
+
+    def read_meta(self) -> dict[str, str]:
+        return dict(self._meta)
+
+    def write_meta(self, values: dict[str, str]) -> None:
+        self._meta.update(values)
+
+    def find_document(self, root: str, path: str) -> DocumentRecord | None:
+        for document in self._documents.values():
+            if document.root == root and document.path == path:
+                return document
+        return None
+
+    def documents(self, root: str | None = None) -> Iterator[DocumentRecord]:
+        chosen = [d for d in self._documents.values() if root is None or d.root == root]
+        yield from sorted(chosen, key=lambda d: (d.root, d.path))
+
+    def find_content(self, sha256: str) -> int | None:
+        return self._by_sha.get(sha256)
+
+    def add_content(self, content: NewContent, bands: int) -> int:
+        content_id = self._new_id()
+        hashes = content.hashes.tolist()
+        for h, position in zip(hashes, content.positions.tolist(), strict=True):
+            self._postings[h].add((content_id, position))
+        for h in set(hashes):
+            self._frequencies[h] += 1
+        for band, value in enumerate(band_values(content.simhash, bands)):
+            self._bands[band, value].add(content_id)
+        self._contents[content_id] = (content, len(hashes))
+        self._by_sha[content.sha256] = content_id
+        return content_id
+
+    def add_document(self, document: DocumentRecord) -> int:
+        document_id = self._new_id()
+        self._documents[document_id] = DocumentRecord(
+            document.root,
+            document.path,
+            document.content_id,
+            document.size,
+            document.mtime_ns,
+            document.mime,
+            id=document_id,
+        )
+        return document_id
+
+    def remove_document(self, document_id: int) -> None:
+        document = self._documents.pop(document_id, None)
+        if document is None:
+            return
+        content_id = document.content_id
+        if any(d.content_id == content_id for d in self._documents.values()):
+            return
+        content, _ = self._contents.pop(content_id)
+        del self._by_sha[content.sha256]
+        hashes = content.hashes.tolist()
+        for h, position in zip(hashes, content.positions.tolist(), strict=True):
+            self._postings[h].discard((content_id, position))
+            if not self._postings[h]:
+                del self._postings[h]
+        for h in set(hashes):
+            self._frequencies[h] -= 1
+            if self._frequencies[h] <= 0:
+                del self._frequencies[h]
+        for members in self._bands.values():
+            members.discard(content_id)
+
+    def document_frequencies(self, hashes: Sequence[int]) -> dict[int, int]:
+        return {h: self._frequencies[h] for h in hashes if h in self._frequencies}
+
+    def postings(
+        self, hashes: Sequence[int], content_ids: Sequence[int] | None = None
+    ) -> list[Posting]:
+        wanted = None if content_ids is None else set(content_ids)
+        return [
+            Posting(h, content_id, position)
+            for h in dict.fromkeys(hashes)
+            for content_id, position in sorted(self._postings.get(h, ()))
+            if wanted is None or content_id in wanted
+        ]
+
+    def simhash_candidates(self, simhash: int, bands: int) -> set[int]:
+        found: set[int] = set()
+        for band, value in enumerate(band_values(simhash, bands)):
+            found |= self._bands.get((band, value), set())
+        return found
+
+    def contents(self, ids: Sequence[int]) -> dict[int, ContentRecord]:
+        result = {}
+        for content_id in ids:
+            if content_id not in self._contents:
+                continue
+            content, n_fingerprints = self._contents[content_id]
+            paths = sorted(d.path for d in self._documents.values() if d.content_id == content_id)
+            result[content_id] = ContentRecord(
+                content_id,
+                content.sha256,
+                content.n_tokens,
+                n_fingerprints,
+                content.simhash,
+                content.public,
+                tuple(paths),
+            )
+        return result
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "documents": len(self._documents),
+            "contents": len(self._contents),
+            "fingerprints": sum(len(p) for p in self._postings.values()),
+        }
+
+    def commit(self) -> None:
+        """Nothing to flush."""
+
+    def close(self) -> None:
+        """Nothing to release."""

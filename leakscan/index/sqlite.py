@@ -1,0 +1,321 @@
+"""SQLite index backend: one file, WAL, many concurrent readers and one writer.
+
+Layout (schema version 1), also described in ``fingerprints/README.md``:
+
+* ``meta(key, value)``: scheme, key id, index id, versions;
+* ``contents``: one row per distinct file content (sha256), with its token and
+  fingerprint counts, simhash and its own fingerprints as a little-endian
+  blob of (int64 hash, int32 position) pairs, used to remove it again;
+* ``documents``: one row per indexed file (archive root, relative path);
+* ``postings(hash, content_id, position)``: clustered by hash for lookups;
+* ``frequencies(hash, contents)``: how many contents hold each fingerprint;
+* ``bands(band, value, content_id)``: simhash slices for near-duplicate lookup.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import IndexNotFoundError, LeakscanIndexError
+from .base import (
+    ContentRecord,
+    DocumentRecord,
+    NewContent,
+    Posting,
+    band_values,
+    to_signed,
+    to_unsigned,
+)
+
+__all__ = ["SCHEMA_VERSION", "SQLiteBackend"]
+
+SCHEMA_VERSION = 1
+_CHUNK = 500  # hashes per IN (...) query: far below SQLite's variable limit
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS contents (
+    id INTEGER PRIMARY KEY,
+    sha256 TEXT NOT NULL UNIQUE,
+    n_tokens INTEGER NOT NULL,
+    n_fingerprints INTEGER NOT NULL,
+    simhash INTEGER NOT NULL,
+    public INTEGER NOT NULL DEFAULT 0,
+    fingerprints BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS documents (
+    id INTEGER PRIMARY KEY,
+    root TEXT NOT NULL,
+    path TEXT NOT NULL,
+    content_id INTEGER NOT NULL REFERENCES contents(id),
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    mime TEXT NOT NULL,
+    UNIQUE (root, path)
+);
+CREATE INDEX IF NOT EXISTS documents_content ON documents(content_id);
+CREATE TABLE IF NOT EXISTS postings (
+    hash INTEGER NOT NULL,
+    content_id INTEGER NOT NULL,
+    position INTEGER NOT NULL,
+    PRIMARY KEY (hash, content_id, position)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS frequencies (
+    hash INTEGER PRIMARY KEY,
+    contents INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS bands (
+    band INTEGER NOT NULL,
+    value INTEGER NOT NULL,
+    content_id INTEGER NOT NULL,
+    PRIMARY KEY (band, value, content_id)
+) WITHOUT ROWID;
+"""
+
+_BLOB_DTYPE = np.dtype([("hash", "<i8"), ("position", "<i4")])
+
+
+def _chunks(values: Sequence[int]) -> Iterator[list[int]]:
+    for start in range(0, len(values), _CHUNK):
+        yield list(values[start : start + _CHUNK])
+
+
+class SQLiteBackend:
+    """An index in one SQLite file."""
+
+    def __init__(self, path: str | Path, *, create: bool = False, readonly: bool = False):
+        self.path = Path(path)
+        self.url = f"sqlite:///{self.path}"
+        if not self.path.exists() and not create:
+            raise IndexNotFoundError(
+                f"no index at {self.path}: build one with 'leakscan index build ARCHIVE_DIR'"
+            )
+        if create:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(self.path, isolation_level=None, timeout=60.0)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            if readonly:
+                self._db.execute("PRAGMA query_only=1")
+            else:
+                self._db.executescript(_SCHEMA)
+            self._in_transaction = False
+        except sqlite3.DatabaseError as exc:
+            raise LeakscanIndexError(f"cannot open index {self.path}: {exc}") from exc
+
+    def _write(self) -> sqlite3.Connection:
+        """The connection, inside a write transaction (committed by :meth:`commit`)."""
+        if not self._in_transaction:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._in_transaction = True
+        return self._db
+
+    def read_meta(self) -> dict[str, str]:
+        try:
+            return dict(self._db.execute("SELECT key, value FROM meta").fetchall())
+        except sqlite3.DatabaseError as exc:
+            raise LeakscanIndexError(f"{self.path} is not a leakscan index: {exc}") from exc
+
+    def write_meta(self, values: dict[str, str]) -> None:
+        self._write().executemany(
+            "INSERT INTO meta(key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            sorted(values.items()),
+        )
+
+    def _document(self, row: tuple[int, str, str, int, int, int, str]) -> DocumentRecord:
+        doc_id, root, path, content_id, size, mtime_ns, mime = row
+        return DocumentRecord(root, path, content_id, size, mtime_ns, mime, id=doc_id)
+
+    def find_document(self, root: str, path: str) -> DocumentRecord | None:
+        row = self._db.execute(
+            "SELECT id, root, path, content_id, size, mtime_ns, mime FROM documents "
+            "WHERE root = ? AND path = ?",
+            (root, path),
+        ).fetchone()
+        return self._document(row) if row else None
+
+    def documents(self, root: str | None = None) -> Iterator[DocumentRecord]:
+        query = "SELECT id, root, path, content_id, size, mtime_ns, mime FROM documents"
+        rows = (
+            self._db.execute(query + " WHERE root = ? ORDER BY path", (root,))
+            if root is not None
+            else self._db.execute(query + " ORDER BY root, path")
+        )
+        for row in rows.fetchall():
+            yield self._document(row)
+
+    def find_content(self, sha256: str) -> int | None:
+        row = self._db.execute("SELECT id FROM contents WHERE sha256 = ?", (sha256,)).fetchone()
+        return int(row[0]) if row else None
+
+    def add_content(self, content: NewContent, bands: int) -> int:
+        db = self._write()
+        blob = np.empty(len(content.hashes), dtype=_BLOB_DTYPE)
+        blob["hash"] = content.hashes
+        blob["position"] = content.positions
+        cursor = db.execute(
+            "INSERT INTO contents(sha256, n_tokens, n_fingerprints, simhash, public, fingerprints)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                content.sha256,
+                content.n_tokens,
+                len(content.hashes),
+                to_signed(content.simhash),
+                int(content.public),
+                blob.tobytes(),
+            ),
+        )
+        content_id = int(cursor.lastrowid or 0)
+        hashes = content.hashes.tolist()
+        db.executemany(
+            "INSERT OR IGNORE INTO postings(hash, content_id, position) VALUES (?, ?, ?)",
+            zip(hashes, [content_id] * len(hashes), content.positions.tolist(), strict=True),
+        )
+        db.executemany(
+            "INSERT INTO frequencies(hash, contents) VALUES (?, 1) "
+            "ON CONFLICT(hash) DO UPDATE SET contents = contents + 1",
+            ((h,) for h in set(hashes)),
+        )
+        db.executemany(
+            "INSERT OR IGNORE INTO bands(band, value, content_id) VALUES (?, ?, ?)",
+            (
+                (band, value, content_id)
+                for band, value in enumerate(band_values(content.simhash, bands))
+            ),
+        )
+        return content_id
+
+    def add_document(self, document: DocumentRecord) -> int:
+        cursor = self._write().execute(
+            "INSERT INTO documents(root, path, content_id, size, mtime_ns, mime)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                document.root,
+                document.path,
+                document.content_id,
+                document.size,
+                document.mtime_ns,
+                document.mime,
+            ),
+        )
+        return int(cursor.lastrowid or 0)
+
+    def remove_document(self, document_id: int) -> None:
+        db = self._write()
+        row = db.execute("SELECT content_id FROM documents WHERE id = ?", (document_id,)).fetchone()
+        if row is None:
+            return
+        content_id = int(row[0])
+        db.execute("DELETE FROM documents WHERE id = ?", (document_id,))
+        still_held = db.execute(
+            "SELECT 1 FROM documents WHERE content_id = ? LIMIT 1", (content_id,)
+        ).fetchone()
+        if still_held:
+            return
+        blob_row = db.execute(
+            "SELECT fingerprints FROM contents WHERE id = ?", (content_id,)
+        ).fetchone()
+        stored = np.frombuffer(blob_row[0], dtype=_BLOB_DTYPE)
+        hashes = stored["hash"].tolist()
+        db.executemany(
+            "DELETE FROM postings WHERE hash = ? AND content_id = ? AND position = ?",
+            zip(hashes, [content_id] * len(hashes), stored["position"].tolist(), strict=True),
+        )
+        distinct = [(h,) for h in set(hashes)]
+        db.executemany("UPDATE frequencies SET contents = contents - 1 WHERE hash = ?", distinct)
+        db.executemany("DELETE FROM frequencies WHERE hash = ? AND contents <= 0", distinct)
+        db.execute("DELETE FROM bands WHERE content_id = ?", (content_id,))
+        db.execute("DELETE FROM contents WHERE id = ?", (content_id,))
+
+    def document_frequencies(self, hashes: Sequence[int]) -> dict[int, int]:
+        result: dict[int, int] = {}
+        for chunk in _chunks(hashes):
+            marks = ",".join("?" * len(chunk))
+            result.update(
+                self._db.execute(
+                    f"SELECT hash, contents FROM frequencies WHERE hash IN ({marks})", chunk
+                ).fetchall()
+            )
+        return result
+
+    def postings(
+        self, hashes: Sequence[int], content_ids: Sequence[int] | None = None
+    ) -> list[Posting]:
+        result: list[Posting] = []
+        only = ""
+        if content_ids is not None:
+            if not content_ids:
+                return result
+            only = " AND content_id IN ({})".format(",".join(str(int(c)) for c in content_ids))
+        for chunk in _chunks(hashes):
+            marks = ",".join("?" * len(chunk))
+            rows = self._db.execute(
+                f"SELECT hash, content_id, position FROM postings WHERE hash IN ({marks}){only}",
+                chunk,
+            ).fetchall()
+            result.extend(Posting(*row) for row in rows)
+        return result
+
+    def simhash_candidates(self, simhash: int, bands: int) -> set[int]:
+        found: set[int] = set()
+        for band, value in enumerate(band_values(simhash, bands)):
+            found.update(
+                row[0]
+                for row in self._db.execute(
+                    "SELECT content_id FROM bands WHERE band = ? AND value = ?", (band, value)
+                )
+            )
+        return found
+
+    def contents(self, ids: Sequence[int]) -> dict[int, ContentRecord]:
+        result: dict[int, ContentRecord] = {}
+        for chunk in _chunks(list(ids)):
+            marks = ",".join("?" * len(chunk))
+            paths: dict[int, list[str]] = {}
+            for content_id, path in self._db.execute(
+                f"SELECT content_id, path FROM documents WHERE content_id IN ({marks})"
+                " ORDER BY path",
+                chunk,
+            ):
+                paths.setdefault(content_id, []).append(path)
+            for row in self._db.execute(
+                "SELECT id, sha256, n_tokens, n_fingerprints, simhash, public FROM contents"
+                f" WHERE id IN ({marks})",
+                chunk,
+            ):
+                content_id, sha256, n_tokens, n_fps, simhash, public = row
+                result[content_id] = ContentRecord(
+                    content_id,
+                    sha256,
+                    n_tokens,
+                    n_fps,
+                    to_unsigned(simhash),
+                    bool(public),
+                    tuple(paths.get(content_id, ())),
+                )
+        return result
+
+    def counts(self) -> dict[str, int]:
+        def count(table: str) -> int:
+            return int(self._db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+        return {
+            "documents": count("documents"),
+            "contents": count("contents"),
+            "fingerprints": count("postings"),
+        }
+
+    def commit(self) -> None:
+        if self._in_transaction:
+            self._db.execute("COMMIT")
+            self._in_transaction = False
+
+    def close(self) -> None:
+        self.commit()
+        self._db.close()

@@ -1,0 +1,152 @@
+"""The records a scan produces: findings, errors, skips and the closing summary.
+
+Their ``to_dict`` output is the JSONL contract of DESIGN.md: fields may be
+added, never renamed or removed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["ErrorRecord", "Finding", "Passage", "Record", "SkippedRecord", "Summary"]
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A stretch of suspect text found in a source document.
+
+    Suspect offsets are characters of the suspect's extracted text; source
+    offsets are token positions of the source (the index holds no text).
+    """
+
+    suspect_start: int
+    suspect_end: int
+    source_start: int
+    source_end: int
+    text: str
+    tokens: int = 0
+    page: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "suspect_start": self.suspect_start,
+            "suspect_end": self.suspect_end,
+            "source_start": self.source_start,
+            "source_end": self.source_end,
+            "text": self.text,
+            "tokens": self.tokens,
+        }
+        if self.page is not None:
+            data["page"] = self.page
+        return data
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Source text found in a suspect item."""
+
+    suspect: str
+    suspect_sha256: str
+    source: str
+    source_sha256: str
+    kind: str
+    score: float
+    containment: float
+    coverage: float
+    simhash_distance: int
+    matched_tokens: int
+    passages: tuple[Passage, ...] = ()
+    source_also_at: tuple[str, ...] = ()
+    sender: str | None = None
+    sent_at: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "type": "finding",
+            "suspect": self.suspect,
+            "suspect_sha256": self.suspect_sha256,
+            "source": self.source,
+            "source_sha256": self.source_sha256,
+            "kind": self.kind,
+            "score": round(self.score, 4),
+            "containment": round(self.containment, 4),
+            "coverage": round(self.coverage, 4),
+            "simhash_distance": self.simhash_distance,
+            "matched_tokens": self.matched_tokens,
+            "passages": [p.to_dict() for p in self.passages],
+        }
+        if self.source_also_at:
+            data["source_also_at"] = list(self.source_also_at)
+        if self.sender is not None:
+            data["sender"] = self.sender
+        if self.sent_at is not None:
+            data["sent_at"] = self.sent_at
+        return data
+
+
+@dataclass(frozen=True)
+class ErrorRecord:
+    """An item that could not be read: never silently dropped."""
+
+    suspect: str
+    error: str
+    suspect_sha256: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"type": "error", "suspect": self.suspect, "error": self.error}
+        if self.suspect_sha256 is not None:
+            data["suspect_sha256"] = self.suspect_sha256
+        return data
+
+
+@dataclass(frozen=True)
+class SkippedRecord:
+    """An item passed over by rule (too large, not a regular file, no readable text)."""
+
+    suspect: str
+    reason: str
+    mime: str | None = None
+    suspect_sha256: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"type": "skipped", "suspect": self.suspect, "reason": self.reason}
+        if self.mime is not None:
+            data["mime"] = self.mime
+        if self.suspect_sha256 is not None:
+            data["suspect_sha256"] = self.suspect_sha256
+        return data
+
+
+@dataclass
+class Summary:
+    """The last record of a scan: what was looked at and what came of it."""
+
+    items: int = 0
+    scanned: int = 0
+    skipped: int = 0
+    errors: int = 0
+    findings: int = 0
+    suspects_with_findings: int = 0
+    elapsed_seconds: float = 0.0
+    skipped_by_type: dict[str, int] = field(default_factory=dict)
+    index: dict[str, Any] = field(default_factory=dict)
+    tool_version: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": "summary",
+            "items": self.items,
+            "scanned": self.scanned,
+            "skipped": self.skipped,
+            "errors": self.errors,
+            "findings": self.findings,
+            "suspects_with_findings": self.suspects_with_findings,
+            "elapsed_seconds": round(self.elapsed_seconds, 3),
+            "skipped_by_type": dict(sorted(self.skipped_by_type.items())),
+            "index": self.index,
+            "tool_version": self.tool_version,
+        }
+
+
+Record = Finding | ErrorRecord | SkippedRecord | Summary

@@ -1,0 +1,71 @@
+"""A readable report: one block per finding, one line per error or skip, then a summary."""
+
+from __future__ import annotations
+
+import textwrap
+from typing import TextIO
+
+from ..records import ErrorRecord, Finding, Record, SkippedRecord, Summary
+
+__all__ = ["TextWriter"]
+
+_QUOTE_CHARS = 160
+
+
+def _quote(text: str) -> str:
+    flat = " ".join(text.split())
+    if len(flat) > _QUOTE_CHARS:
+        flat = flat[: _QUOTE_CHARS - 1].rstrip() + "…"
+    return f"“{flat}”"
+
+
+class TextWriter:
+    """For a person at a terminal."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def _line(self, text: str = "") -> None:
+        self.stream.write(text + "\n")
+
+    def write(self, record: Record) -> None:
+        if isinstance(record, Finding):
+            self._finding(record)
+        elif isinstance(record, ErrorRecord):
+            self._line(f"ERROR   {record.suspect}: {record.error}")
+        elif isinstance(record, SkippedRecord):
+            self._line(f"SKIPPED {record.suspect}: {record.reason}")
+        elif isinstance(record, Summary):
+            self._summary(record)
+        self.stream.flush()
+
+    def _finding(self, f: Finding) -> None:
+        self._line(f"FOUND   {f.suspect}")
+        self._line(
+            f"        contains {f.kind} of {f.source}  (score {f.score:.2f}, "
+            f"{f.containment:.0%} of the source, {f.coverage:.0%} of this item, "
+            f"{f.matched_tokens} words in {len(f.passages)} passage(s))"
+        )
+        longest = sorted(f.passages, key=lambda p: p.suspect_end - p.suspect_start)[-1:]
+        for passage in longest:
+            where = f"chars {passage.suspect_start}-{passage.suspect_end}"
+            if passage.page is not None:
+                where = f"page {passage.page}, " + where
+            self._line(f"        longest passage ({where}):")
+            self._line(textwrap.indent(_quote(passage.text), " " * 10))
+        if f.sender:
+            self._line(f"        sent by {f.sender} at {f.sent_at}")
+
+    def _summary(self, s: Summary) -> None:
+        self._line()
+        self._line(
+            f"{s.items} items: {s.scanned} scanned, {s.skipped} skipped, {s.errors} errors; "
+            f"{s.findings} findings in {s.suspects_with_findings} items "
+            f"({s.elapsed_seconds:.1f} s)"
+        )
+        if s.skipped_by_type:
+            kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(s.skipped_by_type.items()))
+            self._line(f"not examined: {kinds}")
+
+    def close(self) -> None:
+        self.stream.flush()
