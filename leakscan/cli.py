@@ -256,7 +256,9 @@ def fingerprint_command(file: str, index_location: str) -> None:
     from .extract import extract
     from .fingerprint import Fingerprinter
 
-    data = open(file, "rb").read()  # noqa: SIM115
+    from pathlib import Path
+
+    data = Path(file).read_bytes()
     try:
         extracted = extract(data, file)
     except ExtractionError as exc:

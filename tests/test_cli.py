@@ -1,0 +1,133 @@
+"""The command line: contracts of DESIGN.md (JSONL records, exit codes) through click."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from leakscan.cli import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, cli
+from tests.texts import prose
+
+SOURCE = prose(21, 500)
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "archive").mkdir()
+    (tmp_path / "archive" / "memo.txt").write_text(SOURCE, encoding="utf-8")
+    (tmp_path / "archive" / "other.txt").write_text(prose(22, 300), encoding="utf-8")
+    (tmp_path / "export").mkdir()
+    (tmp_path / "export" / "copy.txt").write_text(SOURCE, encoding="utf-8")
+    (tmp_path / "export" / "bad.docx").write_bytes(bytes(range(256)) * 4)  # binary, not a ZIP
+    (tmp_path / "clean").mkdir()
+    (tmp_path / "clean" / "note.txt").write_text(prose(23, 300), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["index", "build", "archive"])
+    assert result.exit_code == 0, result.output
+    assert "2 added" in result.output
+    return tmp_path
+
+
+def test_build_uses_the_default_index_location(workspace: Path) -> None:
+    assert (workspace / "fingerprints" / "index.sqlite").exists()
+    result = CliRunner().invoke(cli, ["index", "build", "archive"])
+    assert "2 unchanged" in result.output
+
+
+def test_scan_jsonl_records_and_exit_code_one(workspace: Path) -> None:
+    result = CliRunner().invoke(cli, ["scan", "export", "--format", "jsonl"])
+    assert result.exit_code == EXIT_FINDINGS, result.output
+    records = [json.loads(line) for line in result.output.splitlines()]
+    assert [r["type"] for r in records] == ["error", "finding", "summary"]
+    error, finding, summary = records
+    assert error["suspect"] == "export/bad.docx" and error["error"]
+    assert finding["suspect"] == "export/copy.txt"
+    assert finding["source"] == "memo.txt"
+    assert finding["kind"] == "near-duplicate"
+    for field in (
+        "suspect_sha256", "source_sha256", "score", "containment", "coverage",
+        "simhash_distance", "matched_tokens", "passages",
+    ):
+        assert field in finding
+    passage = finding["passages"][0]
+    assert set(passage) >= {"suspect_start", "suspect_end", "source_start", "source_end", "text"}
+    assert summary["items"] == 2 and summary["findings"] == 1 and summary["errors"] == 1
+    assert summary["index"]["index_id"] and summary["tool_version"]
+
+
+def test_scan_without_findings_exits_zero(workspace: Path) -> None:
+    result = CliRunner().invoke(cli, ["scan", "clean"])
+    assert result.exit_code == EXIT_CLEAN, result.output
+    assert "1 items: 1 scanned" in result.output
+
+
+def test_text_report_is_readable(workspace: Path) -> None:
+    result = CliRunner().invoke(cli, ["scan", "export"])
+    assert "FOUND   export/copy.txt" in result.output
+    assert "near-duplicate of memo.txt" in result.output
+    assert "ERROR   export/bad.docx" in result.output
+
+
+def test_output_file(workspace: Path) -> None:
+    result = CliRunner().invoke(cli, ["scan", "export", "--format", "jsonl", "-o", "out.jsonl"])
+    assert result.exit_code == EXIT_FINDINGS
+    assert result.output == ""
+    lines = (workspace / "out.jsonl").read_text(encoding="utf-8").splitlines()
+    assert json.loads(lines[-1])["type"] == "summary"
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["scan", "export", "--index", "missing.sqlite"],
+        ["scan", "no-such-folder"],
+        ["scan", "export", "--min-score", "2"],
+        ["scan"],
+    ],
+    ids=["no-index", "no-target", "bad-option", "no-arguments"],
+)
+def test_usage_and_fatal_errors_exit_two(workspace: Path, arguments: list[str]) -> None:
+    result = CliRunner().invoke(cli, arguments)
+    assert result.exit_code == EXIT_ERROR, result.output
+
+
+def test_index_stats(workspace: Path) -> None:
+    result = CliRunner().invoke(cli, ["index", "stats"])
+    stats = json.loads(result.output)
+    assert stats["documents"] == 2 and stats["scheme"]["word_k"] == 5
+    assert stats["bytes_on_disk"] > 0
+
+
+def test_compare_two_files(workspace: Path) -> None:
+    suspect = workspace / "suspect.txt"
+    suspect.write_text(prose(24, 200) + "\n\n" + " ".join(SOURCE.split(" ")[:100]), "utf-8")
+    result = CliRunner().invoke(
+        cli, ["compare", str(suspect), "archive/memo.txt", "--format", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    comparison = json.loads(result.output)
+    assert 0.25 < comparison["a_in_b"] < 0.5  # a third of the suspect is the memo
+    assert 0.15 < comparison["b_in_a"] < 0.3  # a fifth of the memo is in the suspect
+    [passage] = comparison["passages"]
+    memo = (workspace / "archive" / "memo.txt").read_text("utf-8")
+    assert memo[passage["b_start"] : passage["b_end"]].split()[:5] == passage["text"].split()[:5]
+    text = CliRunner().invoke(cli, ["compare", str(suspect), "archive/memo.txt"])
+    assert "simhash distance" in text.output
+
+
+def test_compare_unreadable_file_exits_two(workspace: Path) -> None:
+    result = CliRunner().invoke(cli, ["compare", "export/bad.docx", "archive/memo.txt"])
+    assert result.exit_code == EXIT_ERROR
+    assert "not a valid DOCX" in result.output
+
+
+def test_fingerprint_command_uses_the_index_key(workspace: Path) -> None:
+    result = CliRunner().invoke(cli, ["fingerprint", "archive/memo.txt"])
+    signature = json.loads(result.output)
+    stats = json.loads(CliRunner().invoke(cli, ["index", "stats"]).output)
+    assert signature["key_id"] == stats["key_id"] and not signature["ephemeral_key"]
+    assert signature["tokens"] == 500 and len(signature["fingerprints"]) > 100
+    assert len(signature["simhash"]) == 16

@@ -1,0 +1,73 @@
+"""The bundled example: what the README's demo shows must stay true."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from leakscan import ErrorRecord, Finding, Index, Scanner, SkippedRecord, Summary, build
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+EXPECTED = {
+    "Downloads/scan_0042.pdf": ("ops/port-surveillance-plan.pdf", "near-duplicate"),
+    "Documents/creek_notes.txt": (
+        "incidents/zarnapur-creek-incident-assessment.docx",
+        "near-duplicate",
+    ),
+    "Documents/letter_to_sana.docx": ("sources/informant-handling-directive.txt", "excerpt"),
+    "Documents/radio_budget_draft.txt": (
+        "procurement/radio-procurement-memo.docx",
+        "near-duplicate",
+    ),
+    "Documents/gasht_hidayat.txt": ("urdu/harbour-night-patrol-orders.docx", "near-duplicate"),
+}
+
+
+@pytest.fixture(scope="module")
+def records(tmp_path_factory: pytest.TempPathFactory) -> list[object]:
+    location = tmp_path_factory.mktemp("index") / "index.sqlite"
+    with Index.create(location) as index:
+        report = build(index, [EXAMPLES / "archive"])
+        assert report.errors == [] and report.skipped == []
+        assert report.added == len(list((EXAMPLES / "archive").rglob("*.*")))
+        return list(Scanner(index).scan([EXAMPLES / "export"]))
+
+
+def relative(name: str) -> str:
+    return Path(name).relative_to(EXAMPLES / "export").as_posix()
+
+
+def test_every_planted_copy_is_found_with_its_source_and_nothing_else(
+    records: list[object],
+) -> None:
+    found = {
+        relative(r.suspect): (r.source, r.kind) for r in records if isinstance(r, Finding)
+    }
+    assert found == EXPECTED
+    assert sum(isinstance(r, Finding) for r in records) == len(EXPECTED)
+
+
+def test_excerpt_passage_is_the_pasted_paragraph(records: list[object]) -> None:
+    [letter] = [
+        r for r in records if isinstance(r, Finding) and r.suspect.endswith("letter_to_sana.docx")
+    ]
+    [passage] = letter.passages
+    pasted = (EXAMPLES / "archive" / "sources" / "informant-handling-directive.txt").read_text(
+        encoding="utf-8"
+    )
+    # Quoted exactly from the suspect, and all of it from the pasted paragraph; winnowing
+    # may leave up to k + w - 2 words at either end unclaimed, never claims extra ones.
+    assert " ".join(passage.text.split()) in " ".join(pasted.split())
+    assert 70 <= passage.tokens <= 86
+
+
+def test_bad_and_unreadable_items_are_accounted_for(records: list[object]) -> None:
+    errors = {relative(r.suspect) for r in records if isinstance(r, ErrorRecord)}
+    skipped = {relative(r.suspect) for r in records if isinstance(r, SkippedRecord)}
+    assert errors == {"Downloads/broken.pdf"}
+    assert skipped == {"Desktop/notes.bin"}
+    summary = records[-1]
+    assert isinstance(summary, Summary)
+    assert summary.items == len([p for p in (EXAMPLES / "export").rglob("*") if p.is_file()])
