@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ConfigurationError, LeakscanError, UnsupportedFormatError
-from .extract import detect_mime, extractor_for
+from .errors import ConfigurationError
 from .fingerprint import Fingerprinter, Scheme
 from .index import Index
+from .intake import Loaded, internal_error, load_item
 from .records import ErrorRecord, SkippedRecord
 from .scan import DEFAULT_MAX_FILE_BYTES
 from .walk import Item, read_evidence, walk
@@ -79,31 +79,17 @@ class _Fingerprinted:
 def _fingerprint_file(
     fingerprinter: Fingerprinter, item: Item, max_bytes: int
 ) -> _Fingerprinted | ErrorRecord | SkippedRecord:
+    loaded = load_item(item, max_bytes)
+    if not isinstance(loaded, Loaded):
+        return loaded
     try:
-        data, sha256, _ = read_evidence(item.path, max_bytes)
-    except ValueError as exc:
-        return SkippedRecord(item.name, str(exc))
-    except OSError as exc:
-        return ErrorRecord(item.name, f"cannot read: {exc.strerror or exc}")
-    try:
-        if not data:
-            return ErrorRecord(item.name, "empty file (0 bytes)", sha256)
-        mime = detect_mime(data)
-        found = extractor_for(mime, item.name)
-        if found is None:
-            return SkippedRecord(item.name, f"no text extractor for {mime}", mime, sha256)
-        extracted = found[1](data)
-        fingerprint = fingerprinter.fingerprint(extracted.text)
-    except UnsupportedFormatError as exc:
-        return SkippedRecord(item.name, str(exc), None, sha256)
-    except LeakscanError as exc:
-        return ErrorRecord(item.name, str(exc), sha256)
-    except Exception as exc:  # a parser bug on one file must not stop the build
-        return ErrorRecord(item.name, f"internal error: {type(exc).__name__}: {exc}", sha256)
+        fingerprint = fingerprinter.fingerprint(loaded.extracted.text)
+    except Exception as exc:
+        return internal_error(item, loaded.sha256, exc)
     if fingerprint.n_tokens == 0:
-        return ErrorRecord(item.name, "no words in the extracted text", sha256)
+        return ErrorRecord(item.name, "no words in the extracted text", loaded.sha256)
     return _Fingerprinted(
-        extracted.mime,
+        loaded.extracted.mime,
         fingerprint.hashes,
         fingerprint.starts,
         fingerprint.simhash,

@@ -252,11 +252,10 @@ def fingerprint_command(file: str, index_location: str) -> None:
     import hashlib
     import os
     import secrets
+    from pathlib import Path
 
     from .extract import extract
     from .fingerprint import Fingerprinter
-
-    from pathlib import Path
 
     data = Path(file).read_bytes()
     try:

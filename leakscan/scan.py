@@ -18,13 +18,14 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 from ._version import __version__
-from .errors import ExtractionError, LeakscanError, UnsupportedFormatError
-from .extract import Extracted, detect_mime, extractor_for
+from .errors import LeakscanError
+from .extract import Extracted
 from .fingerprint import Fingerprint
 from .index import DEFAULT_INDEX, Index
+from .intake import Loaded, internal_error, load_item
 from .match import Matcher, MatchParams, SourceMatch
 from .records import ErrorRecord, Finding, Passage, Record, SkippedRecord, Summary
-from .walk import Item, read_evidence, walk
+from .walk import Item, walk
 
 __all__ = ["DEFAULT_MAX_FILE_BYTES", "ScanOptions", "Scanner", "scan"]
 
@@ -110,35 +111,26 @@ class Scanner:
 
     def scan_item(self, item: Item) -> list[Record]:
         """All records for one item; never raises for a bad item."""
+        loaded = load_item(item, self.options.max_file_bytes)
+        if not isinstance(loaded, Loaded):
+            return [loaded]
         try:
-            data, sha256, _ = read_evidence(item.path, self.options.max_file_bytes)
-        except ValueError as exc:
-            return [SkippedRecord(item.name, str(exc))]
-        except OSError as exc:
-            return [ErrorRecord(item.name, f"cannot read: {exc.strerror or exc}")]
-        try:
-            if not data:
-                raise ExtractionError("empty file (0 bytes)")
-            mime = detect_mime(data)
-            found = extractor_for(mime, item.name)
-            if found is None:
-                return [SkippedRecord(item.name, f"no text extractor for {mime}", mime, sha256)]
-            extracted = found[1](data)
-            fingerprint = self.index.fingerprinter.fingerprint(extracted.text)
+            fingerprint = self.index.fingerprinter.fingerprint(loaded.extracted.text)
             matches = self.matcher.match(fingerprint)
-            records: list[Record] = list(
-                findings_for(
-                    item.name, sha256, extracted, fingerprint, matches, self.options.min_score
-                )
+        except LeakscanError:
+            raise  # the index failed, not the item: that ends the scan
+        except Exception as exc:
+            return [internal_error(item, loaded.sha256, exc)]
+        return list(
+            findings_for(
+                item.name,
+                loaded.sha256,
+                loaded.extracted,
+                fingerprint,
+                matches,
+                self.options.min_score,
             )
-            return records
-        except UnsupportedFormatError as exc:
-            return [SkippedRecord(item.name, str(exc), None, sha256)]
-        except LeakscanError as exc:
-            return [ErrorRecord(item.name, str(exc), sha256)]
-        except Exception as exc:  # a parser bug on a crafted file must not end the scan
-            log.debug("unexpected failure on %s", item.name, exc_info=True)
-            return [ErrorRecord(item.name, f"internal error: {type(exc).__name__}: {exc}", sha256)]
+        )
 
     def scan(self, targets: Sequence[str | os.PathLike[str]]) -> Iterator[Record]:
         """Records for every item below the targets, then a Summary."""

@@ -344,9 +344,7 @@ def _run_soffice(
         )
 
 
-def _convert(
-    specs: Sequence[tuple[Path | str, DocSpec]], fmt: str, timeout: float
-) -> list[Path]:
+def _convert(specs: Sequence[tuple[Path | str, DocSpec]], fmt: str, timeout: float) -> list[Path]:
     """Write each (path, spec) as a .docx converted to ``fmt`` by one LibreOffice run.
 
     Files already in the cache are copied from it; only new documents are converted.

@@ -48,8 +48,14 @@ def test_scan_jsonl_records_and_exit_code_one(workspace: Path) -> None:
     assert finding["source"] == "memo.txt"
     assert finding["kind"] == "near-duplicate"
     for field in (
-        "suspect_sha256", "source_sha256", "score", "containment", "coverage",
-        "simhash_distance", "matched_tokens", "passages",
+        "suspect_sha256",
+        "source_sha256",
+        "score",
+        "containment",
+        "coverage",
+        "simhash_distance",
+        "matched_tokens",
+        "passages",
     ):
         assert field in finding
     passage = finding["passages"][0]

@@ -42,9 +42,7 @@ def relative(name: str) -> str:
 def test_every_planted_copy_is_found_with_its_source_and_nothing_else(
     records: list[object],
 ) -> None:
-    found = {
-        relative(r.suspect): (r.source, r.kind) for r in records if isinstance(r, Finding)
-    }
+    found = {relative(r.suspect): (r.source, r.kind) for r in records if isinstance(r, Finding)}
     assert found == EXPECTED
     assert sum(isinstance(r, Finding) for r in records) == len(EXPECTED)
 

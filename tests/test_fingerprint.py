@@ -39,7 +39,7 @@ def test_shared_word_run_of_k_plus_w_minus_1_is_always_found(
     before: list[str], after: list[str], run: list[str]
 ) -> None:
     a = " ".join(before + run + after)
-    b = " ".join(after + ["x"] + run + ["y"] + before)
+    b = " ".join([*after, "x", *run, "y", *before])
     assert shared_fingerprints(a, b)
 
 
@@ -52,9 +52,9 @@ def test_shared_urdu_letter_run_is_found_whatever_the_spacing(
     before: list[str], after: list[str], run: list[str]
 ) -> None:
     assume(sum(map(len, run)) >= SCHEME.char_guarantee)
-    a = " ".join(before + ["ہم"] + run + ["تم"] + after)
+    a = " ".join([*before, "ہم", *run, "تم", *after])
     # The same run written with no spaces and with zero-width non-joiners instead.
-    b = " ".join(after + ["وہ", "".join(run), "تو"] + before)
+    b = " ".join([*after, "وہ", "".join(run), "تو", *before])
     c = "\u200c".join(run)
     assert shared_fingerprints(a, b)
     assert shared_fingerprints(a, c)
@@ -68,9 +68,7 @@ def test_winnowing_picks_one_in_every_window(values: list[int], w: int) -> None:
     for start in range(max(0, len(values) - w + 1)):
         assert any(start <= p < start + w for p in picked)
     for p in picked:  # each pick is the minimum of some window
-        assert any(
-            values[p] == min(values[s : s + w]) for s in range(max(0, p - w + 1), p + 1)
-        )
+        assert any(values[p] == min(values[s : s + w]) for s in range(max(0, p - w + 1), p + 1))
 
 
 def _fingerprint_json(text: str) -> str:
@@ -78,7 +76,7 @@ def _fingerprint_json(text: str) -> str:
     return json.dumps([fp.simhash, fp.hashes.tolist(), fp.starts.tolist()])
 
 
-DETERMINISM_TEXT = "The harbour patrol leaves at dawn. " * 5 + "بندرگاہ کی نگرانی سخت کر دی جائے " * 3
+DETERMINISM_TEXT = "The harbour patrol leaves at dawn. " * 5 + "بندرگاہ کی نگرانی سخت ہے " * 3
 
 
 def test_fingerprints_are_identical_across_processes() -> None:

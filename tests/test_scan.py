@@ -10,7 +10,16 @@ from pathlib import Path
 import docx
 import pytest
 
-from leakscan import ErrorRecord, Finding, Index, Scanner, ScanOptions, SkippedRecord, Summary, build
+from leakscan import (
+    ErrorRecord,
+    Finding,
+    Index,
+    Scanner,
+    ScanOptions,
+    SkippedRecord,
+    Summary,
+    build,
+)
 from leakscan.errors import ConfigurationError
 from tests.texts import prose
 

@@ -106,6 +106,4 @@ def urdu_as_typed_elsewhere(text: str, seed: int) -> str:
             out.append(rng.choice(["\u064e", "\u0650", "\u0651", "\u0640"]))
     text = "".join(out)
     presentation = {"ب": "\ufe8f", "م": "\ufee1", "ل": "\ufedd", "ن": "\ufee5"}
-    return "".join(
-        presentation[c] if c in presentation and rng.random() < 0.3 else c for c in text
-    )
+    return "".join(presentation[c] if c in presentation and rng.random() < 0.3 else c for c in text)

@@ -21,6 +21,7 @@ __all__ = [
     "detect_mime",
     "extract",
     "extractor_for",
+    "read_as",
 ]
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -89,6 +90,18 @@ def extractor_for(mime: str, name: str = "") -> tuple[str, Callable[[bytes], Ext
     return chosen, getattr(module, function)
 
 
+def read_as(
+    function: Callable[[bytes], Extracted], data: bytes, chosen: str, detected: str
+) -> Extracted:
+    """Run an extractor; when the name chose it against the content, say so on failure."""
+    try:
+        return function(data)
+    except ExtractionError as exc:
+        if chosen == detected:
+            raise
+        raise type(exc)(f"{exc} (named as {chosen}, content looks like {detected})") from exc
+
+
 def extract(data: bytes, name: str = "", mime: str | None = None) -> Extracted:
     """Extract the text of one item; raises ExtractionError if it cannot be read."""
     if not data:
@@ -98,7 +111,7 @@ def extract(data: bytes, name: str = "", mime: str | None = None) -> Extracted:
     if found is None:
         raise UnsupportedFormatError(f"no text extractor for {detected}")
     chosen, function = found
-    result = function(data)
+    result = read_as(function, data, chosen, detected)
     if chosen != detected:
         return Extracted(result.text, detected, result.pages)
     return result

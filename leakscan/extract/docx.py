@@ -28,7 +28,9 @@ def extract(data: bytes) -> Extracted:
     from docx.opc.exceptions import PackageNotFoundError
 
     if data.startswith(_OLE_MAGIC):
-        raise EncryptedDocumentError("DOCX is password-protected (an encrypted OLE container)")
+        if "EncryptedPackage".encode("utf-16-le") in data:
+            raise EncryptedDocumentError("DOCX is password-protected (an encrypted OLE container)")
+        raise ExtractionError("not a DOCX: an OLE container (legacy Word .doc?), not read yet")
     try:
         document = docx.Document(io.BytesIO(data))
     except zipfile.BadZipFile as exc:
@@ -39,17 +41,22 @@ def extract(data: bytes) -> Extracted:
         raise ExtractionError(f"damaged DOCX: {type(exc).__name__}: {exc}") from exc
     parts: list[str] = []
     seen: set[int] = set()
+
+    def add(part: object) -> None:
+        # A part linked to the previous section's has no text of its own.
+        if not part.is_linked_to_previous:  # type: ignore[attr-defined]
+            element = part._element  # type: ignore[attr-defined]
+            if id(element) not in seen:
+                seen.add(id(element))
+                parts.extend(_paragraph_texts(element))
+
     for section in document.sections:
-        for header in (section.first_page_header, section.header):
-            if not header.is_linked_to_previous and id(header._element) not in seen:
-                seen.add(id(header._element))
-                parts.extend(_paragraph_texts(header._element))
+        for header in (section.first_page_header, section.header, section.even_page_header):
+            add(header)
     parts.extend(_paragraph_texts(document.element.body))
     for section in document.sections:
-        footer = section.footer
-        if not footer.is_linked_to_previous and id(footer._element) not in seen:
-            seen.add(id(footer._element))
-            parts.extend(_paragraph_texts(footer._element))
+        for footer in (section.first_page_footer, section.footer, section.even_page_footer):
+            add(footer)
     text = "\n".join(parts)
     if not text.strip():
         raise ExtractionError("DOCX holds no text")

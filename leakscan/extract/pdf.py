@@ -23,8 +23,6 @@ TIMEOUT_SECONDS = 120
 
 
 def _paged(pages: list[str]) -> Extracted:
-    while pages and not pages[-1].strip():
-        pages.pop()  # pdftotext ends with a form feed
     starts, offset = [], 0
     for page in pages:
         starts.append(offset)
@@ -50,16 +48,22 @@ def extract_with_pdftotext(data: bytes, executable: str = "pdftotext") -> Extrac
         raise ExtractionError(f"PDF text extraction took over {TIMEOUT_SECONDS} s") from exc
     if done.returncode != 0:
         # -q silences messages; ask again without it for a reason to report.
-        again = subprocess.run(
-            [executable, "-", "-"], input=data, capture_output=True, timeout=TIMEOUT_SECONDS
-        )
-        reason = again.stderr.decode("utf-8", "replace")
+        try:
+            again = subprocess.run(
+                [executable, "-", "-"], input=data, capture_output=True, timeout=TIMEOUT_SECONDS
+            )
+            reason = again.stderr.decode("utf-8", "replace")
+        except subprocess.TimeoutExpired:
+            reason = ""
         if "password" in reason.lower():
             raise EncryptedDocumentError("PDF is password-protected")
         lines = [line for line in reason.splitlines() if line.strip()]
         detail = lines[-1] if lines else f"pdftotext exit code {done.returncode}"
         raise ExtractionError(f"corrupt or truncated PDF: {detail}")
-    return _paged(done.stdout.decode("utf-8", "replace").split("\f"))
+    text = done.stdout.decode("utf-8", "replace")
+    if text.endswith("\f"):  # pdftotext ends every page, the last one too, with a form feed
+        text = text[:-1]
+    return _paged(text.split("\f"))
 
 
 def extract_with_pdfium(data: bytes) -> Extracted:

@@ -18,6 +18,20 @@ _BOMS = (
 )
 
 
+def _guess_nul_encoding(data: bytes) -> str:
+    """UTF-8, unless NUL bytes say UTF-16 without a byte-order mark (or not text at all)."""
+    if b"\x00" not in data:
+        return "utf-8"
+    sample = data[:8192]
+    even_nuls = sample[0::2].count(0) / max(1, len(sample[0::2]))
+    odd_nuls = sample[1::2].count(0) / max(1, len(sample[1::2]))
+    if odd_nuls > 0.3 and even_nuls < 0.05:
+        return "utf-16-le"
+    if even_nuls > 0.3 and odd_nuls < 0.05:
+        return "utf-16-be"
+    raise ExtractionError("contains NUL bytes: binary data, not text")
+
+
 def decode_text(data: bytes) -> str:
     """Decode text strictly: a wrong guess would corrupt the evidence quoted from it."""
     for bom, encoding in _BOMS:
@@ -25,7 +39,7 @@ def decode_text(data: bytes) -> str:
             body, used = data[len(bom) :], encoding
             break
     else:
-        body, used = data, "utf-8"
+        body, used = data, _guess_nul_encoding(data)
     try:
         return body.decode(used)
     except UnicodeDecodeError as exc:

@@ -306,7 +306,7 @@ class Index:
         return self.backend.contents(ids)
 
     def content_count(self) -> int:
-        return self.backend.counts()["contents"]
+        return self.backend.count_contents()
 
     def stats(self) -> IndexStats:
         counts = self.backend.counts()

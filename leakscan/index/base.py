@@ -149,6 +149,9 @@ class IndexBackend(Protocol):
 
     def contents(self, ids: Sequence[int]) -> dict[int, ContentRecord]: ...
 
+    def count_contents(self) -> int:
+        """Number of distinct contents: cheap, read before every boilerplate decision."""
+
     def counts(self) -> dict[str, int]:
         """Numbers of documents, contents and fingerprints."""
 

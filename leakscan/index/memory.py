@@ -132,6 +132,9 @@ class MemoryBackend:
             )
         return result
 
+    def count_contents(self) -> int:
+        return len(self._contents)
+
     def counts(self) -> dict[str, int]:
         return {
             "documents": len(self._documents),

@@ -301,6 +301,9 @@ class SQLiteBackend:
                 )
         return result
 
+    def count_contents(self) -> int:
+        return int(self._db.execute("SELECT count(*) FROM contents").fetchone()[0])
+
     def counts(self) -> dict[str, int]:
         def count(table: str) -> int:
             return int(self._db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
