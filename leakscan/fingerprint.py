@@ -21,7 +21,6 @@ import hashlib
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from .errors import SchemeError
 from .normalize import NORMALIZATION_VERSION, TokenizedText, is_arabic_script, tokenize
@@ -139,8 +138,17 @@ def winnow(hashes: np.ndarray, w: int) -> np.ndarray:
         return np.empty(0, dtype=np.int64)
     if n <= w:
         return np.array([n - 1 - int(np.argmin(hashes[::-1]))], dtype=np.int64)
-    windows = sliding_window_view(hashes, w)[:, ::-1]
-    picked = (w - 1) - np.argmin(windows, axis=1) + np.arange(n - w + 1)
+    # Window i covers hashes[i : i + w]; walk its offsets right to left, taking a
+    # strictly smaller value only, so ties keep the rightmost (w vector steps, no copies).
+    count = n - w + 1
+    best = hashes[w - 1 : w - 1 + count]
+    offset = np.full(count, w - 1, dtype=np.int64)
+    for j in range(w - 2, -1, -1):
+        candidate = hashes[j : j + count]
+        smaller = candidate < best
+        best = np.where(smaller, candidate, best)
+        offset[smaller] = j
+    picked = offset + np.arange(count)
     keep = np.empty(len(picked), dtype=bool)
     keep[0] = True
     np.not_equal(picked[1:], picked[:-1], out=keep[1:])
@@ -158,8 +166,8 @@ def simhash_of(shingles: np.ndarray) -> int:
         chunk = unique[chunk_start : chunk_start + (1 << 16)].astype("<u8")
         bits = np.unpackbits(chunk.view(np.uint8).reshape(-1, 8), axis=1, bitorder="little")
         counts += bits.sum(axis=0, dtype=np.int64)
-    set_bits = np.flatnonzero(counts * 2 > len(unique))
-    return sum(1 << int(bit) for bit in set_bits)
+    majority = np.packbits(counts * 2 > len(unique), bitorder="little")
+    return int.from_bytes(majority.tobytes(), "little")
 
 
 def hamming(a: int, b: int) -> int:
