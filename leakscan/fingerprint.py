@@ -30,6 +30,7 @@ __all__ = [
     "Fingerprint",
     "Fingerprinter",
     "Scheme",
+    "distinct",
     "fingerprint_text",
     "hamming",
     "key_id",
@@ -43,6 +44,9 @@ SCHEME_VERSION = 1
 _U64 = np.uint64
 _MULT = _U64(0x9E3779B97F4A7C15)  # odd constant: the shingle hash is a polynomial in it
 _WORD_TAG = _U64(0x5752440000000001)
+# _BYTE_BITS[v, b] is bit b of the byte value v.
+_BYTE_BITS = np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1, bitorder="little")
+_BYTE_BITS = _BYTE_BITS.astype(np.int64)
 _CHAR_TAG = _U64(0x4348520000000002)
 
 
@@ -156,16 +160,28 @@ def winnow(hashes: np.ndarray, w: int) -> np.ndarray:
     return kept
 
 
+def distinct(values: np.ndarray) -> np.ndarray:
+    """Sorted distinct values (numpy's hash-based unique is 30x slower on 64-bit hashes)."""
+    ordered = np.sort(values)
+    if len(ordered) < 2:
+        return ordered
+    keep = np.empty(len(ordered), dtype=bool)
+    keep[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    result: np.ndarray = ordered[keep]
+    return result
+
+
 def simhash_of(shingles: np.ndarray) -> int:
     """64-bit simhash of a set of shingle hashes (each bit: majority vote)."""
-    unique = np.unique(shingles)
+    unique = distinct(shingles)
     if len(unique) == 0:
         return 0
-    counts = np.zeros(64, dtype=np.int64)
-    for chunk_start in range(0, len(unique), 1 << 16):
-        chunk = unique[chunk_start : chunk_start + (1 << 16)].astype("<u8")
-        bits = np.unpackbits(chunk.view(np.uint8).reshape(-1, 8), axis=1, bitorder="little")
-        counts += bits.sum(axis=0, dtype=np.int64)
+    # Count set bits per position byte by byte: a histogram of each byte's values
+    # times the bits of each value (8 histograms of 256, not an n x 64 bit matrix).
+    as_bytes = unique.astype("<u8").view(np.uint8).reshape(-1, 8)
+    histograms = np.stack([np.bincount(as_bytes[:, j], minlength=256) for j in range(8)])
+    counts = (histograms @ _BYTE_BITS).reshape(64)
     majority = np.packbits(counts * 2 > len(unique), bitorder="little")
     return int.from_bytes(majority.tobytes(), "little")
 

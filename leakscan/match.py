@@ -15,9 +15,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-import numpy as np
-
-from .fingerprint import Fingerprint, hamming
+from .fingerprint import Fingerprint, distinct, hamming
 from .index import Index
 from .index.base import ContentRecord
 
@@ -228,7 +226,7 @@ class Matcher:
         so an exact copy still shows its letterhead as part of the copy.
         """
         params = self.params
-        unique = np.unique(fingerprint.hashes).tolist()
+        unique = distinct(fingerprint.hashes).tolist()
         frequencies = self.index.frequencies(unique) if unique else {}
         cutoff = self.cutoff()
         rare = {h for h, n in frequencies.items() if n < cutoff}

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -142,20 +141,60 @@ class _NormalizedCache(dict[str, str]):
 _cache = _NormalizedCache()
 
 
-@dataclass(frozen=True)
 class TokenizedText:
     """Normalized tokens of a raw text, each with its [start, end) span in the raw text.
 
-    ``starts`` and ``ends`` are int64 arrays of character offsets into ``text``.
+    ``starts`` and ``ends`` are int64 arrays of character offsets into ``text``,
+    worked out on first use: fingerprinting an archive never needs them.
     """
 
-    text: str
-    tokens: list[str]
-    starts: np.ndarray
-    ends: np.ndarray
+    def __init__(
+        self,
+        text: str,
+        tokens: list[str],
+        starts: np.ndarray | None = None,
+        ends: np.ndarray | None = None,
+        *,
+        parts: list[str] | None = None,
+        repeat: np.ndarray | None = None,
+    ) -> None:
+        self.text = text
+        self.tokens = tokens
+        self._spans = None if starts is None or ends is None else (starts, ends)
+        self._parts = parts
+        self._repeat = repeat
+
+    def _compute_spans(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._spans is None:
+            assert self._parts is not None
+            starts, ends = _spans_of_parts(self._parts)
+            if self._repeat is not None:
+                starts, ends = np.repeat(starts, self._repeat), np.repeat(ends, self._repeat)
+            self._spans, self._parts = (starts, ends), None
+        return self._spans
+
+    @property
+    def starts(self) -> np.ndarray:
+        return self._compute_spans()[0]
+
+    @property
+    def ends(self) -> np.ndarray:
+        return self._compute_spans()[1]
 
     def __len__(self) -> int:
         return len(self.tokens)
+
+    def __repr__(self) -> str:
+        return (
+            f"TokenizedText(tokens={self.tokens!r}, starts={self.starts.tolist()!r}, "
+            f"ends={self.ends.tolist()!r})"
+        )
+
+
+def _spans_of_parts(parts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Token spans from split() output: separator, token, separator, ..., separator."""
+    bounds = np.cumsum(np.fromiter(map(len, parts), dtype=np.int64, count=len(parts)))
+    return bounds[0:-1:2], bounds[1::2]
 
 
 def tokenize(text: str) -> TokenizedText:
@@ -166,16 +205,18 @@ def tokenize(text: str) -> TokenizedText:
     (['top', 'secret', 'the', 'plan'], [0, 4, 12, 16], [3, 10, 15, 20])
     """
     parts = _TOKEN.split(text)
-    # parts alternates separator, token, separator, ...; cumulative lengths give offsets.
-    bounds = np.cumsum(np.fromiter(map(len, parts), dtype=np.int64, count=len(parts)))
+    # parts alternates separator, token, separator, ...; their lengths give offsets.
     raw_tokens = parts[1::2]
-    starts = bounds[0:-1:2]
-    ends = bounds[1::2]
-    if "\n" in text:
+    spans: tuple[np.ndarray, np.ndarray] | None = None
+    if _LINE_BREAK_HYPHEN.search(text):
+        starts, ends = _spans_of_parts(parts)
         raw_tokens, starts, ends = _join_line_break_hyphens(text, raw_tokens, starts, ends)
+        spans = (starts, ends)
     normalized = list(map(_cache.__getitem__, raw_tokens))
     if _cache.irregular.isdisjoint(raw_tokens):
-        return TokenizedText(text, normalized, starts, ends)
+        if spans is None:
+            return TokenizedText(text, normalized, parts=parts)
+        return TokenizedText(text, normalized, *spans)
     tokens: list[str] = []
     copies: list[int] = []
     for words in normalized:  # NFKC may expand one glyph into several words, or into none
@@ -183,7 +224,9 @@ def tokenize(text: str) -> TokenizedText:
         tokens.extend(split)
         copies.append(len(split))
     repeat = np.array(copies, dtype=np.int64)
-    return TokenizedText(text, tokens, np.repeat(starts, repeat), np.repeat(ends, repeat))
+    if spans is None:
+        return TokenizedText(text, tokens, parts=parts, repeat=repeat)
+    return TokenizedText(text, tokens, np.repeat(spans[0], repeat), np.repeat(spans[1], repeat))
 
 
 def _join_line_break_hyphens(
