@@ -142,17 +142,18 @@ def winnow(hashes: np.ndarray, w: int) -> np.ndarray:
         return np.empty(0, dtype=np.int64)
     if n <= w:
         return np.array([n - 1 - int(np.argmin(hashes[::-1]))], dtype=np.int64)
-    # Window i covers hashes[i : i + w]; walk its offsets right to left, taking a
-    # strictly smaller value only, so ties keep the rightmost (w vector steps, no copies).
-    count = n - w + 1
-    best = hashes[w - 1 : w - 1 + count]
-    offset = np.full(count, w - 1, dtype=np.int64)
-    for j in range(w - 2, -1, -1):
-        candidate = hashes[j : j + count]
-        smaller = candidate < best
-        best = np.where(smaller, candidate, best)
-        offset[smaller] = j
-    picked = offset + np.arange(count)
+    # Sliding minimum by doubling: the minimum over [i, i + 2s) combines those over
+    # [i, i + s) and [i + s, i + 2s); a tie goes right, so the rightmost minimum wins.
+    # log2(w) vector steps; a last, overlapping step reaches a w that is no power of 2.
+    values, index = hashes, np.arange(n, dtype=np.int64)
+    size = 1
+    while size < w:
+        step = min(size, w - size)
+        take_right = values[step:] <= values[:-step]
+        index = np.where(take_right, index[step:], index[:-step])
+        values = np.where(take_right, values[step:], values[:-step])
+        size += step
+    picked = index
     keep = np.empty(len(picked), dtype=bool)
     keep[0] = True
     np.not_equal(picked[1:], picked[:-1], out=keep[1:])
@@ -237,17 +238,18 @@ class Fingerprinter:
             (t not in self._words.arabic for t in tokens), dtype=bool, count=len(tokens)
         )
         word_positions = np.flatnonzero(is_word)
-        chars: list[int] = []
-        char_positions: list[int] = []
-        for index in np.flatnonzero(~is_word).tolist():
-            token = tokens[index]
-            chars.extend(map(self._chars.__getitem__, token))
-            char_positions.extend([index] * len(token))
+        letter_tokens = np.flatnonzero(~is_word)
+        chosen = [tokens[i] for i in letter_tokens.tolist()]
+        # All letters at once: code points, a hash per distinct letter, looked up by index.
+        codes = np.frombuffer("".join(chosen).encode("utf-32-le"), dtype="<u4")
+        alphabet, letter_index = np.unique(codes, return_inverse=True)
+        table = np.array([self._chars[chr(c)] for c in alphabet.tolist()], dtype=_U64)
+        lengths = np.fromiter(map(len, chosen), dtype=np.int64, count=len(chosen))
         return (
             word_hashes[word_positions],
             word_positions.astype(np.int64),
-            np.array(chars, dtype=_U64),
-            np.array(char_positions, dtype=np.int64),
+            table[letter_index.reshape(-1)] if len(codes) else np.empty(0, _U64),
+            np.repeat(letter_tokens.astype(np.int64), lengths),
         )
 
     def fingerprint(self, text: str | TokenizedText) -> Fingerprint:

@@ -194,3 +194,13 @@ def test_index_file_holds_no_text(tmp_path: Path) -> None:
     raw = b"".join(p.read_bytes() for p in tmp_path.iterdir())
     assert b"zanzibarquokka" not in raw
     assert "zanzibarquokka".encode("utf-16-le") not in raw
+
+
+def test_a_content_repeating_itself_counts_once_per_fingerprint(index: Index) -> None:
+    index.add_text(MEMO + " " + MEMO, path="twice.txt")
+    index.add_text(MEMO, path="once.txt")
+    index.commit()
+    hashes = index.fingerprinter.fingerprint(MEMO).hashes.tolist()
+    assert set(index.frequencies(hashes).values()) == {2}
+    positions = {p.position for p in index.postings(hashes[:1])}
+    assert len(positions) >= 2  # both occurrences in twice.txt are kept

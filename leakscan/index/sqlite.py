@@ -101,17 +101,18 @@ class SQLiteBackend:
             self._db = sqlite3.connect(self.path, isolation_level=None, timeout=60.0)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
-            # Postings arrive in hash order, i.e. at random places in the B-tree: a large
-            # page cache keeps inserts from re-reading pages (measured: 2x at 100k docs).
-            self._db.execute("PRAGMA cache_size=-262144")
-            self._db.execute("PRAGMA temp_store=MEMORY")
             if readonly:
                 self._db.execute("PRAGMA query_only=1")
             else:
+                # Postings land at random places in the B-tree: a large page cache keeps
+                # inserts from re-reading pages (measured 2x at 100k docs). Readers do
+                # well with the default (measured: same latency, 250 MB less memory).
+                self._db.execute("PRAGMA cache_size=-262144")
+                self._db.execute("PRAGMA temp_store=MEMORY")
                 self._db.executescript(_SCHEMA)
             self._in_transaction = False
-            self._pending_postings: list[tuple[int, int, int]] = []
-            self._pending_frequencies: dict[int, int] = {}
+            self._pending: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+            self._pending_rows = 0
         except sqlite3.DatabaseError as exc:
             raise LeakscanIndexError(f"cannot open index {self.path}: {exc}") from exc
 
@@ -179,13 +180,15 @@ class SQLiteBackend:
             ),
         )
         content_id = int(cursor.lastrowid or 0)
-        hashes = content.hashes.tolist()
-        self._pending_postings.extend(
-            zip(hashes, [content_id] * len(hashes), content.positions.tolist(), strict=True)
+        self._pending.append(
+            (
+                np.asarray(content.hashes, dtype=np.int64),
+                np.full(len(content.hashes), content_id, dtype=np.int64),
+                np.asarray(content.positions, dtype=np.int64),
+            )
         )
-        for h in set(hashes):
-            self._pending_frequencies[h] = self._pending_frequencies.get(h, 0) + 1
-        if len(self._pending_postings) >= _FLUSH_ROWS:
+        self._pending_rows += len(content.hashes)
+        if self._pending_rows >= _FLUSH_ROWS:
             self._flush()
         db.executemany(
             "INSERT OR IGNORE INTO bands(band, value, content_id) VALUES (?, ?, ?)",
@@ -199,21 +202,30 @@ class SQLiteBackend:
     def _flush(self) -> None:
         """Write buffered postings and counts in hash order: B-tree pages are then
         visited once per batch, not once per document (measured 2x faster builds)."""
-        if not self._pending_postings:
+        if not self._pending:
             return
         db = self._write()
-        self._pending_postings.sort()
+        hashes = np.concatenate([batch[0] for batch in self._pending])
+        contents = np.concatenate([batch[1] for batch in self._pending])
+        positions = np.concatenate([batch[2] for batch in self._pending])
+        self._pending, self._pending_rows = [], 0
+        order = np.lexsort((positions, contents, hashes))
+        hashes, contents, positions = hashes[order], contents[order], positions[order]
         db.executemany(
             "INSERT OR IGNORE INTO postings(hash, content_id, position) VALUES (?, ?, ?)",
-            self._pending_postings,
+            zip(hashes.tolist(), contents.tolist(), positions.tolist(), strict=True),
         )
+        # Each content counts once per hash: keep the first row of every (hash, content).
+        first = np.ones(len(hashes), dtype=bool)
+        first[1:] = (hashes[1:] != hashes[:-1]) | (contents[1:] != contents[:-1])
+        distinct_hashes = hashes[first]
+        starts = np.flatnonzero(np.r_[True, distinct_hashes[1:] != distinct_hashes[:-1]])
+        counts = np.diff(np.r_[starts, len(distinct_hashes)])
         db.executemany(
             "INSERT INTO frequencies(hash, contents) VALUES (?, ?) "
             "ON CONFLICT(hash) DO UPDATE SET contents = contents + excluded.contents",
-            sorted(self._pending_frequencies.items()),
+            zip(distinct_hashes[starts].tolist(), counts.tolist(), strict=True),
         )
-        self._pending_postings = []
-        self._pending_frequencies = {}
 
     def add_document(self, document: DocumentRecord) -> int:
         cursor = self._write().execute(
