@@ -493,9 +493,7 @@ def paragraph_starting(text: str, prefix: str) -> str:
     """Return the unique paragraph of ``text`` that starts with ``prefix``."""
     found = [p for p in text.split("\n\n") if p.startswith(prefix)]
     if len(found) != 1:
-        raise ValueError(
-            f"expected one paragraph starting {prefix!r}, found {len(found)}"
-        )
+        raise ValueError(f"expected one paragraph starting {prefix!r}, found {len(found)}")
     return found[0]
 
 
@@ -686,9 +684,7 @@ def find_soffice(wait_seconds: float) -> str:
         if exe:
             return exe
         if time.monotonic() >= deadline:
-            raise SystemExit(
-                "soffice (LibreOffice) not found; install libreoffice-writer"
-            )
+            raise SystemExit("soffice (LibreOffice) not found; install libreoffice-writer")
         print("waiting for soffice to be installed ...", file=sys.stderr)
         time.sleep(10)
 
@@ -742,15 +738,9 @@ def build_archive(archive: Path, soffice: str, workdir: Path) -> dict[str, str]:
     texts = {
         "ops/port-surveillance-plan.pdf": english_document(PORT_SURVEILLANCE_BODY),
         "ops/velmora-point-radar-gap-report.pdf": english_document(RADAR_GAP_BODY),
-        "procurement/radio-procurement-memo.docx": english_document(
-            RADIO_PROCUREMENT_BODY
-        ),
-        "sources/informant-handling-directive.txt": english_document(
-            INFORMANT_DIRECTIVE_BODY
-        ),
-        "incidents/zarnapur-creek-incident-assessment.docx": english_document(
-            CREEK_INCIDENT_BODY
-        ),
+        "procurement/radio-procurement-memo.docx": english_document(RADIO_PROCUREMENT_BODY),
+        "sources/informant-handling-directive.txt": english_document(INFORMANT_DIRECTIVE_BODY),
+        "incidents/zarnapur-creek-incident-assessment.docx": english_document(CREEK_INCIDENT_BODY),
         "urdu/boat-registration-memo.txt": urdu_document(BOAT_REGISTRATION_BODY_UR),
         "urdu/harbour-night-patrol-orders.docx": urdu_document(NIGHT_PATROL_BODY_UR),
         "urdu/jetty-access-passes.pdf": urdu_document(JETTY_PASSES_BODY_UR),
@@ -769,9 +759,7 @@ def build_archive(archive: Path, soffice: str, workdir: Path) -> dict[str, str]:
     }
     for rel, src in pdf_sources.items():
         if src.suffix == ".docx":
-            write_docx(
-                src, texts[rel], author=ARCHIVE_AUTHOR, urdu=rel.startswith("urdu/")
-            )
+            write_docx(src, texts[rel], author=ARCHIVE_AUTHOR, urdu=rel.startswith("urdu/"))
         else:
             write_text(src, texts[rel])
     pdfs = convert_to_pdf(soffice, list(pdf_sources.values()), workdir)
@@ -783,9 +771,7 @@ def build_archive(archive: Path, soffice: str, workdir: Path) -> dict[str, str]:
         if rel.endswith(".txt"):
             write_text(archive / rel, text)
         elif rel.endswith(".docx"):
-            write_docx(
-                archive / rel, text, author=ARCHIVE_AUTHOR, urdu=rel.startswith("urdu/")
-            )
+            write_docx(archive / rel, text, author=ARCHIVE_AUTHOR, urdu=rel.startswith("urdu/"))
     return texts
 
 
@@ -798,18 +784,14 @@ def build_export(export: Path, archive: Path, texts: dict[str, str]) -> None:
         folder.mkdir(parents=True, exist_ok=True)
 
     # 1. Exact byte copy under an innocent name.
-    shutil.copyfile(
-        archive / "ops/port-surveillance-plan.pdf", downloads / "scan_0042.pdf"
-    )
+    shutil.copyfile(archive / "ops/port-surveillance-plan.pdf", downloads / "scan_0042.pdf")
 
     # 2. Reformatted copy: a .docx document retyped as re-wrapped plain text.
     incident = texts["incidents/zarnapur-creek-incident-assessment.docx"]
     write_text(docs / "creek_notes.txt", rewrap(curly_quotes(incident)))
 
     # 3. Pasted excerpt: one paragraph of the directive inside a personal letter.
-    excerpt = paragraph_starting(
-        texts["sources/informant-handling-directive.txt"], "5. Tasking."
-    )
+    excerpt = paragraph_starting(texts["sources/informant-handling-directive.txt"], "5. Tasking.")
     n_words = len(excerpt.split())
     if not 60 <= n_words <= 90:
         raise ValueError(f"excerpt has {n_words} words, want 60-90")
@@ -828,9 +810,7 @@ def build_export(export: Path, archive: Path, texts: dict[str, str]) -> None:
     write_text(docs / "kasimabad_herald_article.txt", NEWS_ARTICLE)
     write_text(downloads / "marlin_ts-h7_brochure.txt", RADIO_BROCHURE)
     write_text(docs / "akhbar_bandargah.txt", URDU_NEWS)
-    write_docx(
-        desktop / "sports_day_notice.docx", SPORTS_DAY_NOTICE, author="DCS Welfare"
-    )
+    write_docx(desktop / "sports_day_notice.docx", SPORTS_DAY_NOTICE, author="DCS Welfare")
 
     # 7. Files that cannot be read as documents.
     (desktop / "notes.bin").write_bytes(random.Random(SEED).randbytes(2048))

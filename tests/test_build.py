@@ -83,3 +83,22 @@ def test_progress_is_called_per_fingerprinted_file(archive: Path) -> None:
     with Index.create("memory://", key=KEY) as index:
         build(index, [archive], progress=seen.append)
     assert len(seen) == 7
+
+
+def test_index_add_path_indexes_a_folder_or_one_file(archive: Path) -> None:
+    with Index.create("memory://", key=KEY) as index:
+        line = index.add_path(archive / "a" / "doc0.txt")
+        assert line.startswith("1 files: 1 added")
+        # A single file is indexed relative to its folder; the same file under another
+        # archive root is another document holding the same content.
+        assert index.add_path(archive).startswith("7 files: 5 added, 0 replaced, 0 unchanged")
+        assert index.add_path(archive).startswith("7 files: 0 added, 0 replaced, 5 unchanged")
+        assert index.find_document("doc0.txt", str((archive / "a").resolve())) is not None
+        assert index.stats().documents == 6 and index.stats().contents == 5
+
+
+def test_public_documents_are_marked(archive: Path) -> None:
+    with Index.create("memory://", key=KEY) as index:
+        build(index, [archive / "a"], public=True)
+        document = next(index.documents())
+        assert index.contents([document.content_id])[document.content_id].public
