@@ -209,6 +209,100 @@ def scan_command(
     sys.exit(EXIT_FINDINGS if findings else EXIT_CLEAN)
 
 
+@cli.command("watch")
+@click.argument("folders", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
+@_index_option
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False),
+    help="Append finding, error and skipped records (JSONL) to FILE.",
+)
+@click.option(
+    "--on-finding",
+    metavar="CMD",
+    help="Shell command run for each finding, the finding as JSON on its stdin.",
+)
+@click.option("--jobs", "-j", default=1, show_default=True, type=click.IntRange(1, 256))
+@click.option("--new-only", is_flag=True, help="Do not scan what is already in the folders.")
+@click.option(
+    "--settle",
+    default=2.0,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="Seconds a file's size and mtime must stay unchanged before it is scanned.",
+)
+@click.option("--min-score", default=0.5, show_default=True, type=click.FloatRange(0, 1))
+@click.option(
+    "--state",
+    "state_path",
+    type=click.Path(dir_okay=False),
+    help="What was scanned already (default: beside the index).",
+)
+@click.option(
+    "--polling",
+    is_flag=True,
+    help="Poll the folders (network shares) instead of waiting for the OS to report changes.",
+)
+def watch_command(
+    folders: tuple[str, ...],
+    index_location: str,
+    output: str | None,
+    on_finding: str | None,
+    jobs: int,
+    new_only: bool,
+    settle: float,
+    min_score: float,
+    state_path: str | None,
+    polling: bool,
+) -> None:
+    """Scan files as they arrive in FOLDERS, until interrupted (Ctrl-C or SIGTERM)."""
+    import signal
+
+    from .scan import ScanOptions
+    from .watch import Watcher, WatchOptions
+
+    options = WatchOptions(
+        settle_seconds=settle,
+        new_only=new_only,
+        on_finding=on_finding,
+        scan=ScanOptions(min_score=min_score, jobs=jobs),
+    )
+    observer = None
+    if polling:
+        from watchdog.observers.polling import PollingObserver
+
+        observer = PollingObserver()
+    stream = open(output, "a", encoding="utf-8") if output else None  # noqa: SIM115
+    try:
+        with _errors_exit_2():
+            watcher = Watcher(
+                index_location,
+                folders,
+                options=options,
+                output=stream,
+                state_path=state_path,
+                observer=observer,
+                echo=click.echo,
+                status=lambda line: click.echo(line, err=True),
+            )
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(signum, lambda *_: watcher.stop())
+            click.echo(f"watching {', '.join(folders)} (Ctrl-C stops)", err=True)
+            try:
+                stats = watcher.run()
+            finally:
+                watcher.close()
+            click.echo(
+                f"stopped: {stats.scanned} scanned, {stats.already_seen} already seen, "
+                f"{stats.findings} findings",
+                err=True,
+            )
+    finally:
+        if stream is not None:
+            stream.close()
+
+
 @cli.command("compare")
 @click.argument("a", type=click.Path(exists=True, dir_okay=False))
 @click.argument("b", type=click.Path(exists=True, dir_okay=False))
@@ -293,3 +387,7 @@ def fingerprint_command(file: str, index_location: str) -> None:
 def main() -> None:
     """Entry point of the console script."""
     cli(prog_name="leakscan")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,422 @@
+"""Continuous scanning of drop folders: a thin adapter from watchdog events to the Scanner.
+
+Events only say *which* paths to look at. A path is scanned once it has
+settled (size and mtime unchanged for ``settle`` seconds; a ZIP once it
+opens), by the same ``Scanner`` the CLI uses, in worker processes. What was
+scanned is kept in a small SQLite state file keyed by content hash and index
+scheme, so a restart neither misses what arrived while it was down nor
+repeats what it already reported. Stopping lets the items in flight finish;
+whatever was still waiting is picked up by the next start.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import sqlite3
+import subprocess
+import threading
+import time
+import zipfile
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, TextIO
+
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+
+from .errors import ConfigurationError, LeakscanIndexError
+from .index import Index
+from .records import ErrorRecord, Finding, Record, SkippedRecord
+from .scan import ScanOptions, _init_worker, _work
+from .walk import Item, display_name, walk
+
+__all__ = ["WatchOptions", "WatchState", "WatchStats", "Watcher"]
+
+log = logging.getLogger(__name__)
+
+
+class ObserverLike(Protocol):
+    """What the watcher needs of a watchdog observer (native or polling)."""
+
+    def schedule(
+        self, event_handler: FileSystemEventHandler, path: str, *, recursive: bool = ...
+    ) -> Any: ...
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def join(self, timeout: float | None = ...) -> None: ...
+
+
+class WatchState:
+    """Which contents were scanned with which index scheme (a SQLite file)."""
+
+    def __init__(self, path: str | os.PathLike[str], scheme_key: str) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.scheme_key = scheme_key
+        try:
+            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS scanned (sha256 TEXT NOT NULL, scheme TEXT NOT NULL,"
+                " path TEXT NOT NULL, outcome TEXT NOT NULL, findings INTEGER NOT NULL,"
+                " scanned_at TEXT NOT NULL, PRIMARY KEY (sha256, scheme))"
+            )
+        except sqlite3.DatabaseError as exc:
+            raise ConfigurationError(f"cannot use watch state file {self.path}: {exc}") from exc
+
+    def seen(self, sha256: str) -> bool:
+        row = self._db.execute(
+            "SELECT 1 FROM scanned WHERE sha256 = ? AND scheme = ?", (sha256, self.scheme_key)
+        ).fetchone()
+        return row is not None
+
+    def record(self, sha256: str, path: str, outcome: str, findings: int) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO scanned VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                sha256,
+                self.scheme_key,
+                path,
+                outcome,
+                findings,
+                time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            ),
+        )
+
+    def count(self) -> int:
+        return int(self._db.execute("SELECT count(*) FROM scanned").fetchone()[0])
+
+    def close(self) -> None:
+        self._db.close()
+
+
+@dataclass(frozen=True)
+class WatchOptions:
+    """How the watcher decides a file is complete and how hard it works."""
+
+    settle_seconds: float = 2.0
+    poll_seconds: float = 0.2
+    new_only: bool = False
+    scan: ScanOptions = field(default_factory=ScanOptions)
+    on_finding: str | None = None
+    on_finding_timeout: float = 60.0
+    status_every: float = 5.0
+
+
+@dataclass
+class WatchStats:
+    """Counters of a watcher's run, for status lines and tests."""
+
+    scanned: int = 0
+    already_seen: int = 0
+    findings: int = 0
+    errors: int = 0
+    skipped: int = 0
+    hook_failures: int = 0
+
+
+@dataclass
+class _Candidate:
+    size: int
+    mtime_ns: int
+    stable_since: float
+
+
+class _Events(FileSystemEventHandler):
+    """watchdog handler: remembers paths, de-duplicated; the watcher does the rest."""
+
+    def __init__(self, notify: Callable[[str], None]) -> None:
+        super().__init__()
+        self.notify = notify
+
+    # Opening and reading (ours included) must not make a file look new again;
+    # a folder's own "modified" says only that its files changed, and they tell.
+    _WANTED = frozenset({"created", "modified", "moved", "closed"})
+
+    def dispatch(self, event: FileSystemEvent) -> None:
+        if event.event_type not in self._WANTED:
+            return
+        if event.is_directory and event.event_type == "modified":
+            return
+        path = event.dest_path if event.event_type == "moved" else event.src_path
+        if path:
+            self.notify(os.fsdecode(path))
+
+
+class Watcher:
+    """Watches folders and scans what arrives; ``run`` blocks until ``stop``."""
+
+    def __init__(
+        self,
+        index_location: str | os.PathLike[str],
+        folders: Sequence[str | os.PathLike[str]],
+        *,
+        options: WatchOptions | None = None,
+        output: TextIO | None = None,
+        state_path: str | os.PathLike[str] | None = None,
+        observer: ObserverLike | None = None,
+        echo: Callable[[str], None] | None = None,
+        status: Callable[[str], None] | None = None,
+    ) -> None:
+        self.options = options or WatchOptions()
+        self.folders = [os.fspath(f) for f in folders]
+        for folder in self.folders:
+            if not os.path.isdir(folder):
+                raise ConfigurationError(f"cannot watch {folder}: not a folder")
+        self.index_location = os.fspath(index_location)
+        with Index.open(self.index_location, readonly=True) as index:
+            self.key = index.key
+            scheme_key = json.dumps([index.index_id, index.scheme.to_dict()], sort_keys=True)
+        state = state_path or Path(self.index_location).with_suffix(".watch-state.sqlite")
+        self.state = WatchState(state, scheme_key)
+        self.output = output
+        self.echo = echo or (lambda line: None)
+        self.status = status or log.info
+        self.stats = WatchStats()
+        self._observer = observer
+        self._lock = threading.Lock()
+        self._events: set[str] = set()
+        self._candidates: dict[str, _Candidate] = {}
+        self._stop = threading.Event()
+        self._last_status = 0.0
+
+    # -- events ----------------------------------------------------------
+
+    def _notify(self, path: str) -> None:
+        with self._lock:
+            self._events.add(path)
+
+    def _take_events(self) -> set[str]:
+        with self._lock:
+            events, self._events = self._events, set()
+        return events
+
+    def _expand(self, paths: set[str]) -> None:
+        """Turn event paths (files, or folders moved in) into candidates."""
+        for path in paths:
+            if os.path.isdir(path) and not os.path.islink(path):
+                for entry in walk([path]):
+                    if isinstance(entry, Item):
+                        self._observe(entry.path)
+                    else:  # a FIFO, socket or link: reported, never opened
+                        self._write(entry)
+            else:
+                self._observe(path)
+
+    def _observe(self, path: str) -> None:
+        try:
+            info = os.lstat(path)
+        except OSError:
+            self._candidates.pop(path, None)  # gone again (a temporary file)
+            return
+        now = time.monotonic()
+        known = self._candidates.get(path)
+        if known is None or (known.size, known.mtime_ns) != (info.st_size, info.st_mtime_ns):
+            self._candidates[path] = _Candidate(info.st_size, info.st_mtime_ns, now)
+
+    def _settled(self) -> list[str]:
+        """Candidates whose size and mtime have not changed for the settle time."""
+        now = time.monotonic()
+        ready = []
+        for path in list(self._candidates):
+            self._observe(path)
+            current = self._candidates.get(path)
+            if current is None or now - current.stable_since < self.options.settle_seconds:
+                continue
+            if path.lower().endswith(".zip") and not _zip_opens(path):
+                current.stable_since = now  # still being written: look again later
+                continue
+            del self._candidates[path]
+            ready.append(path)
+        return sorted(ready)
+
+    # -- results ---------------------------------------------------------
+
+    def _write(self, record: Record) -> None:
+        if self.output is not None:
+            self.output.write(json.dumps(record.to_dict(), ensure_ascii=False) + "\n")
+            self.output.flush()
+
+    def _finish(self, path: str, sha256: str, records: list[Record]) -> None:
+        findings = [r for r in records if isinstance(r, Finding)]
+        for record in records:
+            self._write(record)
+            if isinstance(record, Finding):
+                self.echo(
+                    f"FOUND   {record.suspect}: {record.kind} of {record.source} "
+                    f"(score {record.score:.2f}, {record.matched_tokens} words)"
+                )
+                self._run_hook(record)
+            elif isinstance(record, ErrorRecord):
+                self.echo(f"ERROR   {record.suspect}: {record.error}")
+        outcome = (
+            "error"
+            if any(isinstance(r, ErrorRecord) for r in records)
+            else "skipped"
+            if any(isinstance(r, SkippedRecord) for r in records)
+            else "scanned"
+        )
+        self.stats.scanned += 1
+        self.stats.findings += len(findings)
+        self.stats.errors += outcome == "error"
+        self.stats.skipped += outcome == "skipped"
+        self.state.record(sha256, path, outcome, len(findings))
+
+    def _run_hook(self, finding: Finding) -> None:
+        command = self.options.on_finding
+        if not command:
+            return
+        try:
+            done = subprocess.run(
+                command,
+                shell=True,
+                input=(json.dumps(finding.to_dict(), ensure_ascii=False) + "\n").encode("utf-8"),
+                capture_output=True,
+                timeout=self.options.on_finding_timeout,
+                check=False,
+            )
+            if done.returncode != 0:
+                self.stats.hook_failures += 1
+                log.warning(
+                    "--on-finding command failed (exit %d): %s",
+                    done.returncode,
+                    done.stderr.decode("utf-8", "replace").strip()[:200],
+                )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            self.stats.hook_failures += 1
+            log.warning("--on-finding command failed: %s", exc)
+
+    def _status(self, queued: int, in_flight: int) -> None:
+        now = time.monotonic()
+        if now - self._last_status >= self.options.status_every:
+            self._last_status = now
+            self.status(
+                f"watching: {len(self._candidates)} settling, {queued} queued, "
+                f"{in_flight} in flight; {self.stats.scanned} scanned, "
+                f"{self.stats.findings} findings"
+            )
+
+    # -- running ---------------------------------------------------------
+
+    def stop(self) -> None:
+        """Ask ``run`` to finish the items in flight and return."""
+        self._stop.set()
+
+    def run(self, *, until_idle: float | None = None) -> WatchStats:
+        """Watch until :meth:`stop` (or, with ``until_idle``, until nothing happened for
+        that many seconds: for tests and one-off catch-up runs)."""
+        observer: ObserverLike
+        if self._observer is not None:
+            observer = self._observer
+        else:
+            from watchdog.observers import Observer
+
+            observer = Observer()
+        handler = _Events(self._notify)
+        for folder in self.folders:
+            observer.schedule(handler, folder, recursive=True)
+        observer.start()
+        if not self.options.new_only:
+            self._expand(set(self.folders))
+        jobs = max(1, self.options.scan.jobs)
+        queue: deque[str] = deque()
+        in_flight: dict[Future[list[Record]], tuple[str, str]] = {}
+        idle_since = time.monotonic()
+        try:
+            with ProcessPoolExecutor(
+                max_workers=jobs,
+                initializer=_init_worker,
+                initargs=(self.index_location, self.key, self.options.scan),
+            ) as pool:
+                while not self._stop.is_set():
+                    events = self._take_events()
+                    if events:
+                        self._expand(events)
+                    queue.extend(self._settled())
+                    while queue and len(in_flight) < 2 * jobs:
+                        path = queue.popleft()
+                        entry = _entry(path)
+                        if not isinstance(entry, Item):
+                            if entry is not None:  # a FIFO, socket or link: never opened
+                                self._write(entry)
+                            continue
+                        sha256 = _sha256(path)
+                        if sha256 is None:
+                            continue
+                        if self.state.seen(sha256) or any(
+                            sha256 == s for _, s in in_flight.values()
+                        ):
+                            self.stats.already_seen += 1
+                            continue
+                        in_flight[pool.submit(_work, entry)] = (path, sha256)
+                    for future in [f for f in in_flight if f.done()]:
+                        path, sha256 = in_flight.pop(future)
+                        self._finish(path, sha256, _result(future, path))
+                    self._status(len(queue), len(in_flight))
+                    busy = events or queue or in_flight or self._candidates
+                    now = time.monotonic()
+                    if busy:
+                        idle_since = now
+                    elif until_idle is not None and now - idle_since >= until_idle:
+                        break
+                    if in_flight:  # wake as soon as a worker is done, to keep the pool fed
+                        wait(in_flight, self.options.poll_seconds, FIRST_COMPLETED)
+                    else:
+                        self._stop.wait(self.options.poll_seconds)
+                for future, (path, sha256) in in_flight.items():  # let work in flight finish
+                    self._finish(path, sha256, _result(future, path))
+        finally:
+            observer.stop()
+            observer.join(timeout=10)
+        return self.stats
+
+    def close(self) -> None:
+        self.state.close()
+
+
+def _result(future: Future[list[Record]], path: str) -> list[Record]:
+    try:
+        return future.result()
+    except LeakscanIndexError:
+        raise
+    except Exception as exc:  # a worker died (killed, out of memory): that item's error
+        return [ErrorRecord(display_name(path), f"worker failed: {type(exc).__name__}: {exc}")]
+
+
+def _entry(path: str) -> Item | SkippedRecord | ErrorRecord | None:
+    """The one walk entry of a single path; None if it is gone."""
+    try:
+        return next(iter(walk([path])), None)
+    except ConfigurationError:
+        return None
+
+
+def _sha256(path: str) -> str | None:
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb", opener=_read_only) as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
+def _read_only(path: str, flags: int) -> int:
+    return os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+
+
+def _zip_opens(path: str) -> bool:
+    try:
+        with zipfile.ZipFile(path):
+            return True
+    except (OSError, zipfile.BadZipFile, ValueError):
+        return False
