@@ -178,11 +178,15 @@ def simhash_of(shingles: np.ndarray) -> int:
     unique = distinct(shingles)
     if len(unique) == 0:
         return 0
-    # Count set bits per position byte by byte: a histogram of each byte's values
-    # times the bits of each value (8 histograms of 256, not an n x 64 bit matrix).
     as_bytes = unique.astype("<u8").view(np.uint8).reshape(-1, 8)
-    histograms = np.stack([np.bincount(as_bytes[:, j], minlength=256) for j in range(8)])
-    counts = (histograms @ _BYTE_BITS).reshape(64)
+    if len(unique) < 4096:  # a page: one bit matrix is cheapest
+        bits = np.unpackbits(as_bytes, axis=1, bitorder="little")
+        counts = bits.sum(axis=0, dtype=np.int64)
+    else:
+        # Large texts: count set bits byte by byte, a histogram of each byte's values
+        # times the bits of each value (8 histograms of 256, not an n x 64 bit matrix).
+        histograms = np.stack([np.bincount(as_bytes[:, j], minlength=256) for j in range(8)])
+        counts = (histograms @ _BYTE_BITS).reshape(64)
     majority = np.packbits(counts * 2 > len(unique), bitorder="little")
     return int.from_bytes(majority.tobytes(), "little")
 
@@ -263,21 +267,27 @@ class Fingerprinter:
             (word_units, word_pos, scheme.word_k, scheme.word_w, _WORD_TAG),
             (char_units, char_pos, scheme.char_k, scheme.char_w, _CHAR_TAG),
         ):
+            if len(units) < k:
+                continue
             shingles = _shingles(units, k, tag)
             if len(shingles) == 0:
                 continue
-            # A shingle whose units lie far apart (digits scattered through Urdu text,
-            # Urdu words scattered through English) is not a run of text: drop it.
-            span = pos[k - 1 :] - pos[: len(shingles)]
-            shingles = shingles[span < 2 * k]
-            first = pos[: len(span)][span < 2 * k]
-            last = pos[k - 1 :][span < 2 * k]
-            if len(shingles) == 0:
-                continue
+            first, last = pos[: len(shingles)], pos[k - 1 :]
+            span = last - first
+            if span.max() >= 2 * k:
+                # A shingle whose units lie far apart (digits scattered through Urdu
+                # text, Urdu words scattered through English) is not a run of text.
+                close = span < 2 * k
+                shingles, first, last = shingles[close], first[close], last[close]
+                if len(shingles) == 0:
+                    continue
             all_shingles.append(shingles)
             picked = winnow(shingles, w)
             parts.append((shingles[picked], first[picked], last[picked] + 1))
-        if parts:
+        if len(parts) == 1:
+            hashes, starts, ends = parts[0]
+            every = all_shingles[0]
+        elif parts:
             hashes = np.concatenate([p[0] for p in parts])
             starts = np.concatenate([p[1] for p in parts])
             ends = np.concatenate([p[2] for p in parts])
