@@ -44,6 +44,7 @@ SCHEME_VERSION = 1
 _U64 = np.uint64
 _MULT = _U64(0x9E3779B97F4A7C15)  # odd constant: the shingle hash is a polynomial in it
 _WORD_TAG = _U64(0x5752440000000001)
+_LETTER_TABLE_SIZE = 0x800  # code points below: Latin, Greek, Cyrillic, Hebrew, Arabic
 # _BYTE_BITS[v, b] is bit b of the byte value v.
 _BYTE_BITS = np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1, bitorder="little")
 _BYTE_BITS = _BYTE_BITS.astype(np.int64)
@@ -206,12 +207,15 @@ class _UnitHashes(dict[str, int]):
         self.key = key
         self.prefix = prefix
         self.arabic: set[str] = set()
+        self.is_arabic: dict[str, bool] = {}
 
     def __missing__(self, unit: str) -> int:
         if len(self) >= self.limit:
             self.clear()
             self.arabic.clear()
-        if is_arabic_script(unit):
+            self.is_arabic.clear()
+        arabic = self.is_arabic[unit] = is_arabic_script(unit)
+        if arabic:
             self.arabic.add(unit)
         digest = hashlib.blake2b(self.prefix + unit.encode("utf-8"), key=self.key, digest_size=8)
         value = self[unit] = int.from_bytes(digest.digest(), "little")
@@ -229,6 +233,7 @@ class Fingerprinter:
         self.key_id = key_id(key)
         self._words = _UnitHashes(key, b"w\0")
         self._chars = _UnitHashes(key, b"c\0")
+        self._letter_table: np.ndarray | None = None
 
     def _streams(self, tokens: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Unit hashes and token indices of the word stream and the letter stream."""
@@ -238,23 +243,36 @@ class Fingerprinter:
         if self._words.arabic.isdisjoint(tokens):
             positions = np.arange(len(tokens), dtype=np.int64)
             return word_hashes, positions, np.empty(0, _U64), np.empty(0, np.int64)
-        is_word = np.fromiter(
-            (t not in self._words.arabic for t in tokens), dtype=bool, count=len(tokens)
+        is_letters = np.fromiter(
+            map(self._words.is_arabic.__getitem__, tokens), dtype=bool, count=len(tokens)
         )
-        word_positions = np.flatnonzero(is_word)
-        letter_tokens = np.flatnonzero(~is_word)
+        word_positions = np.flatnonzero(~is_letters)
+        letter_tokens = np.flatnonzero(is_letters)
         chosen = [tokens[i] for i in letter_tokens.tolist()]
-        # All letters at once: code points, a hash per distinct letter, looked up by index.
-        codes = np.frombuffer("".join(chosen).encode("utf-32-le"), dtype="<u4")
-        alphabet, letter_index = np.unique(codes, return_inverse=True)
-        table = np.array([self._chars[chr(c)] for c in alphabet.tolist()], dtype=_U64)
         lengths = np.fromiter(map(len, chosen), dtype=np.int64, count=len(chosen))
         return (
             word_hashes[word_positions],
-            word_positions.astype(np.int64),
-            table[letter_index.reshape(-1)] if len(codes) else np.empty(0, _U64),
-            np.repeat(letter_tokens.astype(np.int64), lengths),
+            word_positions,
+            self._letter_hashes("".join(chosen)),
+            np.repeat(letter_tokens, lengths),
         )
+
+    def _letter_hashes(self, letters: str) -> np.ndarray:
+        """Hashes of every letter, looked up by code point all at once."""
+        codes = np.frombuffer(letters.encode("utf-32-le"), dtype="<u4")
+        if len(codes) == 0:
+            return np.empty(0, _U64)
+        if int(codes.max()) < _LETTER_TABLE_SIZE:  # Latin and Arabic blocks: a dense table
+            if self._letter_table is None:
+                self._letter_table = np.array(
+                    [self._chars[chr(c)] for c in range(_LETTER_TABLE_SIZE)], dtype=_U64
+                )
+            hashes: np.ndarray = self._letter_table[codes]
+            return hashes
+        alphabet, letter_index = np.unique(codes, return_inverse=True)
+        table = np.array([self._chars[chr(c)] for c in alphabet.tolist()], dtype=_U64)
+        found: np.ndarray = table[letter_index.reshape(-1)]
+        return found
 
     def fingerprint(self, text: str | TokenizedText) -> Fingerprint:
         """Fingerprint a raw text (or one already tokenized)."""

@@ -94,3 +94,19 @@ def test_token_spans_are_ordered_and_inside_text(text: str) -> None:
 
 def test_urdu_clean_text_is_stable() -> None:
     assert normalize_text(CLEAN_URDU) == CLEAN_URDU
+
+
+_TRICKY = st.text(
+    alphabet=st.sampled_from([*"ab -\n\t.,'’", *"\u200b\u200c\u00ad\u202bﷺ½ﻻک\u0650ـ\x1c"]),
+    max_size=60,
+)
+
+
+@given(st.one_of(st.text(), _TRICKY))
+def test_fast_tokenizing_equals_the_exact_pass(text: str) -> None:
+    from leakscan.normalize import _tokenize_exact
+
+    fast, exact = tokenize(text), _tokenize_exact(text)
+    assert fast.tokens == exact.tokens
+    assert fast.starts.tolist() == exact.starts.tolist()
+    assert fast.ends.tolist() == exact.ends.tolist()
