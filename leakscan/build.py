@@ -24,7 +24,7 @@ from .index import Index
 from .intake import Loaded, internal_error, load_item
 from .records import ErrorRecord, SkippedRecord
 from .scan import DEFAULT_MAX_FILE_BYTES
-from .walk import Item, read_evidence, walk
+from .walk import Item, hash_evidence, walk
 
 __all__ = ["BuildReport", "build"]
 
@@ -135,12 +135,13 @@ def _jobs(
             relative = Path(os.path.relpath(entry.path, root)).as_posix()
             seen[root].add(relative)
             try:
-                _, sha256, info = read_evidence(entry.path, max_bytes)
-            except ValueError as exc:
-                report.skipped.append(SkippedRecord(entry.name, str(exc)))
-                continue
+                sha256, info = hash_evidence(entry.path)
             except OSError as exc:
                 report.errors.append(ErrorRecord(entry.name, f"cannot read: {exc.strerror}"))
+                continue
+            if info.st_size > max_bytes:
+                limit = f"larger than the {max_bytes}-byte limit ({info.st_size} bytes)"
+                report.skipped.append(SkippedRecord(entry.name, limit))
                 continue
             existing = index.find_document(relative, root)
             if existing is not None and index.backend.find_content(sha256) == existing.content_id:

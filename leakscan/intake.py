@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from .errors import ExtractionError, LeakscanError, UnsupportedFormatError
-from .extract import Extracted, detect_mime, extractor_for, read_as
+from .errors import LeakscanError, UnsupportedFormatError
+from .extract import Extracted, detect_mime, extract
 from .records import ErrorRecord, SkippedRecord
 from .walk import Item, read_evidence
 
@@ -43,16 +43,13 @@ def load_item(item: Item, max_bytes: int) -> Loaded | ErrorRecord | SkippedRecor
         return SkippedRecord(item.name, str(exc))
     except OSError as exc:
         return ErrorRecord(item.name, f"cannot read: {exc.strerror or exc}")
+    mime = None
     try:
-        if not data:
-            raise ExtractionError("empty file (0 bytes)")
-        mime = detect_mime(data)
-        found = extractor_for(mime, item.name)
-        if found is None:
-            return SkippedRecord(item.name, f"no text extractor for {mime}", mime, sha256)
-        return Loaded(item, sha256, read_as(found[1], data, found[0], mime))
+        if data:  # extract() reports an empty file itself
+            mime = detect_mime(data)
+        return Loaded(item, sha256, extract(data, item.name, mime))
     except UnsupportedFormatError as exc:
-        return SkippedRecord(item.name, str(exc), None, sha256)
+        return SkippedRecord(item.name, str(exc), mime, sha256)
     except LeakscanError as exc:
         return ErrorRecord(item.name, str(exc), sha256)
     except Exception as exc:

@@ -9,7 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["ErrorRecord", "Finding", "Passage", "Record", "SkippedRecord", "Summary"]
+__all__ = [
+    "ErrorRecord",
+    "Finding",
+    "Passage",
+    "Record",
+    "SkippedRecord",
+    "Summary",
+    "outcome_of",
+]
 
 
 @dataclass(frozen=True)
@@ -150,3 +158,12 @@ class Summary:
 
 
 Record = Finding | ErrorRecord | SkippedRecord | Summary
+
+
+def outcome_of(records: list[Record]) -> str:
+    """What became of the one item these records are about: error, skipped or scanned."""
+    if any(isinstance(r, ErrorRecord) for r in records):
+        return "error"
+    if any(isinstance(r, SkippedRecord) for r in records):
+        return "skipped"
+    return "scanned"

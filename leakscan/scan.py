@@ -9,7 +9,6 @@ so memory stays bounded however large the export.
 
 from __future__ import annotations
 
-import logging
 import os
 import time
 from collections import deque
@@ -24,12 +23,11 @@ from .fingerprint import Fingerprint
 from .index import DEFAULT_INDEX, Index
 from .intake import Loaded, internal_error, load_item
 from .match import Matcher, MatchParams, SourceMatch
-from .records import ErrorRecord, Finding, Passage, Record, SkippedRecord, Summary
+from .records import Finding, Passage, Record, SkippedRecord, Summary, outcome_of
 from .walk import Item, walk
 
 __all__ = ["DEFAULT_MAX_FILE_BYTES", "ScanOptions", "Scanner", "scan"]
 
-log = logging.getLogger(__name__)
 
 #: Files larger than this are skipped with a record (adjustable with --max-file-size).
 DEFAULT_MAX_FILE_BYTES = 256 * 1024 * 1024
@@ -174,13 +172,12 @@ def _count(summary: Summary, records: list[Record]) -> None:
     findings = sum(isinstance(r, Finding) for r in records)
     summary.findings += findings
     summary.suspects_with_findings += bool(findings)
-    errors = [r for r in records if isinstance(r, ErrorRecord)]
-    skips = [r for r in records if isinstance(r, SkippedRecord)]
-    if errors:
+    outcome = outcome_of(records)
+    if outcome == "error":
         summary.errors += 1
-    elif skips:
+    elif outcome == "skipped":
         summary.skipped += 1
-        kind = skips[0].mime or "other"
+        kind = next(r.mime for r in records if isinstance(r, SkippedRecord)) or "other"
         summary.skipped_by_type[kind] = summary.skipped_by_type.get(kind, 0) + 1
     else:
         summary.scanned += 1

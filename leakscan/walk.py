@@ -13,11 +13,12 @@ import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from .errors import ConfigurationError
 from .records import ErrorRecord, SkippedRecord
 
-__all__ = ["Item", "display_name", "read_evidence", "walk"]
+__all__ = ["Item", "display_name", "hash_evidence", "read_evidence", "walk"]
 
 
 @dataclass(frozen=True)
@@ -83,17 +84,35 @@ def _walk_folder(folder: str) -> Iterator[Item | SkippedRecord | ErrorRecord]:
             yield _classify(entry.path, info)
 
 
-def read_evidence(path: str | Path, max_bytes: int) -> tuple[bytes, str, os.stat_result]:
-    """Read a file without changing it (read-only, no atime update where allowed).
-
-    Returns (data, sha256, stat). Raises OSError, or ValueError if over max_bytes.
-    """
+def _open_evidence(path: str | Path) -> BinaryIO:
+    """Open a file without changing it: read-only, no links followed, no atime update."""
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
         fd = os.open(path, flags | getattr(os, "O_NOATIME", 0))
     except PermissionError:
         fd = os.open(path, flags)  # O_NOATIME needs ownership
-    with os.fdopen(fd, "rb") as handle:
+    return os.fdopen(fd, "rb")
+
+
+def hash_evidence(path: str | Path) -> tuple[str, os.stat_result]:
+    """sha256 and stat of a file, read in blocks (memory stays small however large it is).
+
+    Raises OSError.
+    """
+    digest = hashlib.sha256()
+    with _open_evidence(path) as handle:
+        info = os.fstat(handle.fileno())
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest(), info
+
+
+def read_evidence(path: str | Path, max_bytes: int) -> tuple[bytes, str, os.stat_result]:
+    """Read a file without changing it (see :func:`_open_evidence`).
+
+    Returns (data, sha256, stat). Raises OSError, or ValueError if over max_bytes.
+    """
+    with _open_evidence(path) as handle:
         info = os.fstat(handle.fileno())
         if info.st_size > max_bytes:
             raise ValueError(f"larger than the {max_bytes}-byte limit ({info.st_size} bytes)")

@@ -11,7 +11,6 @@ whatever was still waiting is picked up by the next start.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -31,9 +30,9 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 
 from .errors import ConfigurationError, LeakscanIndexError
 from .index import Index
-from .records import ErrorRecord, Finding, Record, SkippedRecord
+from .records import ErrorRecord, Finding, Record, SkippedRecord, outcome_of
 from .scan import ScanOptions, _init_worker, _work
-from .walk import Item, display_name, walk
+from .walk import Item, display_name, hash_evidence, walk
 
 __all__ = ["WatchOptions", "WatchState", "WatchStats", "Watcher"]
 
@@ -257,13 +256,7 @@ class Watcher:
                 self._run_hook(record)
             elif isinstance(record, ErrorRecord):
                 self.echo(f"ERROR   {record.suspect}: {record.error}")
-        outcome = (
-            "error"
-            if any(isinstance(r, ErrorRecord) for r in records)
-            else "skipped"
-            if any(isinstance(r, SkippedRecord) for r in records)
-            else "scanned"
-        )
+        outcome = outcome_of(records)
         self.stats.scanned += 1
         self.stats.findings += len(findings)
         self.stats.errors += outcome == "error"
@@ -400,18 +393,10 @@ def _entry(path: str) -> Item | SkippedRecord | ErrorRecord | None:
 
 
 def _sha256(path: str) -> str | None:
-    digest = hashlib.sha256()
     try:
-        with open(path, "rb", opener=_read_only) as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
+        return hash_evidence(path)[0]
     except OSError:
         return None
-    return digest.hexdigest()
-
-
-def _read_only(path: str, flags: int) -> int:
-    return os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
 
 
 def _zip_opens(path: str) -> bool:

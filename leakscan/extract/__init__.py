@@ -21,7 +21,6 @@ __all__ = [
     "detect_mime",
     "extract",
     "extractor_for",
-    "read_as",
 ]
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -90,7 +89,7 @@ def extractor_for(mime: str, name: str = "") -> tuple[str, Callable[[bytes], Ext
     return chosen, getattr(module, function)
 
 
-def read_as(
+def _read_as(
     function: Callable[[bytes], Extracted], data: bytes, chosen: str, detected: str
 ) -> Extracted:
     """Run an extractor; when the name chose it against the content, say so on failure."""
@@ -111,7 +110,7 @@ def extract(data: bytes, name: str = "", mime: str | None = None) -> Extracted:
     if found is None:
         raise UnsupportedFormatError(f"no text extractor for {detected}")
     chosen, function = found
-    result = read_as(function, data, chosen, detected)
+    result = _read_as(function, data, chosen, detected)
     if chosen != detected:
         return Extracted(result.text, detected, result.pages)
     return result
