@@ -20,7 +20,7 @@ from leakscan.errors import (
 )
 from leakscan.fingerprint import Scheme
 from leakscan.index import Index
-from leakscan.index.base import band_values, to_signed, to_unsigned
+from leakscan.index.base import band_values, to_signed, to_signed_array, to_unsigned
 
 KEY = b"k" * 32
 MEMO = " ".join(f"harbour{i} patrol{i % 7} order{i % 11}" for i in range(120))
@@ -121,6 +121,7 @@ def test_signed_conversion_round_trips_and_matches_numpy(value: int) -> None:
     assert -(2**63) <= signed < 2**63
     assert to_unsigned(signed) == value
     assert np.array([value], dtype=np.uint64).view(np.int64)[0] == signed
+    assert to_signed_array([value]).tolist() == [signed]
 
 
 def test_scheme_mismatch_is_an_error(tmp_path: Path) -> None:

@@ -35,6 +35,8 @@ from .base import (
     IndexBackend,
     NewContent,
     Posting,
+    to_signed_array,
+    to_unsigned,
 )
 from .memory import MemoryBackend
 from .sqlite import SCHEMA_VERSION, SQLiteBackend
@@ -238,7 +240,7 @@ class Index:
             content_id = self.backend.add_content(
                 NewContent(
                     sha256=sha256,
-                    hashes=np.asarray(hashes, dtype=np.uint64).view(np.int64),
+                    hashes=to_signed_array(hashes),
                     positions=np.asarray(positions, dtype=np.int64),
                     simhash=simhash,
                     n_tokens=n_tokens,
@@ -284,17 +286,16 @@ class Index:
 
     def frequencies(self, hashes: Sequence[int]) -> dict[int, int]:
         """Unsigned hash → number of contents holding it (absent if none)."""
-        signed = np.asarray(hashes, dtype=np.uint64).view(np.int64).tolist()
-        found = self.backend.document_frequencies(signed)
-        return {h & 0xFFFF_FFFF_FFFF_FFFF: n for h, n in found.items()}
+        found = self.backend.document_frequencies(to_signed_array(hashes).tolist())
+        return {to_unsigned(h): n for h, n in found.items()}
 
     def postings(
         self, hashes: Iterable[int], content_ids: Sequence[int] | None = None
     ) -> list[Posting]:
         """Occurrences of unsigned hashes (optionally only in some contents), hashes unsigned."""
-        signed = np.asarray(list(hashes), dtype=np.uint64).view(np.int64).tolist()
+        signed = to_signed_array(hashes).tolist()
         return [
-            Posting(p.hash & 0xFFFF_FFFF_FFFF_FFFF, p.content_id, p.position)
+            Posting(to_unsigned(p.hash), p.content_id, p.position)
             for p in self.backend.postings(signed, content_ids)
         ]
 

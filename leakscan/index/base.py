@@ -8,7 +8,7 @@ are the only conversions.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -22,6 +22,7 @@ __all__ = [
     "Posting",
     "band_values",
     "to_signed",
+    "to_signed_array",
     "to_unsigned",
 ]
 
@@ -45,6 +46,17 @@ def to_unsigned(value: int) -> int:
     True
     """
     return value + _MOD if value < 0 else value
+
+
+def to_signed_array(values: Iterable[int] | np.ndarray) -> np.ndarray:
+    """:func:`to_signed` for many values at once (the same bits, viewed as int64).
+
+    >>> to_signed_array([2**64 - 1, 5]).tolist()
+    [-1, 5]
+    """
+    unsigned = values if isinstance(values, np.ndarray) else np.fromiter(values, dtype=np.uint64)
+    signed: np.ndarray = unsigned.astype(np.uint64, copy=False).view(np.int64)
+    return signed
 
 
 def band_values(simhash: int, bands: int) -> list[int]:
