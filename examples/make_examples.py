@@ -817,6 +817,72 @@ def build_export(export: Path, archive: Path, texts: dict[str, str]) -> None:
     pdf_head = (archive / "ops/velmora-point-radar-gap-report.pdf").read_bytes()[:300]
     (downloads / "broken.pdf").write_bytes(pdf_head)
 
+    # 8. A WhatsApp export (zip) with a pasted paragraph and an attached classified PDF.
+    build_whatsapp_export(export, archive, texts)
+
+
+WHATSAPP_CONTACT = "Imran Qureshi"
+WHATSAPP_ATTACHMENT = "Velmora radar note.pdf"
+WHATSAPP_DROPPED = "jetty-access-passes.pdf"
+
+
+def whatsapp_chat(texts: dict[str, str]) -> str:
+    """The text WhatsApp for Android writes for a chat (day-first dates, 24-hour clock).
+
+    Bilal pastes paragraph 4 of the informant directive into one message, and
+    sends paragraph 3 of the Urdu boat-registration memo in two consecutive
+    messages. He also sends the radar report as a PDF under another name (the
+    file is in the export) and a file named like the Urdu jetty-passes PDF,
+    which the export left out.
+    """
+    meetings = paragraph_starting(texts["sources/informant-handling-directive.txt"], "4. Meetings.")
+    boats = paragraph_starting(texts["urdu/boat-registration-memo.txt"], "۳۔")
+    words = boats.split(" ")
+    half = len(words) // 2
+    boats_first, boats_second = " ".join(words[:half]), " ".join(words[half:])
+    me, other = "Bilal", WHATSAPP_CONTACT
+    lines = [
+        ("05/03/2024, 21:02", None, "Messages in this chat are protected end to end by the app."),
+        ("05/03/2024, 21:02", other, "Salaam bhai, are you still at the office?"),
+        ("05/03/2024, 21:04", me, "Just leaving. Long day, the new boss wants everything twice."),
+        ("05/03/2024, 21:05", other, "Did you find what we talked about on Sunday?\nThe thing about how they meet people."),
+        ("05/03/2024, 21:09", me, meetings),
+        ("05/03/2024, 21:11", other, "Perfect. And the radar thing?"),
+        ("05/03/2024, 21:13", me, f"{WHATSAPP_ATTACHMENT} (file attached)\n{WHATSAPP_ATTACHMENT}"),
+        ("05/03/2024, 21:14", me, "Page 2 has the blind sector. Delete after reading."),
+        ("05/03/2024, 21:20", other, "Got it. What about the boats?"),
+        ("05/03/2024, 21:26", me, boats_first),
+        ("05/03/2024, 21:26", me, boats_second),
+        ("05/03/2024, 21:31", me, f"{WHATSAPP_DROPPED} (file attached)"),
+        ("05/03/2024, 21:33", other, "<Media omitted>"),
+        ("05/03/2024, 21:40", other, "Shukriya. Khuda hafiz, see you at the wedding on Friday."),
+    ]
+    out = []
+    for stamp, sender, text in lines:
+        out.append(f"{stamp} - {text}" if sender is None else f"{stamp} - {sender}: {text}")
+    return "\n".join(out) + "\n"
+
+
+def build_whatsapp_export(export: Path, archive: Path, texts: dict[str, str]) -> Path:
+    """Write ``Phone/WhatsApp Chat with …zip`` as WhatsApp for Android exports a chat with media.
+
+    The zip holds the chat text and the one attachment the phone still had;
+    the jetty-passes file is named in the chat but missing, as in a real
+    export whose media were deleted from the phone.
+    """
+    phone = export / "Phone"
+    phone.mkdir(parents=True, exist_ok=True)
+    title = f"WhatsApp Chat with {WHATSAPP_CONTACT}"
+    path = phone / f"{title}.zip"
+    members = {
+        f"{title}.txt": whatsapp_chat(texts).encode("utf-8"),
+        WHATSAPP_ATTACHMENT: (archive / "ops/velmora-point-radar-gap-report.pdf").read_bytes(),
+    }
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zipped:
+        for name, data in members.items():
+            zipped.writestr(zipfile.ZipInfo(name, date_time=ZIP_TIME), data)
+    return path
+
 
 def main(argv: list[str] | None = None) -> int:
     """Delete and regenerate ``archive/`` and ``export/`` under the output folder."""

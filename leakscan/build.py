@@ -8,23 +8,25 @@ processes with ``jobs > 1``; the one writer is this process.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
-from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from .errors import ConfigurationError
+from .exports.archives import ArchiveLimits
+from .exports.expand import Expander, Opened
 from .fingerprint import Fingerprinter, Scheme
 from .index import Index
 from .intake import Loaded, internal_error, load_item
+from .isolation import Failure, Isolation, run_isolated
 from .records import ErrorRecord, SkippedRecord
 from .scan import DEFAULT_MAX_FILE_BYTES
-from .walk import Item, hash_evidence, walk
+from .walk import Item, display_name, hash_evidence
 
 __all__ = ["BuildReport", "build"]
 
@@ -105,9 +107,19 @@ def _init_worker(key: bytes, scheme: Scheme) -> None:
     _worker_fingerprinter = Fingerprinter(key, scheme)
 
 
-def _work(item: Item, max_bytes: int) -> _Fingerprinted | ErrorRecord | SkippedRecord:
+def _work(job: tuple[Item, int]) -> _Fingerprinted | ErrorRecord | SkippedRecord:
     assert _worker_fingerprinter is not None, "worker not initialised"
+    item, max_bytes = job
     return _fingerprint_file(_worker_fingerprinter, item, max_bytes)
+
+
+def _relative(item: Item, root: str) -> str:
+    """The document path below its root; an archive member keeps its ``!member`` tail."""
+    relative = Path(os.path.relpath(item.path, root)).as_posix()
+    holder = display_name(item.path)
+    if item.name != holder and item.name.startswith(holder + "!"):
+        relative += item.name[len(holder) :]
+    return relative
 
 
 def _jobs(
@@ -125,22 +137,33 @@ def _jobs(
             targets, root_path = [root_path], root_path.parent
         root = str(root_path)
         seen.setdefault(root, set())
-        for entry in walk(targets):
+        for entry in Expander(ArchiveLimits(max_member_bytes=max_bytes)).expand(targets):
+            if isinstance(entry, Opened):
+                continue
             if isinstance(entry, ErrorRecord):
                 report.errors.append(entry)
                 continue
             if isinstance(entry, SkippedRecord):
                 report.skipped.append(entry)
                 continue
-            relative = Path(os.path.relpath(entry.path, root)).as_posix()
+            relative = _relative(entry, root)
             seen[root].add(relative)
-            try:
-                sha256, info = hash_evidence(entry.path)
-            except OSError as exc:
-                report.errors.append(ErrorRecord(entry.name, f"cannot read: {exc.strerror}"))
-                continue
-            if info.st_size > max_bytes:
-                limit = f"larger than the {max_bytes}-byte limit ({info.st_size} bytes)"
+            if entry.data is not None:
+                sha256 = hashlib.sha256(entry.data).hexdigest()
+                size = len(entry.data)
+                try:
+                    mtime_ns = os.stat(entry.path).st_mtime_ns
+                except OSError:
+                    mtime_ns = 0
+            else:
+                try:
+                    sha256, info = hash_evidence(entry.path)
+                except OSError as exc:
+                    report.errors.append(ErrorRecord(entry.name, f"cannot read: {exc.strerror}"))
+                    continue
+                size, mtime_ns = info.st_size, info.st_mtime_ns
+            if size > max_bytes:
+                limit = f"larger than the {max_bytes}-byte limit ({size} bytes)"
                 report.skipped.append(SkippedRecord(entry.name, limit))
                 continue
             existing = index.find_document(relative, root)
@@ -152,8 +175,8 @@ def _jobs(
                 relative,
                 entry,
                 sha256,
-                info.st_size,
-                info.st_mtime_ns,
+                size,
+                mtime_ns,
                 replaces=existing is not None,
             )
 
@@ -167,12 +190,16 @@ def build(
     public: bool = False,
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
     progress: Callable[[str], None] | None = None,
+    isolation: Isolation | None = None,
 ) -> BuildReport:
     """Fingerprint every readable file below ``roots`` into ``index``.
 
     ``public`` marks the documents as public (press releases, published
     reports): their text never raises findings. ``progress`` is called with
-    each file's name once it is done.
+    each file's name once it is done. Archives (and e-mails) below the roots
+    are opened: their members are indexed as ``archive.zip!member``. Each file
+    is read in a worker process under ``isolation``'s time limit and memory
+    cap (by default ``jobs`` workers and the default limits).
     """
     started = time.monotonic()
     report = BuildReport()
@@ -215,23 +242,21 @@ def build(
             index.commit()
             pending_writes = 0
 
-    if jobs <= 1:
-        for job in _jobs(index, paths, report, seen, max_file_bytes):
-            store(job, _fingerprint_file(index.fingerprinter, job.item, max_file_bytes))
-    else:
-        with ProcessPoolExecutor(
-            max_workers=jobs, initializer=_init_worker, initargs=(index.key, index.scheme)
-        ) as pool:
-            queue: deque[tuple[_Job, Future[_Fingerprinted | ErrorRecord | SkippedRecord]]]
-            queue = deque()
-            for job in _jobs(index, paths, report, seen, max_file_bytes):
-                queue.append((job, pool.submit(_work, job.item, max_file_bytes)))
-                while len(queue) > 4 * jobs:
-                    done_job, future = queue.popleft()
-                    store(done_job, future.result())
-            while queue:
-                done_job, future = queue.popleft()
-                store(done_job, future.result())
+    work = (
+        (job, (job.item, max_file_bytes))
+        for job in _jobs(index, paths, report, seen, max_file_bytes)
+    )
+    for job, outcome in run_isolated(
+        isolation or Isolation(jobs=max(1, jobs)),
+        _work,
+        work,
+        initializer=_init_worker,
+        initargs=(index.key, index.scheme),
+    ):
+        if isinstance(outcome, Failure):
+            outcome = ErrorRecord(job.item.name, outcome.reason, job.sha256)
+        assert outcome is not None
+        store(job, outcome)
     if prune:
         for root, present in seen.items():
             for document in list(index.documents(root)):

@@ -172,6 +172,49 @@ def index_stats(index_location: str) -> None:
     help="Ignore fingerprints held by this many archive documents "
     "(default: from the archive's size).",
 )
+@click.option(
+    "--timeout",
+    "timeout_seconds",
+    default=300,
+    show_default=True,
+    type=click.FloatRange(1),
+    help="Seconds one item may take before its worker is stopped (an error record).",
+)
+@click.option(
+    "--worker-memory",
+    default=4096,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Memory cap of each worker process in MiB (0: none).",
+)
+@click.option(
+    "--max-archive-size",
+    default=8192,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Refuse to expand one archive (nested ones included) beyond this many MiB.",
+)
+@click.option(
+    "--max-ratio",
+    default=200,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Refuse archive members that expand more than this many times their size.",
+)
+@click.option(
+    "--max-members",
+    default=100_000,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Refuse archives (nested ones included) with more members.",
+)
+@click.option(
+    "--max-depth",
+    default=8,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Refuse archives nested deeper than this.",
+)
 def scan_command(
     targets: tuple[str, ...],
     index_location: str,
@@ -181,17 +224,34 @@ def scan_command(
     jobs: int,
     max_file_size: int,
     common_df: int | None,
+    timeout_seconds: float,
+    worker_memory: int,
+    max_archive_size: int,
+    max_ratio: int,
+    max_members: int,
+    max_depth: int,
 ) -> None:
-    """Check files and folders (TARGETS) for text of the indexed archive."""
+    """Check files, folders, archives and chat exports (TARGETS) for text of the indexed archive."""
+    from .exports.archives import ArchiveLimits
     from .match import MatchParams
     from .report import writer_for
     from .scan import Scanner, ScanOptions
 
+    max_file_bytes = max_file_size << 20
     options = ScanOptions(
         min_score=min_score,
         jobs=jobs,
-        max_file_bytes=max_file_size * 1024 * 1024,
+        max_file_bytes=max_file_bytes,
         params=MatchParams(common_contents=common_df),
+        timeout_seconds=timeout_seconds,
+        worker_memory_bytes=worker_memory << 20,
+        archive_limits=ArchiveLimits(
+            max_member_bytes=max_file_bytes,
+            max_total_bytes=max_archive_size << 20,
+            max_ratio=max_ratio,
+            max_members=max_members,
+            max_depth=max_depth,
+        ),
     )
     findings = 0
     with _errors_exit_2(), Index.open(index_location, readonly=True) as index:

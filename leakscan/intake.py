@@ -1,12 +1,15 @@
-"""One item from disk to text, every failure turned into a record instead of an exception.
+"""One item to text, every failure turned into a record instead of an exception.
 
 Shared by scanning and index building, so both treat a bad file alike:
 too large → ``skipped``; unreadable, corrupt, encrypted, empty →
 ``error``; no text extractor for its type → ``skipped`` with the type.
+An item is a file on disk, an archive member's bytes, or text a container
+already extracted (an e-mail body).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 
@@ -15,42 +18,73 @@ from .extract import Extracted, detect_mime, extract
 from .records import ErrorRecord, SkippedRecord
 from .walk import Item, read_evidence
 
-__all__ = ["Loaded", "internal_error", "load_item"]
+__all__ = ["Loaded", "internal_error", "load_item", "read_item"]
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Loaded:
-    """An item's extracted text and the sha256 of the file holding it."""
+    """An item's extracted text, the sha256 of its own bytes and of the file on disk holding it."""
 
     item: Item
     sha256: str
     extracted: Extracted
 
+    @property
+    def holder_sha256(self) -> str:
+        """What DESIGN.md calls ``suspect_sha256``: the hash of the file on disk."""
+        return self.item.holder_sha256 or self.sha256
+
+    @property
+    def member_sha256(self) -> str | None:
+        """The item's own hash when it is a member inside another file."""
+        return self.sha256 if self.item.holder_sha256 else None
+
 
 def internal_error(item: Item, sha256: str | None, exc: Exception) -> ErrorRecord:
     """A bug met on one crafted file must not end the run: it becomes that item's error."""
+    if isinstance(exc, MemoryError):
+        return ErrorRecord(
+            item.name, "ran out of memory while reading it (worker memory cap)", sha256
+        )
     log.debug("unexpected failure on %s", item.name, exc_info=True)
     return ErrorRecord(item.name, f"internal error: {type(exc).__name__}: {exc}", sha256)
 
 
-def load_item(item: Item, max_bytes: int) -> Loaded | ErrorRecord | SkippedRecord:
-    """Read (read-only), type and extract one item."""
+def read_item(item: Item, max_bytes: int) -> tuple[bytes, str] | ErrorRecord | SkippedRecord:
+    """The item's bytes (from memory or read-only from disk) and their sha256."""
+    if item.data is not None:
+        return item.data, hashlib.sha256(item.data).hexdigest()
     try:
         data, sha256, _ = read_evidence(item.path, max_bytes)
     except ValueError as exc:
         return SkippedRecord(item.name, str(exc))
     except OSError as exc:
         return ErrorRecord(item.name, f"cannot read: {exc.strerror or exc}")
+    return data, sha256
+
+
+def load_item(item: Item, max_bytes: int) -> Loaded | ErrorRecord | SkippedRecord:
+    """Read, type and extract one item."""
+    read = read_item(item, max_bytes)
+    if not isinstance(read, tuple):
+        return read
+    data, sha256 = read
+    holder = item.holder_sha256 or sha256
+    if item.text is not None:
+        return Loaded(item, sha256, Extracted(item.text, "message/rfc822"))
+    if len(data) > max_bytes:
+        limit = f"larger than the {max_bytes}-byte limit ({len(data)} bytes)"
+        return SkippedRecord(item.name, limit, None, holder)
     mime = None
     try:
         if data:  # extract() reports an empty file itself
             mime = detect_mime(data)
         return Loaded(item, sha256, extract(data, item.name, mime))
     except UnsupportedFormatError as exc:
-        return SkippedRecord(item.name, str(exc), mime, sha256)
+        return SkippedRecord(item.name, str(exc), mime, holder)
     except LeakscanError as exc:
-        return ErrorRecord(item.name, str(exc), sha256)
+        return ErrorRecord(item.name, str(exc), holder)
     except Exception as exc:
-        return internal_error(item, sha256, exc)
+        return internal_error(item, holder, exc)

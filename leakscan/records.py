@@ -68,6 +68,15 @@ class Finding:
     source_also_at: tuple[str, ...] = ()
     sender: str | None = None
     sent_at: str | None = None
+    #: The member's own hash, when the suspect lies inside an archive or e-mail.
+    member_sha256: str | None = None
+    #: For an attachment: the chat message that sent it ("<chat>#L<line>").
+    sent_in: str | None = None
+    #: For a passage spread over several chat messages: all of them, in order.
+    messages: tuple[str, ...] = ()
+    #: For ``attachment-name``: the file name (and page count) the chat kept.
+    attachment: str | None = None
+    attachment_pages: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -90,6 +99,14 @@ class Finding:
             data["sender"] = self.sender
         if self.sent_at is not None:
             data["sent_at"] = self.sent_at
+        optional = {
+            "member_sha256": self.member_sha256,
+            "sent_in": self.sent_in,
+            "messages": list(self.messages) or None,
+            "attachment": self.attachment,
+            "attachment_pages": self.attachment_pages,
+        }
+        data.update((key, value) for key, value in optional.items() if value is not None)
         return data
 
 
@@ -138,6 +155,11 @@ class Summary:
     suspects_with_findings: int = 0
     elapsed_seconds: float = 0.0
     skipped_by_type: dict[str, int] = field(default_factory=dict)
+    #: Archives and e-mails opened (their members are counted as items).
+    containers: int = 0
+    #: Chat messages checked, in the chat files among the items.
+    chat_messages: int = 0
+    bytes_scanned: int = 0
     index: dict[str, Any] = field(default_factory=dict)
     tool_version: str = ""
 
@@ -152,6 +174,9 @@ class Summary:
             "suspects_with_findings": self.suspects_with_findings,
             "elapsed_seconds": round(self.elapsed_seconds, 3),
             "skipped_by_type": dict(sorted(self.skipped_by_type.items())),
+            "containers": self.containers,
+            "chat_messages": self.chat_messages,
+            "bytes_scanned": self.bytes_scanned,
             "index": self.index,
             "tool_version": self.tool_version,
         }

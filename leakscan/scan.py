@@ -1,30 +1,33 @@
-"""Orchestration: items → extract → fingerprint → match → records, one item at a time.
+"""Orchestration: targets → items → extract → fingerprint → match → records.
 
 Each item is isolated: whatever goes wrong with it becomes an ``error``
-record and the scan goes on. With ``jobs > 1`` items are worked on by a pool
-of processes, each with its own read-only connection to the index; results
-come back in the order the items were found, with a bounded number in flight,
-so memory stays bounded however large the export.
+record and the scan goes on. Items are worked on by ``jobs`` worker
+processes, each with its own read-only connection to the index, each item
+under a time limit and a memory cap; results come back in the order the
+items were found, with a bounded number in flight, so memory stays bounded
+however large the export.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ._version import __version__
+from .chatscan import scan_chat
 from .errors import LeakscanError
+from .exports.archives import ArchiveLimits
+from .exports.expand import Expander, Opened
 from .extract import Extracted
 from .fingerprint import Fingerprint
 from .index import DEFAULT_INDEX, Index
 from .intake import Loaded, internal_error, load_item
+from .isolation import DEFAULT_ISOLATION, Failure, Isolation, run_isolated
 from .match import Matcher, MatchParams, SourceMatch
-from .records import Finding, Passage, Record, SkippedRecord, Summary, outcome_of
-from .walk import Item, walk
+from .records import ErrorRecord, Finding, Passage, Record, SkippedRecord, Summary, outcome_of
+from .walk import Item
 
 __all__ = ["DEFAULT_MAX_FILE_BYTES", "ScanOptions", "Scanner", "scan"]
 
@@ -35,12 +38,28 @@ DEFAULT_MAX_FILE_BYTES = 256 * 1024 * 1024
 
 @dataclass(frozen=True)
 class ScanOptions:
-    """What a scan reports and how hard it works."""
+    """What a scan reports, how hard it works, and the limits that keep hostile input in check."""
 
     min_score: float = 0.5
     jobs: int = 1
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     params: MatchParams = field(default_factory=MatchParams)
+    #: Seconds one item may take in its worker before it is stopped (an ``error`` record).
+    timeout_seconds: float = DEFAULT_ISOLATION.timeout_seconds
+    #: Address-space cap of each worker process, in bytes (0: none).
+    worker_memory_bytes: int = DEFAULT_ISOLATION.memory_bytes
+    archive_limits: ArchiveLimits | None = None
+
+    @property
+    def isolation(self) -> Isolation:
+        return Isolation(max(1, self.jobs), self.timeout_seconds, self.worker_memory_bytes)
+
+    @property
+    def limits(self) -> ArchiveLimits:
+        """Archive limits; a member is held to the same size limit as a file."""
+        if self.archive_limits is not None:
+            return self.archive_limits
+        return ArchiveLimits(max_member_bytes=self.max_file_bytes)
 
 
 def findings_for(
@@ -113,62 +132,107 @@ class Scanner:
         if not isinstance(loaded, Loaded):
             return [loaded]
         try:
-            fingerprint = self.index.fingerprinter.fingerprint(loaded.extracted.text)
-            matches = self.matcher.match(fingerprint)
+            if item.chat is not None:
+                return list(
+                    scan_chat(
+                        item.name,
+                        item.chat,
+                        self.index,
+                        loaded.holder_sha256,
+                        loaded.member_sha256,
+                        lambda text, extracted: self._find(item.name, text, extracted, loaded),
+                    )
+                )
+            found = self._find(item.name, loaded.extracted.text, loaded.extracted, loaded)
         except LeakscanError:
             raise  # the index failed, not the item: that ends the scan
         except Exception as exc:
-            return [internal_error(item, loaded.sha256, exc)]
-        return list(
-            findings_for(
-                item.name,
-                loaded.sha256,
-                loaded.extracted,
-                fingerprint,
-                matches,
-                self.options.min_score,
-            )
+            return [internal_error(item, loaded.holder_sha256, exc)]
+        sent = item.sent_in
+        if sent is not None:
+            found = [
+                replace(f, sent_in=sent.message, sender=sent.sender, sent_at=sent.sent_at)
+                for f in found
+            ]
+        return list(found)
+
+    def _find(self, name: str, text: str, extracted: Extracted, loaded: Loaded) -> list[Finding]:
+        fingerprint = self.index.fingerprinter.fingerprint(text)
+        matches = self.matcher.match(fingerprint)
+        found = findings_for(
+            name, loaded.holder_sha256, extracted, fingerprint, matches, self.options.min_score
         )
+        if loaded.member_sha256 is not None:
+            found = [replace(f, member_sha256=loaded.member_sha256) for f in found]
+        return found
+
+    def scan_path(self, path: str) -> list[Record]:
+        """Records of every item in one file (an archive's members, a chat's messages),
+        in this process: a watcher runs it in a worker for each file that arrives."""
+        records: list[Record] = []
+        for entry in Expander(self.options.limits).expand([path]):
+            if isinstance(entry, Item):
+                records.extend(self.scan_item(entry))
+            elif not isinstance(entry, Opened):
+                records.append(entry)
+        return records
 
     def scan(self, targets: Sequence[str | os.PathLike[str]]) -> Iterator[Record]:
         """Records for every item below the targets, then a Summary."""
         started = time.monotonic()
         summary = Summary(index=self.index.describe(), tool_version=__version__)
-        for records in self._outcomes(targets):
-            _count(summary, records)
+        for item, records in self._outcomes(targets, summary):
+            _count(summary, item, records)
             yield from records
         summary.elapsed_seconds = time.monotonic() - started
         yield summary
 
-    def _outcomes(self, targets: Sequence[str | os.PathLike[str]]) -> Iterator[list[Record]]:
-        """One list of records per item, in the order the items were found."""
-        jobs = max(1, self.options.jobs)
+    def _entries(
+        self, targets: Sequence[str | os.PathLike[str]], summary: Summary
+    ) -> Iterator[tuple[Item | None, list[Record]]]:
+        """(item to work on, or None with the records already known) for every entry."""
+        for entry in Expander(self.options.limits).expand(targets):
+            if isinstance(entry, Opened):
+                summary.containers += 1
+            elif isinstance(entry, Item):
+                yield entry, []
+            else:
+                yield None, [entry]
+
+    def _outcomes(
+        self, targets: Sequence[str | os.PathLike[str]], summary: Summary
+    ) -> Iterator[tuple[Item | None, list[Record]]]:
+        """One list of records per item, in the order the items were found.
+
+        With an index on disk every item is read in an isolated worker
+        process (see :mod:`leakscan.isolation`); an in-memory index can only
+        be scanned in this process, without time limits.
+        """
         location = getattr(self.index.backend, "path", None)
-        if jobs == 1 or location is None:
-            for entry in walk(targets):
-                yield self.scan_item(entry) if isinstance(entry, Item) else [entry]
+        entries = self._entries(targets, summary)
+        if location is None:
+            for item, known in entries:
+                yield item, known if item is None else self.scan_item(item)
             return
-        with ProcessPoolExecutor(
-            max_workers=jobs,
+        for (item, known), result in run_isolated(
+            self.options.isolation,
+            _work,
+            (((item, known), item) for item, known in entries),
             initializer=_init_worker,
             initargs=(str(location), self.index.key, self.options),
-        ) as pool:
-            pending: deque[Future[list[Record]] | list[Record]] = deque()
-            for entry in walk(targets):
-                pending.append(pool.submit(_work, entry) if isinstance(entry, Item) else [entry])
-                while len(pending) > 4 * jobs:
-                    yield _settle(pending.popleft())
-            while pending:
-                yield _settle(pending.popleft())
+        ):
+            if isinstance(result, Failure):
+                assert item is not None
+                yield item, [ErrorRecord(item.name, result.reason, item.holder_sha256)]
+            else:
+                yield item, known if result is None else result
 
 
-def _settle(entry: Future[list[Record]] | list[Record]) -> list[Record]:
-    return entry.result() if isinstance(entry, Future) else entry
-
-
-def _count(summary: Summary, records: list[Record]) -> None:
+def _count(summary: Summary, item: Item | None, records: list[Record]) -> None:
     """Every item is counted once: scanned, skipped or in error."""
     summary.items += 1
+    if item is not None and item.chat is not None:
+        summary.chat_messages += sum(not m.system for m in item.chat.chat.messages)
     findings = sum(isinstance(r, Finding) for r in records)
     summary.findings += findings
     summary.suspects_with_findings += bool(findings)
@@ -181,6 +245,17 @@ def _count(summary: Summary, records: list[Record]) -> None:
         summary.skipped_by_type[kind] = summary.skipped_by_type.get(kind, 0) + 1
     else:
         summary.scanned += 1
+        if item is not None:
+            summary.bytes_scanned += _size_of(item)
+
+
+def _size_of(item: Item) -> int:
+    if item.data is not None:
+        return len(item.data)
+    try:
+        return os.stat(item.path).st_size
+    except OSError:
+        return 0
 
 
 _worker: Scanner | None = None
@@ -194,6 +269,11 @@ def _init_worker(location: str, key: bytes, options: ScanOptions) -> None:
 def _work(item: Item) -> list[Record]:
     assert _worker is not None, "worker not initialised"
     return _worker.scan_item(item)
+
+
+def _work_path(path: str) -> list[Record]:
+    assert _worker is not None, "worker not initialised"
+    return _worker.scan_path(path)
 
 
 def scan(

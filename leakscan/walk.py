@@ -16,17 +16,29 @@ from pathlib import Path
 from typing import BinaryIO
 
 from .errors import ConfigurationError
+from .exports.chat import ChatContext, SentIn
 from .records import ErrorRecord, SkippedRecord
 
-__all__ = ["Item", "display_name", "hash_evidence", "read_evidence", "walk"]
+__all__ = ["Item", "display_name", "hash_evidence", "open_evidence", "read_evidence", "walk"]
 
 
 @dataclass(frozen=True)
 class Item:
-    """One thing to scan: ``name`` as reported, ``path`` the file on disk holding it."""
+    """One thing to scan: ``name`` as reported, ``path`` the file on disk holding it.
+
+    An archive member carries its bytes in ``data`` (``path`` is then the
+    archive on disk, ``holder_sha256`` that file's hash); an e-mail body
+    carries its ``text``. ``sent_in`` names the chat message that sent an
+    attachment; ``chat`` marks a chat export file, scanned message by message.
+    """
 
     name: str
     path: str
+    data: bytes | None = None
+    text: str | None = None
+    holder_sha256: str | None = None
+    sent_in: SentIn | None = None
+    chat: ChatContext | None = None
 
 
 def display_name(path: str) -> str:
@@ -84,7 +96,7 @@ def _walk_folder(folder: str) -> Iterator[Item | SkippedRecord | ErrorRecord]:
             yield _classify(entry.path, info)
 
 
-def _open_evidence(path: str | Path) -> BinaryIO:
+def open_evidence(path: str | Path) -> BinaryIO:
     """Open a file without changing it: read-only, no links followed, no atime update."""
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
@@ -100,7 +112,7 @@ def hash_evidence(path: str | Path) -> tuple[str, os.stat_result]:
     Raises OSError.
     """
     digest = hashlib.sha256()
-    with _open_evidence(path) as handle:
+    with open_evidence(path) as handle:
         info = os.fstat(handle.fileno())
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
@@ -108,11 +120,11 @@ def hash_evidence(path: str | Path) -> tuple[str, os.stat_result]:
 
 
 def read_evidence(path: str | Path, max_bytes: int) -> tuple[bytes, str, os.stat_result]:
-    """Read a file without changing it (see :func:`_open_evidence`).
+    """Read a file without changing it (see :func:`open_evidence`).
 
     Returns (data, sha256, stat). Raises OSError, or ValueError if over max_bytes.
     """
-    with _open_evidence(path) as handle:
+    with open_evidence(path) as handle:
         info = os.fstat(handle.fileno())
         if info.st_size > max_bytes:
             raise ValueError(f"larger than the {max_bytes}-byte limit ({info.st_size} bytes)")

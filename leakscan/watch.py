@@ -21,7 +21,7 @@ import time
 import zipfile
 from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TextIO
@@ -30,8 +30,9 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 
 from .errors import ConfigurationError, LeakscanIndexError
 from .index import Index
+from .isolation import Failure, Isolation, open_pool, outcome
 from .records import ErrorRecord, Finding, Record, SkippedRecord, outcome_of
-from .scan import ScanOptions, _init_worker, _work
+from .scan import ScanOptions, _init_worker, _work_path
 from .walk import Item, display_name, hash_evidence, walk
 
 __all__ = ["WatchOptions", "WatchState", "WatchStats", "Watcher"]
@@ -324,10 +325,9 @@ class Watcher:
         in_flight: dict[Future[list[Record]], tuple[str, str]] = {}
         idle_since = time.monotonic()
         try:
-            with ProcessPoolExecutor(
-                max_workers=jobs,
-                initializer=_init_worker,
-                initargs=(self.index_location, self.key, self.options.scan),
+            isolation = self.options.scan.isolation
+            with open_pool(
+                isolation, _init_worker, (self.index_location, self.key, self.options.scan)
             ) as pool:
                 while not self._stop.is_set():
                     events = self._take_events()
@@ -349,10 +349,13 @@ class Watcher:
                         ):
                             self.stats.already_seen += 1
                             continue
-                        in_flight[pool.submit(_work, entry)] = (path, sha256)
+                        future = pool.schedule(
+                            _work_path, args=(path,), timeout=isolation.timeout_seconds
+                        )
+                        in_flight[future] = (path, sha256)
                     for future in [f for f in in_flight if f.done()]:
                         path, sha256 = in_flight.pop(future)
-                        self._finish(path, sha256, _result(future, path))
+                        self._finish(path, sha256, _result(future, path, isolation))
                     self._status(len(queue), len(in_flight))
                     busy = events or queue or in_flight or self._candidates
                     now = time.monotonic()
@@ -365,7 +368,7 @@ class Watcher:
                     else:
                         self._stop.wait(self.options.poll_seconds)
                 for future, (path, sha256) in in_flight.items():  # let work in flight finish
-                    self._finish(path, sha256, _result(future, path))
+                    self._finish(path, sha256, _result(future, path, isolation))
         finally:
             observer.stop()
             observer.join(timeout=10)
@@ -375,13 +378,16 @@ class Watcher:
         self.state.close()
 
 
-def _result(future: Future[list[Record]], path: str) -> list[Record]:
+def _result(future: Future[list[Record]], path: str, isolation: Isolation) -> list[Record]:
     try:
-        return future.result()
+        result = outcome(future, isolation)
     except LeakscanIndexError:
         raise
-    except Exception as exc:  # a worker died (killed, out of memory): that item's error
+    except Exception as exc:  # a bug outside any one item: that path's error
         return [ErrorRecord(display_name(path), f"worker failed: {type(exc).__name__}: {exc}")]
+    if isinstance(result, Failure):
+        return [ErrorRecord(display_name(path), result.reason)]
+    return list(result)
 
 
 def _entry(path: str) -> Item | SkippedRecord | ErrorRecord | None:

@@ -60,7 +60,7 @@ def export(tmp_path: Path) -> Path:
     (root / "innocent.txt").write_text(prose(14, 500), encoding="utf-8")
     (root / "fake.docx").write_bytes(b"PK\x03\x04 this is not really a zip")
     (root / "empty.txt").write_bytes(b"")
-    (root / "latin1.txt").write_bytes("caf\xe9 cr\xe8me ".encode("latin-1") * 20)
+    (root / "binary.txt").write_bytes(bytes(range(256)) * 4)
     (root / "image.png").write_bytes(
         b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
     )
@@ -92,7 +92,7 @@ def test_every_item_is_scanned_skipped_or_in_error(index_path: Path, export: Pat
         "letter.txt": ["Finding"],
         "fake.docx": ["ErrorRecord"],
         "empty.txt": ["ErrorRecord"],
-        "latin1.txt": ["ErrorRecord"],
+        "binary.txt": ["ErrorRecord"],
         "image.png": ["SkippedRecord"],
         "link.txt": ["SkippedRecord"],
         "pipe": ["SkippedRecord"],
@@ -133,7 +133,7 @@ def test_error_records_are_one_actionable_line(index_path: Path, export: Path) -
         }
     assert "not a valid DOCX" in errors["fake.docx"]
     assert "empty" in errors["empty.txt"]
-    assert "0xe9" in errors["latin1.txt"] and "offset 3" in errors["latin1.txt"]
+    assert "NUL bytes" in errors["binary.txt"]
     assert all("\n" not in message for message in errors.values())
 
 

@@ -168,9 +168,9 @@ def test_zip_is_taken_only_once_it_opens(setup: tuple[Path, Path], tmp_path: Pat
         handle.write(data[len(data) // 2 :])
     settle_and_stop(running, lambda: running.watcher.stats.scanned >= 1)
     [record] = records(running.output_path)
-    # Archive members are read by the export-handling work; until then a ZIP is
-    # accounted for as skipped, once, and only when complete.
-    assert record["type"] == "skipped" and "zip" in str(record["reason"])
+    # Taken once, and only when complete: its member is read and found.
+    assert record["type"] == "finding"
+    assert str(record["suspect"]).endswith("export.zip!a.txt")
 
 
 def test_burst_of_500_files_each_once(setup: tuple[Path, Path]) -> None:

@@ -13,6 +13,7 @@ import json
 import os
 import secrets
 import time
+import unicodedata
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ from .base import (
     IndexBackend,
     NewContent,
     Posting,
+    file_name_of,
     to_signed_array,
     to_unsigned,
 )
@@ -188,6 +190,21 @@ class Index:
 
     def documents(self, root: str | None = None) -> Iterator[DocumentRecord]:
         return self.backend.documents(root)
+
+    def documents_named(self, file_name: str) -> list[DocumentRecord]:
+        """Indexed documents with this file name (compared case-insensitively), in path order.
+
+        A chat that lost an attachment still names it; this finds the archive
+        documents it may have been.
+        """
+        wanted = unicodedata.normalize("NFC", file_name_of(file_name)).casefold()
+        if not wanted:
+            return []
+        return [
+            document
+            for document in self.backend.documents_named(wanted)
+            if unicodedata.normalize("NFC", file_name_of(document.path)).casefold() == wanted
+        ]
 
     def add_fingerprint(
         self,

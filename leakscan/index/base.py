@@ -21,6 +21,7 @@ __all__ = [
     "NewContent",
     "Posting",
     "band_values",
+    "file_name_of",
     "to_signed",
     "to_signed_array",
     "to_unsigned",
@@ -57,6 +58,15 @@ def to_signed_array(values: Iterable[int] | np.ndarray) -> np.ndarray:
     unsigned = values if isinstance(values, np.ndarray) else np.fromiter(values, dtype=np.uint64)
     signed: np.ndarray = unsigned.astype(np.uint64, copy=False).view(np.int64)
     return signed
+
+
+def file_name_of(path: str) -> str:
+    """The last part of a document path, archive members included.
+
+    >>> file_name_of("2026/memos.zip!drafts/Budget memo.pdf")
+    'Budget memo.pdf'
+    """
+    return path.replace("!", "/").rsplit("/", 1)[-1]
 
 
 def band_values(simhash: int, bands: int) -> list[int]:
@@ -138,6 +148,10 @@ class IndexBackend(Protocol):
     def find_document(self, root: str, path: str) -> DocumentRecord | None: ...
 
     def documents(self, root: str | None = None) -> Iterator[DocumentRecord]: ...
+
+    def documents_named(self, file_name: str) -> list[DocumentRecord]:
+        """Documents whose path ends in this file name (any case); a superset is allowed."""
+        ...
 
     def find_content(self, sha256: str) -> int | None: ...
 

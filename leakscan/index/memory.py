@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 
-from .base import ContentRecord, DocumentRecord, NewContent, Posting, band_values
+from .base import ContentRecord, DocumentRecord, NewContent, Posting, band_values, file_name_of
 
 __all__ = ["MemoryBackend"]
 
@@ -43,6 +43,10 @@ class MemoryBackend:
     def documents(self, root: str | None = None) -> Iterator[DocumentRecord]:
         chosen = [d for d in self._documents.values() if root is None or d.root == root]
         yield from sorted(chosen, key=lambda d: (d.root, d.path))
+
+    def documents_named(self, file_name: str) -> list[DocumentRecord]:
+        wanted = file_name.casefold()
+        return [d for d in self.documents() if file_name_of(d.path).casefold() == wanted]
 
     def find_content(self, sha256: str) -> int | None:
         return self._by_sha.get(sha256)

@@ -312,6 +312,16 @@ class SQLiteBackend:
             )
         return found
 
+    def documents_named(self, file_name: str) -> list[DocumentRecord]:
+        escaped = file_name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        rows = self._db.execute(
+            "SELECT id, root, path, content_id, size, mtime_ns, mime FROM documents "
+            "WHERE path LIKE ? ESCAPE '\\' OR path LIKE ? ESCAPE '\\' OR path LIKE ? ESCAPE '\\' "
+            "ORDER BY root, path",
+            (escaped, "%/" + escaped, "%!" + escaped),
+        )
+        return [self._document(row) for row in rows.fetchall()]
+
     def contents(self, ids: Sequence[int]) -> dict[int, ContentRecord]:
         result: dict[int, ContentRecord] = {}
         for chunk in _chunks(list(ids)):

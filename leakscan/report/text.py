@@ -41,6 +41,14 @@ class TextWriter:
 
     def _finding(self, f: Finding) -> None:
         self._line(f"FOUND   {f.suspect}")
+        if f.kind == "attachment-name":
+            pages = f", {f.attachment_pages} pages" if f.attachment_pages else ""
+            self._line(
+                f"        names a dropped attachment “{f.attachment}”{pages}, "
+                f"as is named {f.source}  (score {f.score:.2f}: a name only, no text compared)"
+            )
+            self._sent(f)
+            return
         self._line(
             f"        contains {f.kind} of {f.source}  (score {f.score:.2f}, "
             f"{f.containment:.0%} of the source, {f.coverage:.0%} of this item, "
@@ -53,8 +61,16 @@ class TextWriter:
                 where = f"page {passage.page}, " + where
             self._line(f"        longest passage ({where}):")
             self._line(textwrap.indent(_quote(passage.text), " " * 10))
-        if f.sender:
-            self._line(f"        sent by {f.sender} at {f.sent_at}")
+        if f.messages:
+            lines = ", ".join("#" + m.rsplit("#", 1)[-1] for m in f.messages)
+            self._line(f"        spread over {len(f.messages)} messages: {lines}")
+        self._sent(f)
+
+    def _sent(self, f: Finding) -> None:
+        if f.sent_in:
+            self._line(f"        attached to {f.sent_in}, sent by {f.sender} at {f.sent_at}")
+        elif f.sent_at:
+            self._line(f"        sent by {f.sender or 'the chat'} at {f.sent_at}")
 
     def _summary(self, s: Summary) -> None:
         self._line()
@@ -63,6 +79,13 @@ class TextWriter:
             f"{s.findings} findings in {s.suspects_with_findings} items "
             f"({s.elapsed_seconds:.1f} s)"
         )
+        opened = []
+        if s.containers:
+            opened.append(f"{s.containers} archives or e-mails opened")
+        if s.chat_messages:
+            opened.append(f"{s.chat_messages} chat messages checked")
+        if opened:
+            self._line("; ".join(opened))
         if s.skipped_by_type:
             kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(s.skipped_by_type.items()))
             self._line(f"not examined: {kinds}")

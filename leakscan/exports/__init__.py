@@ -1,0 +1,1 @@
+"""Seized-device exports: folders, archives, e-mail and chat exports, read in memory."""
