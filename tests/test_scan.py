@@ -205,3 +205,56 @@ def test_library_scan_function_yields_records_and_summary(index_path: Path, expo
     records = list(leakscan.scan(export / "docs", index=index_path))
     assert isinstance(records[-1], Summary)
     assert sum(isinstance(r, Finding) for r in records) == 3
+
+
+def test_sparse_multi_gigabyte_file_is_skipped_unread(index_path: Path, tmp_path: Path) -> None:
+    import resource
+
+    sparse = tmp_path / "disk.img"
+    with open(sparse, "wb") as handle:
+        handle.truncate(6 << 30)  # 6 GiB, no blocks on disk
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with Index.open(index_path, readonly=True) as index:
+        records = list(Scanner(index).scan([sparse]))
+    grown_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert isinstance(records[0], SkippedRecord) and "limit" in records[0].reason
+    assert grown_mib < 200, "the file was not read into memory"
+
+
+def test_symlink_loops_and_links_out_of_the_target_are_not_followed(
+    index_path: Path, tmp_path: Path
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text(SOURCE, encoding="utf-8")
+    target = tmp_path / "target"
+    (target / "a").mkdir(parents=True)
+    (target / "a" / "loop").symlink_to(target)  # a folder loop
+    (target / "a" / "escape").symlink_to(outside)  # out of the target
+    (target / "a" / "self").symlink_to(target / "a" / "self")  # a link to itself
+    (target / "note.txt").write_text(prose(21, 50), encoding="utf-8")
+    with Index.open(index_path, readonly=True) as index:
+        records = list(Scanner(index).scan([target]))
+    skipped = {Path(r.suspect).name for r in records if isinstance(r, SkippedRecord)}
+    assert skipped == {"loop", "escape", "self"}
+    assert not any(isinstance(r, Finding) for r in records)
+    summary = records[-1]
+    assert isinstance(summary, Summary) and summary.items == 4 and summary.scanned == 1
+
+
+def test_read_only_evidence_is_scanned_and_nothing_is_written_beside_it(
+    index_path: Path, export: Path
+) -> None:
+    (export / "pipe").unlink()
+    os.chmod(export / "docs" / "copy.txt", 0o444)
+    for folder in (export / "docs", export):
+        os.chmod(folder, 0o555)
+    try:
+        before = _snapshot(export)
+        with Index.open(index_path, readonly=True) as index:
+            records = list(Scanner(index, ScanOptions(jobs=2)).scan([export]))
+        assert _snapshot(export) == before
+    finally:
+        for folder in (export, export / "docs"):
+            os.chmod(folder, 0o755)
+    assert any(isinstance(r, Finding) and r.suspect.endswith("copy.txt") for r in records)

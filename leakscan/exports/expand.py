@@ -42,6 +42,8 @@ __all__ = ["CHAT_MAX_BYTES", "Entry", "Expander", "Opened", "parse_chat"]
 CHAT_MAX_BYTES = 64 << 20
 _HEAD = 8192
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_MAX_MIME_PARTS = 10_000  # about 5 s of parsing
+_MAX_MIME_NESTING = 200
 
 
 @dataclass(frozen=True)
@@ -339,6 +341,17 @@ class Expander:
     ) -> Iterator[Entry]:
         from .mail import read_eml, read_msg
 
+        # The mail parser's time grows with the parts and its depth with the
+        # nesting: bound both before parsing (it runs in the scanning process).
+        parts = data.count(b"\n--")
+        if parts > _MAX_MIME_PARTS or data.count(b"boundary=") > _MAX_MIME_NESTING:
+            yield ErrorRecord(
+                name,
+                f"refused: {parts} MIME parts or more than {_MAX_MIME_NESTING} multipart "
+                "levels (a crafted e-mail?)",
+                sha256,
+            )
+            return
         try:
             mail = read_msg(data) if kind == "msg" else read_eml(data)
         except ExtractionError as exc:

@@ -1,0 +1,104 @@
+"""E-mail in exports, end to end: bodies and attachments scanned as items of their own."""
+
+from __future__ import annotations
+
+import hashlib
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+
+from leakscan import ErrorRecord, Finding, Index, Scanner, ScanOptions, Summary
+from leakscan import build as build_index
+from tests.test_mail import build_msg, make_docx
+from tests.texts import prose
+
+KEY = b"m" * 32
+SOURCE = prose(61, 500)
+OTHER = prose(62, 400)
+
+
+@pytest.fixture(scope="module")
+def index_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("mail-index")
+    archive = folder / "archive"
+    archive.mkdir()
+    (archive / "plan.txt").write_text(SOURCE, encoding="utf-8")
+    (archive / "budget.txt").write_text(OTHER, encoding="utf-8")
+    location = folder / "index.sqlite"
+    with Index.create(location, key=KEY) as index:
+        build_index(index, [archive])
+    return location
+
+
+def scan(index_path: Path, *targets: Path) -> list[object]:
+    with Index.open(index_path, key=KEY, readonly=True) as index:
+        records = list(Scanner(index, ScanOptions()).scan(targets))
+    summary = records[-1]
+    assert isinstance(summary, Summary)
+    assert summary.items == summary.scanned + summary.skipped + summary.errors
+    return records
+
+
+def test_eml_body_and_attachments_are_found(tmp_path: Path, index_path: Path) -> None:
+    pasted = " ".join(OTHER.split()[100:180])
+    mail = EmailMessage()
+    mail["From"] = "Nadia <nadia@example.org>"
+    mail["To"] = "omar@example.net"
+    mail["Date"] = "Tue, 05 Mar 2024 09:15:00 +0500"
+    mail["Subject"] = "notes"
+    mail["Message-ID"] = "<n-1@example.org>"
+    mail.set_content(f"Hi Omar, as promised:\n\n{pasted}\n\nN.")
+    document = make_docx(SOURCE)
+    mail.add_attachment(
+        document,
+        maintype="application",
+        subtype="vnd.openxmlformats-officedocument.wordprocessingml.document",
+        filename="survey draft.docx",
+    )
+    mail.add_attachment(b"../../x", maintype="text", subtype="plain", filename="../../evil.txt")
+    path = tmp_path / "Inbox" / "notes.eml"
+    path.parent.mkdir()
+    path.write_bytes(mail.as_bytes())
+    records = scan(index_path, tmp_path / "Inbox")
+    findings = {r.suspect: r for r in records if isinstance(r, Finding)}
+    body = findings[str(path)]
+    assert body.source == "budget.txt" and body.kind == "excerpt"
+    attached = findings[f"{path}!survey draft.docx"]
+    assert attached.source == "plan.txt" and attached.kind == "near-duplicate"
+    assert attached.suspect_sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert attached.member_sha256 == hashlib.sha256(document).hexdigest()
+    errors = {r.suspect: r.error for r in records if isinstance(r, ErrorRecord)}
+    assert "path traversal" in errors[f"{path}!../../evil.txt"]
+    summary = records[-1]
+    assert isinstance(summary, Summary) and summary.containers == 1
+
+
+def test_outlook_msg_attachment_is_found(tmp_path: Path, index_path: Path) -> None:
+    data = build_msg(
+        {
+            "subject": "harbour",
+            "body": "See the attached file.\r\n",
+            "headers": "From: a@example.org\r\nTo: b@example.net\r\nSubject: harbour\r\n",
+            "attachments": [{"name": "plan copy.txt", "data": SOURCE.encode()}],
+        }
+    )
+    path = tmp_path / "harbour.msg"
+    path.write_bytes(data)
+    records = scan(index_path, path)
+    (finding,) = [r for r in records if isinstance(r, Finding)]
+    assert finding.suspect == f"{path}!plan copy.txt" and finding.source == "plan.txt"
+
+
+def test_crafted_mail_with_too_many_parts_is_refused(tmp_path: Path, index_path: Path) -> None:
+    boundary = "b"
+    parts = "".join(f"--{boundary}\nContent-Type: text/plain\n\nx\n" for _ in range(10_050))
+    path = tmp_path / "crafted.eml"
+    path.write_text(
+        "From: a@example.org\nMessage-ID: <c@example.org>\nMIME-Version: 1.0\n"
+        f'Content-Type: multipart/mixed; boundary="{boundary}"\n\n{parts}--{boundary}--\n',
+        encoding="utf-8",
+    )
+    records = scan(index_path, path)
+    (error,) = [r for r in records if isinstance(r, ErrorRecord)]
+    assert error.suspect == str(path) and "MIME parts" in error.error
