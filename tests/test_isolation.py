@@ -44,9 +44,8 @@ def test_results_come_back_in_order_with_failures_in_place() -> None:
 
 def test_memory_cap_stops_a_runaway_allocation() -> None:
     isolation = Isolation(jobs=1, timeout_seconds=60, memory_bytes=1 << 30)
-    results = dict(
-        run_isolated(isolation, _behave, [("big", "balloon"), ("after", "ok")], initializer=_nothing)
-    )
+    work = [("big", "balloon"), ("after", "ok")]
+    results = dict(run_isolated(isolation, _behave, work, initializer=_nothing))
     assert isinstance(results["big"], Failure) and "memory" in results["big"].reason
     assert results["after"] == "done ok", "the pool goes on after the failure"
 
