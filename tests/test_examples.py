@@ -23,6 +23,21 @@ EXPECTED = {
     ),
     "Documents/gasht_hidayat.txt": ("urdu/harbour-night-patrol-orders.docx", "near-duplicate"),
 }
+CHAT_ZIP = "Phone/WhatsApp Chat with Imran Qureshi.zip"
+CHAT = f"{CHAT_ZIP}!WhatsApp Chat with Imran Qureshi.txt"
+EXPECTED_IN_CHAT = {
+    # the directive's paragraph 4, pasted into one message
+    f"{CHAT}#L6": ("sources/informant-handling-directive.txt", "excerpt"),
+    # the boat memo's paragraph 3, sent in two messages
+    f"{CHAT}#L12": ("urdu/boat-registration-memo.txt", "excerpt"),
+    # the radar report, attached as a PDF under another name
+    f"{CHAT_ZIP}!Velmora radar note.pdf": (
+        "ops/velmora-point-radar-gap-report.pdf",
+        "near-duplicate",
+    ),
+    # a file the export left out, named like an archive document
+    f"{CHAT}#L14": ("urdu/jetty-access-passes.pdf", "attachment-name"),
+}
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +58,20 @@ def test_every_planted_copy_is_found_with_its_source_and_nothing_else(
     records: list[object],
 ) -> None:
     found = {relative(r.suspect): (r.source, r.kind) for r in records if isinstance(r, Finding)}
-    assert found == EXPECTED
-    assert sum(isinstance(r, Finding) for r in records) == len(EXPECTED)
+    assert found == EXPECTED | EXPECTED_IN_CHAT
+    assert sum(isinstance(r, Finding) for r in records) == len(EXPECTED) + len(EXPECTED_IN_CHAT)
+
+
+def test_whatsapp_findings_name_sender_time_and_messages(records: list[object]) -> None:
+    chat = {relative(r.suspect): r for r in records if isinstance(r, Finding)}
+    pasted = chat[f"{CHAT}#L6"]
+    assert (pasted.sender, pasted.sent_at) == ("Bilal", "2024-03-05T21:09:00")
+    assert pasted.passages[0].tokens >= 80
+    split = chat[f"{CHAT}#L12"]
+    assert [relative(m) for m in split.messages] == [f"{CHAT}#L12", f"{CHAT}#L13"]
+    attached = chat[f"{CHAT_ZIP}!Velmora radar note.pdf"]
+    assert attached.sent_in is not None and relative(attached.sent_in) == f"{CHAT}#L8"
+    assert chat[f"{CHAT}#L14"].score < 0.5 < min(pasted.score, split.score, attached.score)
 
 
 def test_excerpt_passage_is_the_pasted_paragraph(records: list[object]) -> None:
@@ -68,4 +95,6 @@ def test_bad_and_unreadable_items_are_accounted_for(records: list[object]) -> No
     assert skipped == {"Desktop/notes.bin"}
     summary = records[-1]
     assert isinstance(summary, Summary)
-    assert summary.items == len([p for p in (EXAMPLES / "export").rglob("*") if p.is_file()])
+    files = [p for p in (EXAMPLES / "export").rglob("*") if p.is_file()]
+    # the chat zip is opened: its two members are items in its place
+    assert summary.items == len(files) - 1 + 2 and summary.containers == 1
