@@ -137,3 +137,33 @@ def test_fingerprint_command_uses_the_index_key(workspace: Path) -> None:
     assert signature["key_id"] == stats["key_id"] and not signature["ephemeral_key"]
     assert signature["tokens"] == 500 and len(signature["fingerprints"]) > 100
     assert len(signature["simhash"]) == 16
+
+
+def test_archive_limits_and_isolation_options_reach_the_scan(workspace: Path) -> None:
+    import zipfile
+
+    nested = workspace / "nested.zip"
+    inner = workspace / "inner.zip"
+    with zipfile.ZipFile(inner, "w") as archive:
+        archive.writestr("copy.txt", SOURCE)
+    with zipfile.ZipFile(nested, "w") as archive:
+        archive.write(inner, "inner.zip")
+        archive.writestr("second.txt", "x")
+    found = CliRunner().invoke(cli, ["scan", "nested.zip", "--format", "jsonl", "--timeout", "30"])
+    assert found.exit_code == EXIT_FINDINGS, found.output
+    records = [json.loads(line) for line in found.output.splitlines()]
+    assert records[0]["suspect"] == "nested.zip!inner.zip!copy.txt"
+    assert records[0]["member_sha256"] and records[-1]["containers"] == 2
+    limited = CliRunner().invoke(
+        cli, ["scan", "nested.zip", "--format", "jsonl", "--max-depth", "1", "--max-members", "5"]
+    )
+    assert limited.exit_code == EXIT_CLEAN, limited.output
+    records = [json.loads(line) for line in limited.output.splitlines()]
+    assert records[0] == {
+        "type": "error",
+        "suspect": "nested.zip!inner.zip",
+        "error": "refused: containers nested more than 1 deep (decompression bomb?)",
+        "suspect_sha256": records[0]["suspect_sha256"],
+    }
+    bad = CliRunner().invoke(cli, ["scan", "nested.zip", "--worker-memory", "100"])
+    assert bad.exit_code == EXIT_ERROR and "256 MiB" in bad.output

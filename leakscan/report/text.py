@@ -45,7 +45,7 @@ class TextWriter:
             pages = f", {f.attachment_pages} pages" if f.attachment_pages else ""
             self._line(
                 f"        names a dropped attachment “{f.attachment}”{pages}, "
-                f"as is named {f.source}  (score {f.score:.2f}: a name only, no text compared)"
+                f"the name of {f.source}  (score {f.score:.2f}: a name only, no text compared)"
             )
             self._sent(f)
             return
