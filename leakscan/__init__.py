@@ -21,6 +21,7 @@ from .errors import (
     SchemeMismatchError,
     UnsupportedFormatError,
 )
+from .exports.archives import ArchiveLimits
 from .fingerprint import Fingerprint, Fingerprinter, Scheme, fingerprint_text
 from .index import Index, IndexStats
 from .match import MatchParams
@@ -28,6 +29,7 @@ from .records import ErrorRecord, Finding, Passage, SkippedRecord, Summary
 from .scan import Scanner, ScanOptions, scan
 
 __all__ = [
+    "ArchiveLimits",
     "BuildReport",
     "Comparison",
     "ConfigurationError",
