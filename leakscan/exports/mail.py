@@ -33,6 +33,7 @@ from email.parser import BytesParser
 from typing import Any
 
 from ..errors import EncryptedDocumentError, ExtractionError, UnsupportedFormatError
+from ..extract.html import html_to_text
 
 __all__ = ["Mail", "MailPart", "looks_like_eml", "read_eml", "read_msg"]
 
@@ -202,84 +203,6 @@ def _decode_text(
 
 def _normalize_newlines(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n").removeprefix("\ufeff")
-
-
-_BLOCK_TAGS = frozenset(
-    "address article aside blockquote caption dd div dl dt fieldset figcaption figure "
-    "footer form h1 h2 h3 h4 h5 h6 header hr li main nav ol p pre section table tbody tfoot "
-    "thead tr ul".split()
-)
-_HTML_SPACE = re.compile(r"[ \t\r\n\f]+")
-
-
-def html_to_text(
-    markup: str | bytes, problems: list[str] | None = None, label: str = "HTML body"
-) -> str:
-    """Visible text of an HTML body: what the reader saw, a line per block, <br> kept.
-
-    >>> html_to_text("<p>Hello <b>there</b></p><script>x()</script><div>again<br>and</div>")
-    'Hello there\\nagain\\nand'
-    """
-    import lxml.etree
-    import lxml.html
-
-    raw = markup.encode("utf-8") if isinstance(markup, str) else markup
-    if not raw.strip():
-        return ""
-    # huge_tree: without it libxml2 stops at 256 levels of nesting and drops the rest
-    parser = lxml.html.HTMLParser(
-        encoding="utf-8" if isinstance(markup, str) else None, huge_tree=True
-    )
-    try:
-        root = lxml.html.document_fromstring(raw, parser=parser)
-    except (lxml.etree.ParserError, ValueError):
-        return ""
-    if problems is not None and any(
-        error.type_name == "ERR_RESOURCE_LIMIT" for error in parser.error_log
-    ):
-        problems.append(f"{label}: nested too deep for the HTML parser; the innermost text is lost")
-    for element in root.xpath("//script | //style | //head | //template"):
-        element.drop_tree()
-    out: list[str] = []
-
-    def add(text: str | None, pre: bool) -> None:
-        if not text:
-            return
-        if not pre:  # HTML shows a run of white space as one space
-            text = _HTML_SPACE.sub(" ", text)
-            if text.startswith(" ") and (not out or out[-1].endswith((" ", "\n", "\t"))):
-                text = text[1:]
-        if text:
-            out.append(text)
-
-    def line_break() -> None:
-        if out and not out[-1].endswith("\n"):
-            out.append("\n")
-
-    pre_depth = 0  # iterwalk, not recursion: mail HTML can be nested very deep
-    for event, element in lxml.etree.iterwalk(root, events=("start", "end", "comment", "pi")):
-        tag = element.tag if isinstance(element.tag, str) else None
-        if event in ("comment", "pi"):
-            add(element.tail, pre_depth > 0)
-        elif event == "start":
-            if tag == "pre":
-                pre_depth += 1
-            if tag == "br":
-                out.append("\n")
-            elif tag in _BLOCK_TAGS:
-                line_break()
-            if tag is not None:
-                add(element.text, pre_depth > 0)
-        else:
-            if tag in _BLOCK_TAGS:
-                line_break()
-            elif tag in ("td", "th"):
-                out.append("\t")
-            if tag == "pre":
-                pre_depth -= 1
-            add(element.tail, pre_depth > 0)
-    lines = [line.rstrip(" \t") for line in "".join(out).split("\n")]
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n")
 
 
 # --- .eml -------------------------------------------------------------------
@@ -487,7 +410,7 @@ class _EmlReader:
         data = self.payload(part, label)
         text = _decode_text(data, part.get_content_charset(), self.fallbacks, label, self.problems)
         if part.get_content_type() == "text/html":
-            text = html_to_text(text, self.problems, label)
+            text = html_to_text(text, self.problems, label, title=False)
         text = _normalize_newlines(text).strip("\n")
         if text.strip():
             self.bodies.append(text)
@@ -742,7 +665,7 @@ def _html_bytes_to_text(html: bytes, label: str, problems: list[str]) -> str:
     declared = re.search(rb"""charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", html[:4096])
     charset = declared.group(1).decode("ascii").lower() if declared else None
     text = _decode_text(html, charset, ("utf-8", "cp1252"), label, problems)
-    return html_to_text(text, problems, label)
+    return html_to_text(text, problems, label, title=False)
 
 
 def _msg_body(msg: Any, problems: list[str]) -> str:

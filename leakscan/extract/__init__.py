@@ -8,15 +8,26 @@ the format gives it (evidence is quoted from it) and where its pages start.
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import PurePath
+from typing import TYPE_CHECKING
 
 from ..errors import ExtractionError, UnsupportedFormatError
+
+if TYPE_CHECKING:
+    import zipfile
 
 __all__ = [
     "DOCX",
     "EXTRACTORS",
+    "HTML",
+    "ODT",
+    "PPTX",
+    "RTF",
+    "XHTML",
+    "XLSX",
     "Extracted",
     "detect_mime",
     "extract",
@@ -24,12 +35,24 @@ __all__ = [
 ]
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PPTX = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
+ODT = "application/vnd.oasis.opendocument.text"
+RTF = "text/rtf"
+HTML = "text/html"
+XHTML = "application/xhtml+xml"
 
 #: MIME type → "module:function" of its extractor, imported on first use.
 EXTRACTORS: dict[str, str] = {
     "text/plain": "leakscan.extract.text:extract",
     "application/pdf": "leakscan.extract.pdf:extract",
     DOCX: "leakscan.extract.docx:extract",
+    XLSX: "leakscan.extract.xlsx:extract",
+    PPTX: "leakscan.extract.pptx:extract",
+    ODT: "leakscan.extract.odt:extract",
+    RTF: "leakscan.extract.rtf:extract",
+    HTML: "leakscan.extract.html:extract",
+    XHTML: "leakscan.extract.html:extract_xhtml",
 }
 
 # A suffix only decides when the content has no readable type: a damaged PDF
@@ -39,7 +62,28 @@ _SUFFIX_HINTS = {
     ".text": "text/plain",
     ".pdf": "application/pdf",
     ".docx": DOCX,
+    ".xlsx": XLSX,
+    ".pptx": PPTX,
+    ".odt": ODT,
+    ".rtf": RTF,
+    ".htm": HTML,
+    ".html": HTML,
+    ".xhtml": XHTML,
 }
+
+# Office files are ZIPs; libmagic names them only when the members it looks for
+# come first, so a ZIP is opened to read the one member that says what it is.
+_ZIP_TYPES = ("application/zip", "application/octet-stream")
+_ZIP_MAGIC = b"PK\x03\x04"
+_TYPE_MEMBER_LIMIT = 1 << 20
+#: main-part content type in [Content_Types].xml → MIME type of the package
+_OOXML_MAIN_PARTS = {
+    f"{DOCX}.main+xml": DOCX,
+    f"{XLSX}.main+xml": XLSX,
+    f"{PPTX}.main+xml": PPTX,
+}
+_ODF_MIMETYPE = re.compile(r"application/vnd\.oasis\.opendocument\.[a-z][a-z.-]{0,60}")
+_CONTENT_TYPE = re.compile(rb"""ContentType\s*=\s*["']([^"']{1,200})["']""")
 
 # Text-like types libmagic reports that the plain-text reader handles.
 _TEXT_ALIASES = ("text/", "application/csv", "application/json")
@@ -64,13 +108,52 @@ class Extracted:
 
 
 def detect_mime(data: bytes) -> str:
-    """MIME type from content (libmagic); the first MiB decides."""
+    """MIME type from content (libmagic, the first MiB); office files inside a ZIP are named."""
     import magic
 
     try:
-        return str(magic.from_buffer(data[: 1 << 20], mime=True))
+        detected = str(magic.from_buffer(data[: 1 << 20], mime=True))
     except magic.MagicException as exc:  # pragma: no cover - libmagic internal failure
         raise ExtractionError(f"cannot determine the file type: {exc}") from exc
+    if detected in _ZIP_TYPES and data.startswith(_ZIP_MAGIC):
+        return _office_type(data) or detected
+    return detected
+
+
+def _read_member(archive: zipfile.ZipFile, name: str) -> bytes | None:
+    """One small member, at most 1 MiB read whatever its header claims; None if unreadable."""
+    try:
+        info = archive.getinfo(name)
+        if info.file_size > _TYPE_MEMBER_LIMIT:
+            return None
+        with archive.open(info) as member:
+            return member.read(_TYPE_MEMBER_LIMIT)
+    except Exception:  # absent, encrypted or damaged member: zipfile and zlib raise many kinds
+        return None
+
+
+def _office_type(data: bytes) -> str | None:
+    """The office MIME type a ZIP declares inside, or None (a plain or unreadable ZIP)."""
+    import io
+    import zipfile
+
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except Exception:  # not a readable ZIP after all: libmagic's answer stands
+        return None
+    with archive:
+        odf = _read_member(archive, "mimetype")
+        types = _read_member(archive, "[Content_Types].xml")
+    if odf is not None:
+        declared = odf.decode("ascii", "replace").strip()
+        if _ODF_MIMETYPE.fullmatch(declared):
+            return declared
+    if types is not None:
+        for match in _CONTENT_TYPE.finditer(types):
+            mime = _OOXML_MAIN_PARTS.get(match.group(1).decode("ascii", "replace"))
+            if mime is not None:
+                return mime
+    return None
 
 
 def extractor_for(mime: str, name: str = "") -> tuple[str, Callable[[bytes], Extracted]] | None:

@@ -1,0 +1,79 @@
+"""XLSX text with openpyxl: every worksheet is a page, rows on lines, tabs between cells.
+
+Cells hold the values last saved with the workbook (``data_only``): a formula
+gives what it showed, not its source. Empty rows and trailing empty cells are
+left out, so a sheet whose recorded size is far larger than its data costs
+nothing more.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+import zipfile
+from collections.abc import Iterable
+
+from ..errors import EncryptedDocumentError, ExtractionError
+from . import XLSX, Extracted
+
+__all__ = ["extract"]
+
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # encrypted Office files are OLE containers
+
+
+def _row_text(values: Iterable[object]) -> str:
+    cells = ["" if value is None else str(value) for value in values]
+    while cells and not cells[-1].strip():
+        cells.pop()
+    return "\t".join(cells)
+
+
+def _sheet_text(sheet: object) -> str:
+    if not hasattr(sheet, "iter_rows"):  # a chart sheet holds no cells
+        return ""
+    # The recorded dimensions can be wrong or huge; without them rows end at their last cell.
+    sheet.reset_dimensions()  # type: ignore[attr-defined]
+    rows = (_row_text(row) for row in sheet.iter_rows(values_only=True))  # type: ignore[attr-defined]
+    return "\n".join(row for row in rows if row)
+
+
+def _check_container(data: bytes) -> None:
+    if data.startswith(_OLE_MAGIC):
+        if "EncryptedPackage".encode("utf-16-le") in data:
+            raise EncryptedDocumentError("XLSX is password-protected (an encrypted OLE container)")
+        raise ExtractionError("not an XLSX: an OLE container (legacy Excel .xls?), not read yet")
+
+
+def extract(data: bytes) -> Extracted:
+    import openpyxl
+
+    _check_container(data)
+    texts: list[str] = []
+    # openpyxl warns about workbook features it drops (validation, styles): none hold text.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+            try:
+                texts = [_sheet_text(sheet) for sheet in workbook.worksheets]
+            finally:
+                workbook.close()
+        except zipfile.BadZipFile as exc:
+            raise ExtractionError(
+                f"not a valid XLSX: not a ZIP archive, or cut short ({exc})"
+            ) from exc
+        except Exception as exc:  # openpyxl, lxml and zipfile raise many kinds on damaged parts
+            raise ExtractionError(f"damaged XLSX: {type(exc).__name__}: {_one_line(exc)}") from exc
+    starts: list[int] = []
+    offset = 0
+    for text in texts:
+        starts.append(offset)
+        offset += len(text) + 1  # the newline between sheets
+    joined = "\n".join(texts)
+    if not joined.strip():
+        raise ExtractionError("XLSX holds no text")
+    return Extracted(joined, XLSX, tuple(starts) or (0,))
+
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
