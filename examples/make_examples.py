@@ -845,7 +845,11 @@ def whatsapp_chat(texts: dict[str, str]) -> str:
         ("05/03/2024, 21:02", None, "Messages in this chat are protected end to end by the app."),
         ("05/03/2024, 21:02", other, "Salaam bhai, are you still at the office?"),
         ("05/03/2024, 21:04", me, "Just leaving. Long day, the new boss wants everything twice."),
-        ("05/03/2024, 21:05", other, "Did you find what we talked about on Sunday?\nThe thing about how they meet people."),
+        (
+            "05/03/2024, 21:05",
+            other,
+            "Did you find what we talked about on Sunday?\nThe thing about how they meet people.",
+        ),
         ("05/03/2024, 21:09", me, meetings),
         ("05/03/2024, 21:11", other, "Perfect. And the radar thing?"),
         ("05/03/2024, 21:13", me, f"{WHATSAPP_ATTACHMENT} (file attached)\n{WHATSAPP_ATTACHMENT}"),
