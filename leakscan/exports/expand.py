@@ -61,16 +61,32 @@ def _chat_candidate(name: str) -> bool:
     return name.lower().endswith((".txt", ".json"))
 
 
+_CHAT_HEAD = 1 << 16
+
+
+def may_be_chat(head: bytes, name: str) -> bool:
+    """A cheap look at a candidate's first bytes: only these are read whole and parsed."""
+    from . import telegram, whatsapp
+
+    if name.lower().endswith(".json"):
+        return telegram.looks_like_export(head)
+    for bom, encoding in ((b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
+        if head.startswith(bom):
+            return whatsapp.looks_like_chat(head[2:].decode(encoding, "ignore"))
+    return whatsapp.looks_like_chat(head.decode("utf-8", "ignore"))
+
+
 def parse_chat(data: bytes, name: str) -> Chat | None:
     """The chat a candidate file holds (WhatsApp text or Telegram JSON), or None."""
     from ..extract.text import decode_text
     from . import telegram, whatsapp
 
+    if not may_be_chat(data[:_CHAT_HEAD], name):
+        return None
     try:
         if name.lower().endswith(".json"):
-            return telegram.parse(data) if telegram.looks_like_export(data[:65536]) else None
-        text = decode_text(data)
-        return whatsapp.parse(text) if whatsapp.looks_like_chat(text) else None
+            return telegram.parse(data)
+        return whatsapp.parse(decode_text(data))
     except ExtractionError:
         return None
 
@@ -177,7 +193,10 @@ class Expander:
                     info = os.fstat(handle.fileno())
                     if not stat.S_ISREG(info.st_mode) or info.st_size > CHAT_MAX_BYTES:
                         continue
-                    data = handle.read(CHAT_MAX_BYTES + 1)
+                    head = handle.read(_CHAT_HEAD)
+                    if not may_be_chat(head, name):
+                        continue
+                    data = head + handle.read(CHAT_MAX_BYTES)
             except OSError:
                 continue  # the walk reports it
             chat = parse_chat(data, name)
