@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import IO
 
 from ..errors import ExtractionError
+from ..extract import OLE_MAGIC
 from ..records import ErrorRecord, SkippedRecord
 from ..walk import Item, display_name, open_evidence, walk
 from .archives import (
@@ -41,7 +42,6 @@ __all__ = ["CHAT_MAX_BYTES", "Entry", "Expander", "Opened", "parse_chat"]
 #: Chat files are looked for among text and JSON files up to this size.
 CHAT_MAX_BYTES = 64 << 20
 _HEAD = 8192
-_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _MAX_MIME_PARTS = 10_000  # about 5 s of parsing
 _MAX_MIME_NESTING = 200
 
@@ -146,7 +146,7 @@ def _is_file(path: str) -> bool:
 def _mail_kind(head: bytes, name: str) -> str | None:
     from .mail import looks_like_eml
 
-    if head.startswith(_OLE_MAGIC) and name.lower().endswith(".msg"):
+    if head.startswith(OLE_MAGIC) and name.lower().endswith(".msg"):
         return "msg"
     if looks_like_eml(head):
         return "eml"

@@ -33,6 +33,7 @@ from email.parser import BytesParser
 from typing import Any
 
 from ..errors import EncryptedDocumentError, ExtractionError, UnsupportedFormatError
+from ..extract import OLE_MAGIC
 from ..extract.html import html_to_text
 
 __all__ = ["Mail", "MailPart", "looks_like_eml", "read_eml", "read_msg"]
@@ -68,7 +69,6 @@ class Mail:
 # The headers a person reads; the others are routing noise for a text scan.
 _SHOWN_HEADERS = ("From", "To", "Cc", "Bcc", "Date", "Subject")
 
-_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 # --- content check ----------------------------------------------------------
 
@@ -766,7 +766,7 @@ def read_msg(data: bytes, *, max_parts: int = 10_000) -> Mail:
     """
     if not data:
         raise ExtractionError("empty file (0 bytes)")
-    if not data.startswith(_OLE_MAGIC):
+    if not data.startswith(OLE_MAGIC):
         raise ExtractionError("not an Outlook .msg: no OLE container signature at the start")
     problems: list[str] = []
     with _quiet():

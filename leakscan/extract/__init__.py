@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import TYPE_CHECKING
 
-from ..errors import ExtractionError, UnsupportedFormatError
+from ..errors import EncryptedDocumentError, ExtractionError, UnsupportedFormatError
 
 if TYPE_CHECKING:
     import zipfile
@@ -24,15 +24,22 @@ __all__ = [
     "EXTRACTORS",
     "HTML",
     "ODT",
+    "OLE_MAGIC",
     "PPTX",
     "RTF",
     "XHTML",
     "XLSX",
     "Extracted",
+    "check_not_ole",
     "detect_mime",
     "extract",
     "extractor_for",
+    "from_pages",
+    "one_line",
 ]
+
+#: Legacy Office files, Outlook .msg and password-protected OOXML files are OLE containers.
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -105,6 +112,34 @@ class Extracted:
             if start <= offset:
                 page = number
         return page
+
+
+def one_line(message: object) -> str:
+    """A library's error message on one line, as error records must be."""
+    return " ".join(str(message).split())
+
+
+def check_not_ole(data: bytes, kind: str, legacy: str) -> None:
+    """An OOXML file that is an OLE container is either encrypted or a legacy file: say which."""
+    if data.startswith(OLE_MAGIC):
+        if "EncryptedPackage".encode("utf-16-le") in data:
+            raise EncryptedDocumentError(
+                f"{kind} is password-protected (an encrypted OLE container)"
+            )
+        raise ExtractionError(f"not a {kind}: an OLE container ({legacy}?), not read yet")
+
+
+def from_pages(texts: list[str], mime: str, kind: str) -> Extracted:
+    """One text from pages (sheets, slides) joined by newlines, with where each page starts."""
+    starts: list[int] = []
+    offset = 0
+    for text in texts:
+        starts.append(offset)
+        offset += len(text) + 1  # the newline between pages
+    joined = "\n".join(texts)
+    if not joined.strip():
+        raise ExtractionError(f"{kind} holds no text")
+    return Extracted(joined, mime, tuple(starts) or (0,))
 
 
 def detect_mime(data: bytes) -> str:

@@ -5,12 +5,10 @@ from __future__ import annotations
 import io
 import zipfile
 
-from ..errors import EncryptedDocumentError, ExtractionError
-from . import DOCX, Extracted
+from ..errors import ExtractionError
+from . import DOCX, Extracted, check_not_ole
 
 __all__ = ["extract"]
-
-_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # encrypted Office files are OLE containers
 
 
 def _paragraph_texts(element: object) -> list[str]:
@@ -27,10 +25,7 @@ def extract(data: bytes) -> Extracted:
     import docx
     from docx.opc.exceptions import PackageNotFoundError
 
-    if data.startswith(_OLE_MAGIC):
-        if "EncryptedPackage".encode("utf-16-le") in data:
-            raise EncryptedDocumentError("DOCX is password-protected (an encrypted OLE container)")
-        raise ExtractionError("not a DOCX: an OLE container (legacy Word .doc?), not read yet")
+    check_not_ole(data, "DOCX", "legacy Word .doc")
     try:
         document = docx.Document(io.BytesIO(data))
     except zipfile.BadZipFile as exc:

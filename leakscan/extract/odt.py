@@ -14,7 +14,7 @@ import zipfile
 from typing import TYPE_CHECKING
 
 from ..errors import EncryptedDocumentError, ExtractionError
-from . import ODT, Extracted
+from . import ODT, Extracted, one_line
 
 if TYPE_CHECKING:
     from lxml import etree
@@ -64,10 +64,6 @@ def _parser() -> etree.XMLParser:
 
     # No DTD, entity or network access: a seized file may be built to attack its reader.
     return etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False)
-
-
-def _one_line(text: object) -> str:
-    return " ".join(str(text).split())
 
 
 def _spaces(count: str | None) -> str:
@@ -141,7 +137,7 @@ def _parse(data: bytes, name: str) -> etree._Element:
         return etree.fromstring(data, _parser())
     except etree.XMLSyntaxError as exc:
         raise ExtractionError(
-            f"damaged ODT: {name} is not well-formed XML ({_one_line(exc)})"
+            f"damaged ODT: {name} is not well-formed XML ({one_line(exc)})"
         ) from exc
 
 
@@ -182,7 +178,7 @@ def _read(data: bytes) -> tuple[bytes, bytes | None]:
     except ExtractionError:
         raise
     except Exception as exc:  # zipfile and zlib raise many kinds on damaged members
-        raise ExtractionError(f"damaged ODT: {type(exc).__name__}: {_one_line(exc)}") from exc
+        raise ExtractionError(f"damaged ODT: {type(exc).__name__}: {one_line(exc)}") from exc
     if content is None:
         raise ExtractionError("not a valid ODT: the ZIP archive has no content.xml")
     return content, styles

@@ -11,8 +11,8 @@ import io
 import zipfile
 from collections.abc import Iterable, Iterator
 
-from ..errors import EncryptedDocumentError, ExtractionError
-from . import PPTX, Extracted
+from ..errors import ExtractionError
+from . import PPTX, Extracted, check_not_ole, from_pages, one_line
 
 __all__ = ["extract"]
 
@@ -46,36 +46,15 @@ def _slide_text(slide: object) -> str:
     return "\n".join(text for text in texts if text.strip())
 
 
-def _check_container(data: bytes) -> None:
-    if data.startswith(_OLE_MAGIC):
-        if "EncryptedPackage".encode("utf-16-le") in data:
-            raise EncryptedDocumentError("PPTX is password-protected (an encrypted OLE container)")
-        raise ExtractionError(
-            "not a PPTX: an OLE container (legacy PowerPoint .ppt?), not read yet"
-        )
-
-
 def extract(data: bytes) -> Extracted:
     import pptx
 
-    _check_container(data)
+    check_not_ole(data, "PPTX", "legacy PowerPoint .ppt")
     try:
         presentation = pptx.Presentation(io.BytesIO(data))
         texts = [_slide_text(slide) for slide in presentation.slides]
     except zipfile.BadZipFile as exc:
         raise ExtractionError(f"not a valid PPTX: not a ZIP archive, or cut short ({exc})") from exc
     except Exception as exc:  # python-pptx, lxml and zipfile raise many kinds on damaged parts
-        raise ExtractionError(f"damaged PPTX: {type(exc).__name__}: {_one_line(exc)}") from exc
-    starts: list[int] = []
-    offset = 0
-    for text in texts:
-        starts.append(offset)
-        offset += len(text) + 1  # the newline between slides
-    joined = "\n".join(texts)
-    if not joined.strip():
-        raise ExtractionError("PPTX holds no text")
-    return Extracted(joined, PPTX, tuple(starts) or (0,))
-
-
-def _one_line(text: object) -> str:
-    return " ".join(str(text).split())
+        raise ExtractionError(f"damaged PPTX: {type(exc).__name__}: {one_line(exc)}") from exc
+    return from_pages(texts, PPTX, "PPTX")

@@ -13,8 +13,8 @@ import warnings
 import zipfile
 from collections.abc import Iterable
 
-from ..errors import EncryptedDocumentError, ExtractionError
-from . import XLSX, Extracted
+from ..errors import ExtractionError
+from . import XLSX, Extracted, check_not_ole, from_pages, one_line
 
 __all__ = ["extract"]
 
@@ -37,17 +37,10 @@ def _sheet_text(sheet: object) -> str:
     return "\n".join(row for row in rows if row)
 
 
-def _check_container(data: bytes) -> None:
-    if data.startswith(_OLE_MAGIC):
-        if "EncryptedPackage".encode("utf-16-le") in data:
-            raise EncryptedDocumentError("XLSX is password-protected (an encrypted OLE container)")
-        raise ExtractionError("not an XLSX: an OLE container (legacy Excel .xls?), not read yet")
-
-
 def extract(data: bytes) -> Extracted:
     import openpyxl
 
-    _check_container(data)
+    check_not_ole(data, "XLSX", "legacy Excel .xls")
     texts: list[str] = []
     # openpyxl warns about workbook features it drops (validation, styles): none hold text.
     with warnings.catch_warnings():
@@ -63,17 +56,5 @@ def extract(data: bytes) -> Extracted:
                 f"not a valid XLSX: not a ZIP archive, or cut short ({exc})"
             ) from exc
         except Exception as exc:  # openpyxl, lxml and zipfile raise many kinds on damaged parts
-            raise ExtractionError(f"damaged XLSX: {type(exc).__name__}: {_one_line(exc)}") from exc
-    starts: list[int] = []
-    offset = 0
-    for text in texts:
-        starts.append(offset)
-        offset += len(text) + 1  # the newline between sheets
-    joined = "\n".join(texts)
-    if not joined.strip():
-        raise ExtractionError("XLSX holds no text")
-    return Extracted(joined, XLSX, tuple(starts) or (0,))
-
-
-def _one_line(text: object) -> str:
-    return " ".join(str(text).split())
+            raise ExtractionError(f"damaged XLSX: {type(exc).__name__}: {one_line(exc)}") from exc
+    return from_pages(texts, XLSX, "XLSX")
