@@ -21,6 +21,7 @@ import pytest
 from leakscan import ErrorRecord, Finding, Index, Scanner, ScanOptions, SkippedRecord, Summary
 from leakscan import build as build_index
 from leakscan.exports.archives import ArchiveLimits, Budget, Member, Refused, read_archive
+from tests.indexes import build_text_index
 from tests.texts import prose
 
 KEY = b"a" * 32
@@ -32,14 +33,7 @@ INNOCENT = prose(33, 300)
 @pytest.fixture(scope="module")
 def index_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("archive-index")
-    archive = folder / "archive"
-    archive.mkdir()
-    (archive / "plan.txt").write_text(SOURCE, encoding="utf-8")
-    (archive / "budget.txt").write_text(OTHER, encoding="utf-8")
-    location = folder / "index.sqlite"
-    with Index.create(location, key=KEY) as index:
-        build_index(index, [archive])
-    return location
+    return build_text_index(folder, {"plan.txt": SOURCE, "budget.txt": OTHER}, KEY)
 
 
 def scan(index_path: Path, *targets: Path, **options: object) -> list[object]:

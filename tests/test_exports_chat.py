@@ -18,7 +18,6 @@ import docx
 import pytest
 
 from leakscan import Finding, Index, Scanner, ScanOptions, Summary
-from leakscan import build as build_index
 from leakscan.chatscan import ATTACHMENT_NAME_SCORE
 from tests.chat_factories import (
     FILE_NOT_INCLUDED,
@@ -29,6 +28,7 @@ from tests.chat_factories import (
     write_telegram_export,
     write_whatsapp_export,
 )
+from tests.indexes import build_text_index
 from tests.texts import prose, urdu_prose
 
 KEY = b"c" * 32
@@ -41,15 +41,8 @@ START = datetime(2026, 3, 7, 21, 0, 0)
 @pytest.fixture(scope="module")
 def index_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("chat-index")
-    archive = folder / "archive"
-    (archive / "ops").mkdir(parents=True)
-    (archive / "ops" / "harbour plan.txt").write_text(PLAN, encoding="utf-8")
-    (archive / "Budget memo.txt").write_text(BUDGET, encoding="utf-8")
-    (archive / "urdu.txt").write_text(URDU, encoding="utf-8")
-    location = folder / "index.sqlite"
-    with Index.create(location, key=KEY) as index:
-        build_index(index, [archive])
-    return location
+    documents = {"ops/harbour plan.txt": PLAN, "Budget memo.txt": BUDGET, "urdu.txt": URDU}
+    return build_text_index(folder, documents, KEY)
 
 
 def scan(index_path: Path, *targets: Path, jobs: int = 1) -> list[object]:

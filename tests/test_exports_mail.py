@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from leakscan import ErrorRecord, Finding, Index, Scanner, ScanOptions, Summary
-from leakscan import build as build_index
+from tests.indexes import build_text_index
 from tests.test_mail import build_msg, make_docx
 from tests.texts import prose
 
@@ -21,14 +21,7 @@ OTHER = prose(62, 400)
 @pytest.fixture(scope="module")
 def index_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("mail-index")
-    archive = folder / "archive"
-    archive.mkdir()
-    (archive / "plan.txt").write_text(SOURCE, encoding="utf-8")
-    (archive / "budget.txt").write_text(OTHER, encoding="utf-8")
-    location = folder / "index.sqlite"
-    with Index.create(location, key=KEY) as index:
-        build_index(index, [archive])
-    return location
+    return build_text_index(folder, {"plan.txt": SOURCE, "budget.txt": OTHER}, KEY)
 
 
 def scan(index_path: Path, *targets: Path) -> list[object]:
