@@ -235,6 +235,37 @@ def _read_limited(
         parts.append(chunk)
 
 
+def _screen(
+    member: str,
+    budget: Budget,
+    select: Select,
+    *,
+    size: int,
+    link: bool = False,
+    special: bool = False,
+    encrypted: bool = False,
+) -> Refused | bool:
+    """What to do with a listed member before reading it: True read it, False pass
+    over it unreported (not selected), or the Refused record saying why not."""
+    if not select(member):
+        return False
+    budget.count_member()
+    if link:
+        return Refused(
+            member, "symbolic link or hard link in the archive (not followed)", error=False
+        )
+    if special:
+        return Refused(member, "not a regular file (device or FIFO entry)", error=False)
+    problem = unsafe_name(member)
+    if problem:
+        return Refused(member, f"refused: {problem}")
+    if encrypted:
+        return Refused(member, "password-protected member: not read")
+    if size > budget.limits.max_member_bytes:
+        return _too_large(member, budget.limits)
+    return True
+
+
 def _too_large(name: str, limits: ArchiveLimits) -> Refused:
     return Refused(name, f"larger than the {limits.max_member_bytes}-byte limit", error=False)
 
@@ -254,22 +285,17 @@ def _read_zip(
             if info.is_dir():
                 continue
             member = info.filename
-            if not select(member):
-                continue
-            budget.count_member()
-            mode = info.external_attr >> 16
-            if stat.S_ISLNK(mode):
-                yield Refused(member, "symbolic link in the archive (not followed)", error=False)
-                continue
-            problem = unsafe_name(member)
-            if problem:
-                yield Refused(member, f"refused: {problem}")
-                continue
-            if info.flag_bits & 0x1:
-                yield Refused(member, "password-protected member: not read")
-                continue
-            if info.file_size > limits.max_member_bytes:
-                yield _too_large(member, limits)
+            verdict = _screen(
+                member,
+                budget,
+                select,
+                size=info.file_size,
+                link=stat.S_ISLNK(info.external_attr >> 16),
+                encrypted=bool(info.flag_bits & 0x1),
+            )
+            if verdict is not True:
+                if verdict:
+                    yield verdict
                 continue
             if info.file_size > _RATIO_FLOOR and info.file_size > limits.max_ratio * max(
                 1, info.compress_size
@@ -309,21 +335,18 @@ def _read_tar(
             if info.isdir():
                 continue
             member = info.name
-            if not select(member):
-                continue
-            budget.count_member()
-            if info.issym() or info.islnk():
-                yield Refused(member, "link in the archive (not followed)", error=False)
-                continue
-            if not info.isreg():
-                yield Refused(member, "not a regular file (device or FIFO entry)", error=False)
-                continue
-            problem = unsafe_name(member)
-            if problem:
-                yield Refused(member, f"refused: {problem}")
-                continue
-            if info.size > limits.max_member_bytes:
-                yield _too_large(member, limits)
+            link = info.issym() or info.islnk()
+            verdict = _screen(
+                member,
+                budget,
+                select,
+                size=info.size,
+                link=link,
+                special=not link and not info.isreg(),
+            )
+            if verdict is not True:
+                if verdict:
+                    yield verdict
                 continue
             stream = archive.extractfile(info)
             if stream is None:  # pragma: no cover - regular files always have a stream
@@ -398,21 +421,17 @@ def _read_7z(
             if info.is_directory:
                 continue
             member = info.filename
-            if not select(member):
-                continue
-            budget.count_member()
-            if info.is_symlink:
-                yield Refused(member, "symbolic link in the archive (not followed)", error=False)
-                continue
-            problem = unsafe_name(member)
-            if problem:
-                yield Refused(member, f"refused: {problem}")
-                continue
-            if encrypted:
-                yield Refused(member, "password-protected member: not read")
-                continue
-            if info.uncompressed > limits.max_member_bytes:
-                yield _too_large(member, limits)
+            verdict = _screen(
+                member,
+                budget,
+                select,
+                size=info.uncompressed,
+                link=info.is_symlink,
+                encrypted=encrypted,
+            )
+            if verdict is not True:
+                if verdict:
+                    yield verdict
                 continue
             wanted.append((member, info.uncompressed))
         # Read in batches of about one member limit: bounded memory, few passes
