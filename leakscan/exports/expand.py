@@ -106,11 +106,12 @@ def _collect_chats(
 ) -> _Chats:
     """Tie each chat's attachments to their messages; note the ones the export lacks.
 
-    ``found`` maps a chat's location to (chat, the name its findings use).
+    ``found`` maps a chat's location (a path, or a member name: both with
+    "/" separators here) to (chat, the name its findings use).
     """
     chats = _Chats({}, {})
     for location, (chat, reported) in found.items():
-        folder = os.path.dirname(location) if os.sep in location else posixpath.dirname(location)
+        folder = posixpath.dirname(location)
         missing: set[str] = set()
         for message in chat.messages:
             for ref in message.attachments:
