@@ -40,6 +40,7 @@ __all__ = [
     "NASTALIQ",
     "URDU_MEMO",
     "DocSpec",
+    "convert_with_soffice",
     "font_installed",
     "make_blank_pdf",
     "make_doc",
@@ -344,7 +345,9 @@ def _run_soffice(
         )
 
 
-def _convert(specs: Sequence[tuple[Path | str, DocSpec]], fmt: str, timeout: float) -> list[Path]:
+def convert_with_soffice(
+    specs: Sequence[tuple[Path | str, DocSpec]], fmt: str, timeout: float
+) -> list[Path]:
     """Write each (path, spec) as a .docx converted to ``fmt`` by one LibreOffice run.
 
     Files already in the cache are copied from it; only new documents are converted.
@@ -380,7 +383,7 @@ def make_pdfs(
 
     PDFs already in the cache are copied from it; only new documents are converted.
     """
-    return _convert(specs, "pdf", timeout)
+    return convert_with_soffice(specs, "pdf", timeout)
 
 
 def make_pdf(
@@ -412,7 +415,7 @@ def make_doc(
     path: Path | str, paragraphs: Iterable[str], *, timeout: float = SOFFICE_TIMEOUT
 ) -> Path:
     """A legacy Word 97-2003 .doc (an OLE container, not encrypted), made by LibreOffice."""
-    return _convert([(path, DocSpec(tuple(paragraphs)))], "doc", timeout)[0]
+    return convert_with_soffice([(path, DocSpec(tuple(paragraphs)))], "doc", timeout)[0]
 
 
 def make_encrypted_pdf(

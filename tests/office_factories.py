@@ -78,7 +78,7 @@ def to_windows_urdu(text: str) -> str:
 
 def make_converted(specs: Sequence[tuple[Path | str, DocSpec]], fmt: str) -> list[Path]:
     """Each (path, spec) as a python-docx .docx converted to ``fmt`` (odt, rtf) by LibreOffice."""
-    return factories._convert(specs, fmt, factories.SOFFICE_TIMEOUT)
+    return factories.convert_with_soffice(specs, fmt, factories.SOFFICE_TIMEOUT)
 
 
 _MACRO = """<?xml version="1.0" encoding="UTF-8"?>
