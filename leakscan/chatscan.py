@@ -25,8 +25,8 @@ __all__ = ["ATTACHMENT_NAME_SCORE", "message_runs", "scan_chat"]
 #: a name is a lead, not evidence that the text left.
 ATTACHMENT_NAME_SCORE = 0.3
 
-#: ``(text, name) -> findings`` for one run of messages; offsets are in ``text``.
-FindText = Callable[[str], list[Finding]]
+#: Findings in one run of messages' joined text (offsets in that text).
+FindText = Callable[[Extracted], list[Finding]]
 
 
 def message_runs(messages: Iterable[Message]) -> list[list[Message]]:
@@ -55,7 +55,7 @@ def _run_findings(chat_name: str, run: list[Message], find: FindText) -> list[Fi
         offset += len(message.text) + 1
     text = "\n".join(parts)
     results = []
-    for finding in find(text):
+    for finding in find(Extracted(text, "text/plain")):
         if not finding.passages:
             continue
         first = bisect.bisect_right(starts, min(p.suspect_start for p in finding.passages)) - 1
@@ -128,13 +128,11 @@ def scan_chat(
     index: Index,
     sha256: str,
     member_sha256: str | None,
-    find: Callable[[str, Extracted], list[Finding]],
+    find: FindText,
 ) -> list[Finding]:
     """Every finding in a chat: text runs first, then dropped attachments by name."""
     findings: list[Finding] = []
     for run in message_runs(context.chat.messages):
-        findings.extend(
-            _run_findings(chat_name, run, lambda text: find(text, Extracted(text, "text/plain")))
-        )
+        findings.extend(_run_findings(chat_name, run, find))
     findings.extend(_attachment_findings(chat_name, context, index, sha256, member_sha256))
     return findings

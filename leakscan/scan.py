@@ -140,10 +140,10 @@ class Scanner:
                         self.index,
                         loaded.holder_sha256,
                         loaded.member_sha256,
-                        lambda text, extracted: self._find(item.name, text, extracted, loaded),
+                        lambda extracted: self._find(item.name, extracted, loaded),
                     )
                 )
-            found = self._find(item.name, loaded.extracted.text, loaded.extracted, loaded)
+            found = self._find(item.name, loaded.extracted, loaded)
         except LeakscanError:
             raise  # the index failed, not the item: that ends the scan
         except Exception as exc:
@@ -156,8 +156,8 @@ class Scanner:
             ]
         return list(found)
 
-    def _find(self, name: str, text: str, extracted: Extracted, loaded: Loaded) -> list[Finding]:
-        fingerprint = self.index.fingerprinter.fingerprint(text)
+    def _find(self, name: str, extracted: Extracted, loaded: Loaded) -> list[Finding]:
+        fingerprint = self.index.fingerprinter.fingerprint(extracted.text)
         matches = self.matcher.match(fingerprint)
         found = findings_for(
             name, loaded.holder_sha256, extracted, fingerprint, matches, self.options.min_score
