@@ -214,7 +214,7 @@ class Expander:
         chat = self._chats_in(folder).contexts.get(path)
         while True:
             sent = self._chats_in(folder).sent.get(normal)
-            if sent is not None or not folder or folder == root or len(folder) <= len(root):
+            if sent is not None or not folder or len(folder) <= len(root):
                 return chat, sent
             parent = os.path.dirname(folder)
             if parent == folder:
@@ -239,7 +239,10 @@ class Expander:
                 yield ErrorRecord(item.name, f"cannot read: {exc.strerror or exc}")
                 return
             if kind:
-                yield from self._archive(kind, handle, item.name, size, item.path, sha256)
+                budget = Budget(self.limits)
+                yield from self._open_archive(
+                    kind, handle, item.name, size, item.path, sha256, budget, 1
+                )
                 return
             if mail:
                 if size > self.limits.max_member_bytes:
@@ -255,13 +258,6 @@ class Expander:
         yield Item(item.name, item.path, sent_in=sent, chat=chat)
 
     # -- archives and e-mail --------------------------------------------------------
-
-    def _archive(
-        self, kind: str, handle: IO[bytes], name: str, size: int, holder: str, sha256: str
-    ) -> Iterator[Entry]:
-        yield from self._open_archive(
-            kind, handle, name, size, holder, sha256, Budget(self.limits), 1
-        )
 
     def _open_archive(
         self,
