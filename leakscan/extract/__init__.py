@@ -99,11 +99,17 @@ _NOT_PLAIN_TEXT = ("text/html", "text/xml", "text/rtf")
 
 @dataclass(frozen=True)
 class Extracted:
-    """Text of one item; ``pages[i]`` is the character offset where page i + 1 starts."""
+    """Text of one item; ``pages[i]`` is the character offset where page i + 1 starts.
+
+    ``notes`` say how the reading was degraded but not given up (damaged bytes
+    replaced, a parser limit reached, a fallback extractor used): a hostile
+    file must cost precision, never the text that could be read.
+    """
 
     text: str
     mime: str
     pages: tuple[int, ...] = field(default=(0,))
+    notes: tuple[str, ...] = ()
 
     def page_at(self, offset: int) -> int:
         """1-based page holding a character offset."""
