@@ -8,22 +8,23 @@ processes with ``jobs > 1``; the one writer is this process.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from .errors import ConfigurationError
 from .exports.archives import ArchiveLimits
 from .exports.expand import Expander, Opened
+from .exports.folders import FileJob, Walker
 from .fingerprint import Fingerprinter, Scheme
 from .index import Index
 from .intake import Loaded, internal_error, load_item
-from .isolation import Failure, Isolation, run_isolated
+from .isolation import Done, Failure, Isolation, Progress, run_steps
 from .records import ErrorRecord, SkippedRecord
 from .scan import DEFAULT_MAX_FILE_BYTES
 from .walk import Item, display_name, hash_evidence
@@ -59,14 +60,13 @@ class BuildReport:
 
 
 @dataclass(frozen=True)
-class _Job:
+class _BuildJob:
+    """A file for a worker: its place below the root, and the content indexed there now."""
+
     root: str
-    relative: str
-    item: Item
-    sha256: str
-    size: int
-    mtime_ns: int
-    replaces: bool
+    file: FileJob
+    known_sha256: str | None
+    max_bytes: int
 
 
 @dataclass(frozen=True)
@@ -78,18 +78,28 @@ class _Fingerprinted:
     n_tokens: int
 
 
-def _fingerprint_file(
-    fingerprinter: Fingerprinter, item: Item, max_bytes: int
-) -> _Fingerprinted | ErrorRecord | SkippedRecord:
-    loaded = load_item(item, max_bytes)
-    if not isinstance(loaded, Loaded):
-        return loaded
+@dataclass(frozen=True)
+class _Document:
+    """One document read by a worker: where it goes in the index, and its fingerprint
+    (None when its content is the one already indexed at that path)."""
+
+    relative: str
+    name: str
+    sha256: str
+    size: int
+    mtime_ns: int
+    fingerprinted: _Fingerprinted | None
+
+
+def _fingerprint_loaded(
+    fingerprinter: Fingerprinter, loaded: Loaded
+) -> _Fingerprinted | ErrorRecord:
     try:
         fingerprint = fingerprinter.fingerprint(loaded.extracted.text)
     except Exception as exc:
-        return internal_error(item, loaded.sha256, exc)
+        return internal_error(loaded.item, loaded.sha256, exc)
     if fingerprint.n_tokens == 0:
-        return ErrorRecord(item.name, "no words in the extracted text", loaded.sha256)
+        return ErrorRecord(loaded.item.name, "no words in the extracted text", loaded.sha256)
     return _Fingerprinted(
         loaded.extracted.mime,
         fingerprint.hashes,
@@ -107,10 +117,54 @@ def _init_worker(key: bytes, scheme: Scheme) -> None:
     _worker_fingerprinter = Fingerprinter(key, scheme)
 
 
-def _work(job: tuple[Item, int]) -> _Fingerprinted | ErrorRecord | SkippedRecord:
+def _work(job: _BuildJob, progress: Progress) -> None:
+    """Read one file below an archive root (an archive: each member) and fingerprint it."""
     assert _worker_fingerprinter is not None, "worker not initialised"
-    item, max_bytes = job
-    return _fingerprint_file(_worker_fingerprinter, item, max_bytes)
+    limits = ArchiveLimits(max_member_bytes=job.max_bytes)
+    entries = Expander(limits).expand_file(
+        job.file, tick=lambda: progress.step(job.file.name, "read")
+    )
+    number = 0
+    while True:
+        progress.step(job.file.name, "read")
+        entry = next(entries, None)
+        if entry is None:
+            return
+        number += 1
+        if number <= job.file.skip:
+            continue
+        if isinstance(entry, Opened):
+            progress.part(None)
+        elif isinstance(entry, Item):
+            progress.step(entry.name, "scan")
+            progress.part(_document(_worker_fingerprinter, job, entry))
+        else:
+            progress.part(entry)
+
+
+def _document(
+    fingerprinter: Fingerprinter, job: _BuildJob, item: Item
+) -> _Document | ErrorRecord | SkippedRecord:
+    relative = _relative(item, job.root)
+    try:
+        mtime_ns = os.stat(item.path).st_mtime_ns
+    except OSError:
+        mtime_ns = 0
+    if item.data is None and job.known_sha256 is not None:
+        try:
+            sha256, info = hash_evidence(item.path)
+        except OSError as exc:
+            return ErrorRecord(item.name, f"cannot read: {exc.strerror or exc}")
+        if sha256 == job.known_sha256:
+            return _Document(relative, item.name, sha256, info.st_size, mtime_ns, None)
+    loaded = load_item(item, job.max_bytes)
+    if not isinstance(loaded, Loaded):
+        return loaded
+    size = len(item.data) if item.data is not None else os.stat(item.path).st_size
+    fingerprinted = _fingerprint_loaded(fingerprinter, loaded)
+    if isinstance(fingerprinted, ErrorRecord):
+        return fingerprinted
+    return _Document(relative, item.name, loaded.sha256, size, mtime_ns, fingerprinted)
 
 
 def _relative(item: Item, root: str) -> str:
@@ -122,63 +176,45 @@ def _relative(item: Item, root: str) -> str:
     return relative
 
 
+def _resume(job: _BuildJob, done: Done[Any]) -> _BuildJob | None:
+    if done.step_kind != "scan":
+        return None
+    return replace(job, file=replace(job.file, skip=job.file.skip + len(done.parts) + 1))
+
+
 def _jobs(
     index: Index,
     roots: Sequence[Path],
     report: BuildReport,
-    seen: dict[str, set[str]],
+    isolation: Isolation,
     max_bytes: int,
-) -> Iterator[_Job]:
-    """Files that need fingerprinting; unchanged ones are counted and passed over."""
+) -> Iterator[tuple[_BuildJob | ErrorRecord | SkippedRecord, _BuildJob | None]]:
+    """Every file below the roots, with what is indexed at its path now."""
     for given in roots:
         root_path = given.resolve()
         targets = [root_path]
         if root_path.is_file():
             targets, root_path = [root_path], root_path.parent
         root = str(root_path)
-        seen.setdefault(root, set())
-        for entry in Expander(ArchiveLimits(max_member_bytes=max_bytes)).expand(targets):
-            if isinstance(entry, Opened):
+        for entry in Walker(isolation).jobs(targets):
+            if not isinstance(entry, FileJob):
+                yield entry, None
                 continue
-            if isinstance(entry, ErrorRecord):
-                report.errors.append(entry)
-                continue
-            if isinstance(entry, SkippedRecord):
-                report.skipped.append(entry)
-                continue
-            relative = _relative(entry, root)
-            seen[root].add(relative)
-            if entry.data is not None:
-                sha256 = hashlib.sha256(entry.data).hexdigest()
-                size = len(entry.data)
-                try:
-                    mtime_ns = os.stat(entry.path).st_mtime_ns
-                except OSError:
-                    mtime_ns = 0
-            else:
-                try:
-                    sha256, info = hash_evidence(entry.path)
-                except OSError as exc:
-                    report.errors.append(ErrorRecord(entry.name, f"cannot read: {exc.strerror}"))
-                    continue
-                size, mtime_ns = info.st_size, info.st_mtime_ns
-            if size > max_bytes:
-                limit = f"larger than the {max_bytes}-byte limit ({size} bytes)"
-                report.skipped.append(SkippedRecord(entry.name, limit))
-                continue
+            relative = Path(os.path.relpath(entry.path, root)).as_posix()
             existing = index.find_document(relative, root)
-            if existing is not None and index.backend.find_content(sha256) == existing.content_id:
-                report.unchanged += 1
-                continue
-            yield _Job(
-                root,
-                relative,
-                entry,
-                sha256,
-                size,
-                mtime_ns,
-                replaces=existing is not None,
-            )
+            known = None
+            if existing is not None:
+                contents = index.contents([existing.content_id])
+                content = contents.get(existing.content_id)
+                known = content.sha256 if content is not None else None
+            job = _BuildJob(root, entry, known, max_bytes)
+            yield job, job
+
+
+def _stopped(job: _BuildJob, done: Done[Any]) -> ErrorRecord:
+    assert isinstance(done.result, Failure)
+    name = done.step if done.step_kind == "scan" and done.step else job.file.name
+    return ErrorRecord(name, done.result.reason)
 
 
 def build(
@@ -209,31 +245,48 @@ def build(
         if not path.exists():
             raise ConfigurationError(f"archive folder {path} does not exist")
     pending_writes = 0
+    isolation = isolation or Isolation(jobs=max(1, jobs))
 
-    def store(job: _Job, outcome: _Fingerprinted | ErrorRecord | SkippedRecord) -> None:
+    def store(job: _BuildJob, outcome: _Document | ErrorRecord | SkippedRecord) -> None:
         nonlocal pending_writes
+        root = job.root
         if progress is not None:
-            progress(job.item.name)
-        if isinstance(outcome, ErrorRecord):
-            report.errors.append(outcome)
+            progress(outcome.name if isinstance(outcome, _Document) else outcome.suspect)
+        if not isinstance(outcome, _Document):
+            # A document that cannot be read now is not pruned: it may be read next time.
+            relative = Path(os.path.relpath(job.file.path, root)).as_posix()
+            if outcome.suspect.startswith(job.file.name):
+                seen.setdefault(root, set()).add(relative + outcome.suspect[len(job.file.name) :])
+            if isinstance(outcome, ErrorRecord):
+                report.errors.append(outcome)
+            else:
+                report.skipped.append(outcome)
             return
-        if isinstance(outcome, SkippedRecord):
-            report.skipped.append(outcome)
+        seen.setdefault(root, set()).add(outcome.relative)
+        existing = index.find_document(outcome.relative, root)
+        if existing is not None and (
+            outcome.fingerprinted is None
+            or index.backend.find_content(outcome.sha256) == existing.content_id
+        ):
+            report.unchanged += 1
+            return
+        fingerprinted = outcome.fingerprinted
+        if fingerprinted is None:  # changed between the look and the read: read next time
             return
         index.add_hashes(
-            outcome.hashes,
-            outcome.starts,
-            outcome.simhash,
-            outcome.n_tokens,
-            path=job.relative,
-            root=job.root,
-            sha256=job.sha256,
-            size=job.size,
-            mtime_ns=job.mtime_ns,
-            mime=outcome.mime,
+            fingerprinted.hashes,
+            fingerprinted.starts,
+            fingerprinted.simhash,
+            fingerprinted.n_tokens,
+            path=outcome.relative,
+            root=root,
+            sha256=outcome.sha256,
+            size=outcome.size,
+            mtime_ns=outcome.mtime_ns,
+            mime=fingerprinted.mime,
             public=public,
         )
-        if job.replaces:
+        if existing is not None:
             report.replaced += 1
         else:
             report.added += 1
@@ -242,21 +295,29 @@ def build(
             index.commit()
             pending_writes = 0
 
-    work = (
-        (job, (job.item, max_file_bytes))
-        for job in _jobs(index, paths, report, seen, max_file_bytes)
-    )
-    for job, outcome in run_isolated(
-        isolation or Isolation(jobs=max(1, jobs)),
+    for done in run_steps(
+        isolation,
         _work,
-        work,
+        _jobs(index, paths, report, isolation, max_file_bytes),
         initializer=_init_worker,
         initargs=(index.key, index.scheme),
+        resume=_resume,
     ):
-        if isinstance(outcome, Failure):
-            outcome = ErrorRecord(job.item.name, outcome.reason, job.sha256)
-        assert outcome is not None
-        store(job, outcome)
+        entry = done.key
+        if not isinstance(entry, _BuildJob):
+            if isinstance(entry, ErrorRecord):
+                report.errors.append(entry)
+            else:
+                report.skipped.append(entry)
+            continue
+        seen.setdefault(entry.root, set())
+        for part in done.parts:
+            if isinstance(part, Done):
+                store(entry, _stopped(entry, part))
+            elif part is not None:
+                store(entry, part)
+        if isinstance(done.result, Failure):
+            store(entry, _stopped(entry, done))
     if prune:
         for root, present in seen.items():
             for document in list(index.documents(root)):

@@ -10,15 +10,18 @@ already extracted (an e-mail body).
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
+import os
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from .errors import LeakscanError, UnsupportedFormatError
 from .extract import Extracted, detect_mime, extract
 from .records import ErrorRecord, SkippedRecord
-from .walk import Item, read_evidence
+from .walk import Item, open_evidence, read_evidence
 
-__all__ = ["Loaded", "internal_error", "load_item", "read_item"]
+__all__ = ["Loaded", "internal_error", "load_item", "read_item", "read_item_stream"]
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +68,34 @@ def read_item(item: Item, max_bytes: int) -> tuple[bytes, str] | ErrorRecord | S
     return data, sha256
 
 
+def read_item_stream(
+    item: Item, max_bytes: int
+) -> tuple[BinaryIO, str, int] | ErrorRecord | SkippedRecord:
+    """A stream over the item's bytes, their sha256 and size, read in blocks
+    (for chat exports, which are parsed streaming whatever their size)."""
+    if item.data is not None:
+        return io.BytesIO(item.data), hashlib.sha256(item.data).hexdigest(), len(item.data)
+    try:
+        handle = open_evidence(item.path)
+    except OSError as exc:
+        return ErrorRecord(item.name, f"cannot read: {exc.strerror or exc}")
+    try:
+        size = os.fstat(handle.fileno()).st_size
+        if size > max_bytes:
+            handle.close()
+            return SkippedRecord(
+                item.name, f"larger than the {max_bytes}-byte limit ({size} bytes)"
+            )
+        digest = hashlib.sha256()
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+        handle.seek(0)
+    except OSError as exc:
+        handle.close()
+        return ErrorRecord(item.name, f"cannot read: {exc.strerror or exc}")
+    return handle, digest.hexdigest(), size
+
+
 def load_item(item: Item, max_bytes: int) -> Loaded | ErrorRecord | SkippedRecord:
     """Read, type and extract one item."""
     read = read_item(item, max_bytes)
@@ -77,10 +108,11 @@ def load_item(item: Item, max_bytes: int) -> Loaded | ErrorRecord | SkippedRecor
     if len(data) > max_bytes:
         limit = f"larger than the {max_bytes}-byte limit ({len(data)} bytes)"
         return SkippedRecord(item.name, limit, None, holder)
+    if not data:
+        return SkippedRecord(item.name, "empty file (0 bytes)", None, holder)
     mime = None
     try:
-        if data:  # extract() reports an empty file itself
-            mime = detect_mime(data)
+        mime = detect_mime(data)
         return Loaded(item, sha256, extract(data, item.name, mime))
     except UnsupportedFormatError as exc:
         return SkippedRecord(item.name, str(exc), mime, holder)

@@ -10,8 +10,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
+    "AlsoAtRecord",
     "ErrorRecord",
     "Finding",
+    "NoteRecord",
     "Passage",
     "Record",
     "SkippedRecord",
@@ -143,6 +145,46 @@ class SkippedRecord:
         return data
 
 
+@dataclass(frozen=True)
+class NoteRecord:
+    """A fact about an item the report must keep, whatever else came of it.
+
+    A member named to climb out of its archive, damaged bytes replaced in a
+    text, a parser limit that cut a document short: the item is still
+    scanned, and this says how far its reading can be trusted.
+    """
+
+    suspect: str
+    note: str
+    suspect_sha256: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"type": "note", "suspect": self.suspect, "note": self.note}
+        if self.suspect_sha256 is not None:
+            data["suspect_sha256"] = self.suspect_sha256
+        return data
+
+
+@dataclass(frozen=True)
+class AlsoAtRecord:
+    """Content already scanned under another path, seen again here (``watch``): not
+    scanned twice, but reported at the new path with what the first scan found."""
+
+    suspect: str
+    suspect_sha256: str
+    first_seen_as: str
+    findings: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": "also-at",
+            "suspect": self.suspect,
+            "suspect_sha256": self.suspect_sha256,
+            "first_seen_as": self.first_seen_as,
+            "findings": self.findings,
+        }
+
+
 @dataclass
 class Summary:
     """The last record of a scan: what was looked at and what came of it."""
@@ -162,6 +204,10 @@ class Summary:
     bytes_scanned: int = 0
     index: dict[str, Any] = field(default_factory=dict)
     tool_version: str = ""
+    #: Items with notes (flagged names, damaged text read with replacement).
+    notes: int = 0
+    #: The scan was stopped (Ctrl-C) before every item was read: it is incomplete.
+    interrupted: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -179,10 +225,12 @@ class Summary:
             "bytes_scanned": self.bytes_scanned,
             "index": self.index,
             "tool_version": self.tool_version,
+            "notes": self.notes,
+            **({"interrupted": True} if self.interrupted else {}),
         }
 
 
-Record = Finding | ErrorRecord | SkippedRecord | Summary
+Record = Finding | ErrorRecord | SkippedRecord | NoteRecord | AlsoAtRecord | Summary
 
 
 def outcome_of(records: list[Record]) -> str:

@@ -14,19 +14,30 @@ import os
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from ._version import __version__
 from .chatscan import scan_chat
-from .errors import LeakscanError
+from .errors import ExtractionError, LeakscanError
 from .exports.archives import ArchiveLimits
 from .exports.expand import Expander, Opened
+from .exports.folders import FileJob, Walker
 from .extract import Extracted
 from .fingerprint import Fingerprint
 from .index import DEFAULT_INDEX, Index
-from .intake import Loaded, internal_error, load_item
-from .isolation import DEFAULT_ISOLATION, Failure, Isolation, run_isolated
+from .intake import Loaded, internal_error, load_item, read_item_stream
+from .isolation import DEFAULT_ISOLATION, Done, Failure, Isolation, Progress, run_steps
 from .match import Matcher, MatchParams, SourceMatch
-from .records import ErrorRecord, Finding, Passage, Record, SkippedRecord, Summary, outcome_of
+from .records import (
+    ErrorRecord,
+    Finding,
+    NoteRecord,
+    Passage,
+    Record,
+    SkippedRecord,
+    Summary,
+    outcome_of,
+)
 from .walk import Item
 
 __all__ = ["DEFAULT_MAX_FILE_BYTES", "ScanOptions", "Scanner", "scan"]
@@ -34,6 +45,7 @@ __all__ = ["DEFAULT_MAX_FILE_BYTES", "ScanOptions", "Scanner", "scan"]
 
 #: Files larger than this are skipped with a record (adjustable with --max-file-size).
 DEFAULT_MAX_FILE_BYTES = 256 * 1024 * 1024
+DEFAULT_MAX_CHAT_BYTES = 16 << 30
 
 
 @dataclass(frozen=True)
@@ -46,9 +58,12 @@ class ScanOptions:
     params: MatchParams = field(default_factory=MatchParams)
     #: Seconds one item may take in its worker before it is stopped (an ``error`` record).
     timeout_seconds: float = DEFAULT_ISOLATION.timeout_seconds
-    #: Address-space cap of each worker process, in bytes (0: none).
-    worker_memory_bytes: int = DEFAULT_ISOLATION.memory_bytes
+    #: Address-space cap of each worker process, in bytes (0: none; None: a share of
+    #: the machine's memory, see :func:`leakscan.isolation.default_worker_memory`).
+    worker_memory_bytes: int | None = None
     archive_limits: ArchiveLimits | None = None
+    #: Chat exports are streamed, so only an absurd size is refused.
+    max_chat_bytes: int = DEFAULT_MAX_CHAT_BYTES
 
     @property
     def isolation(self) -> Isolation:
@@ -111,6 +126,17 @@ def findings_for(
     return findings
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What one entry of a file job came to: an item's records, or a container opened."""
+
+    records: tuple[Record, ...] = ()
+    #: False for a container opened (its members are the items).
+    item: bool = True
+    chat_messages: int = 0
+    bytes_scanned: int = 0
+
+
 class Scanner:
     """Checks suspect items against an index; the CLI and the library both use it."""
 
@@ -128,134 +154,217 @@ class Scanner:
 
     def scan_item(self, item: Item) -> list[Record]:
         """All records for one item; never raises for a bad item."""
+        return list(self._item_outcome(item).records)
+
+    def _item_outcome(self, item: Item) -> Outcome:
+        if item.chat is not None:
+            return self._chat_outcome(item)
         loaded = load_item(item, self.options.max_file_bytes)
         if not isinstance(loaded, Loaded):
-            return [loaded]
+            return Outcome((*_notes(item, None, ()), loaded))
+        notes = _notes(item, loaded.holder_sha256, loaded.extracted.notes)
         try:
-            if item.chat is not None:
-                return list(
-                    scan_chat(
-                        item.name,
-                        item.chat,
-                        self.index,
-                        loaded.holder_sha256,
-                        loaded.member_sha256,
-                        lambda extracted: self._find(item.name, extracted, loaded),
-                    )
-                )
             found = self._find(item.name, loaded.extracted, loaded)
         except LeakscanError:
             raise  # the index failed, not the item: that ends the scan
         except Exception as exc:
-            return [internal_error(item, loaded.holder_sha256, exc)]
+            return Outcome((*notes, internal_error(item, loaded.holder_sha256, exc)))
         sent = item.sent_in
         if sent is not None:
             found = [
                 replace(f, sent_in=sent.message, sender=sent.sender, sent_at=sent.sent_at)
                 for f in found
             ]
-        return list(found)
+        return Outcome((*notes, *found), bytes_scanned=len(loaded.extracted.text.encode()))
+
+    def _chat_outcome(self, item: Item) -> Outcome:
+        """A chat export, streamed message by message (its size costs no attribution)."""
+        assert item.chat is not None
+        read = read_item_stream(item, self.options.max_chat_bytes)
+        if not isinstance(read, tuple):
+            return Outcome((read,))
+        stream, sha256, size = read
+        holder = item.holder_sha256 or sha256
+        member = sha256 if item.holder_sha256 else None
+        notes = _notes(item, holder, ())
+        try:
+            with stream:
+                result = scan_chat(
+                    item.name,
+                    item.chat,
+                    stream,
+                    self.index,
+                    holder,
+                    member,
+                    lambda extracted: self._find_text(item.name, extracted, holder, member),
+                )
+        except LeakscanError as exc:
+            if not isinstance(exc, ExtractionError):
+                raise
+            return Outcome((*notes, ErrorRecord(item.name, str(exc), holder)))
+        except Exception as exc:
+            return Outcome((*notes, internal_error(item, holder, exc)))
+        records: list[Record] = [*notes, *result.findings]
+        records.extend(NoteRecord(item.name, note, holder) for note in result.notes)
+        return Outcome(tuple(records), chat_messages=result.messages, bytes_scanned=size)
 
     def _find(self, name: str, extracted: Extracted, loaded: Loaded) -> list[Finding]:
+        return self._find_text(name, extracted, loaded.holder_sha256, loaded.member_sha256)
+
+    def _find_text(
+        self, name: str, extracted: Extracted, holder_sha256: str, member_sha256: str | None
+    ) -> list[Finding]:
         fingerprint = self.index.fingerprinter.fingerprint(extracted.text)
         matches = self.matcher.match(fingerprint)
         found = findings_for(
-            name, loaded.holder_sha256, extracted, fingerprint, matches, self.options.min_score
+            name, holder_sha256, extracted, fingerprint, matches, self.options.min_score
         )
-        if loaded.member_sha256 is not None:
-            found = [replace(f, member_sha256=loaded.member_sha256) for f in found]
+        if member_sha256 is not None:
+            found = [replace(f, member_sha256=member_sha256) for f in found]
         return found
+
+    def run_job(self, job: FileJob, progress: Progress) -> None:
+        """Read one file on disk and every item in it, reporting an Outcome per entry.
+
+        Runs in a worker: each entry is a step of its own (its time limit
+        starts when the step is announced), so a member that hangs costs that
+        member, and the job can be resumed after it (``job.skip``).
+        """
+        expander = Expander(self.options.limits)
+        entries = expander.expand_file(job, tick=lambda: progress.step(job.name, "read"))
+        number = 0
+        while True:
+            progress.step(job.name, "read")
+            try:
+                entry = next(entries, None)
+            except Exception as exc:  # a bug met on one crafted container
+                reason = f"internal error while reading it: {type(exc).__name__}: {exc}"
+                progress.part(Outcome((ErrorRecord(job.name, " ".join(reason.split())),)))
+                return
+            if entry is None:
+                return
+            number += 1
+            if number <= job.skip:
+                continue
+            if isinstance(entry, Opened):
+                progress.part(Outcome(item=False))
+            elif isinstance(entry, Item):
+                progress.step(entry.name, "scan")
+                progress.part(self._item_outcome(entry))
+            else:
+                progress.part(Outcome((entry,)))
 
     def scan_path(self, path: str) -> list[Record]:
         """Records of every item in one file (an archive's members, a chat's messages),
         in this process: a watcher runs it in a worker for each file that arrives."""
         records: list[Record] = []
-        for entry in Expander(self.options.limits).expand([path]):
-            if isinstance(entry, Item):
-                records.extend(self.scan_item(entry))
-            elif not isinstance(entry, Opened):
-                records.append(entry)
+        for job in Walker().jobs([path]):
+            if not isinstance(job, FileJob):
+                records.append(job)
+                continue
+            progress = Progress()
+            self.run_job(job, progress)
+            for part in progress.parts:
+                records.extend(part.records)
         return records
 
     def scan(self, targets: Sequence[str | os.PathLike[str]]) -> Iterator[Record]:
-        """Records for every item below the targets, then a Summary."""
+        """Records for every item below the targets, then a Summary.
+
+        Stopped by Ctrl-C, every worker is killed at once and the Summary
+        says ``interrupted``.
+        """
         started = time.monotonic()
         summary = Summary(index=self.index.describe(), tool_version=__version__)
-        for item, records in self._outcomes(targets, summary):
-            _count(summary, item, records)
-            yield from records
+        try:
+            for outcome in self._outcomes(targets):
+                _count(summary, outcome)
+                yield from outcome.records
+        except KeyboardInterrupt:
+            summary.interrupted = True
         summary.elapsed_seconds = time.monotonic() - started
         yield summary
 
-    def _entries(
-        self, targets: Sequence[str | os.PathLike[str]], summary: Summary
-    ) -> Iterator[tuple[Item | None, list[Record]]]:
-        """(item to work on, or None with the records already known) for every entry."""
-        for entry in Expander(self.options.limits).expand(targets):
-            if isinstance(entry, Opened):
-                summary.containers += 1
-            elif isinstance(entry, Item):
-                yield entry, []
-            else:
-                yield None, [entry]
+    def _outcomes(self, targets: Sequence[str | os.PathLike[str]]) -> Iterator[Outcome]:
+        """Outcomes of every entry, in the order the files were found.
 
-    def _outcomes(
-        self, targets: Sequence[str | os.PathLike[str]], summary: Summary
-    ) -> Iterator[tuple[Item | None, list[Record]]]:
-        """One list of records per item, in the order the items were found.
-
-        With an index on disk every item is read in an isolated worker
-        process (see :mod:`leakscan.isolation`); an in-memory index can only
-        be scanned in this process, without time limits.
+        With an index on disk every file is read in an isolated worker process
+        (see :mod:`leakscan.isolation`); an in-memory index can only be
+        scanned in this process, without time limits.
         """
+        jobs = Walker(self.options.isolation).jobs(targets)
         location = getattr(self.index.backend, "path", None)
-        entries = self._entries(targets, summary)
         if location is None:
-            for item, known in entries:
-                yield item, known if item is None else self.scan_item(item)
+            for job in jobs:
+                if not isinstance(job, FileJob):
+                    yield Outcome((job,))
+                    continue
+                progress = Progress()
+                self.run_job(job, progress)
+                yield from progress.parts
             return
-        for (item, known), result in run_isolated(
+        for done in run_steps(
             self.options.isolation,
             _work,
-            (((item, known), item) for item, known in entries),
+            ((job, job if isinstance(job, FileJob) else None) for job in jobs),
             initializer=_init_worker,
             initargs=(str(location), self.index.key, self.options),
+            resume=_resume,
         ):
-            if isinstance(result, Failure):
-                assert item is not None
-                yield item, [ErrorRecord(item.name, result.reason, item.holder_sha256)]
-            else:
-                yield item, known if result is None else result
+            job = done.key
+            if not isinstance(job, FileJob):
+                yield Outcome((job,))
+                continue
+            for part in done.parts:
+                yield part if isinstance(part, Outcome) else _failed(job, part)
+            if isinstance(done.result, Failure):
+                yield _failed(job, done)
 
 
-def _count(summary: Summary, item: Item | None, records: list[Record]) -> None:
+def _notes(item: Item, sha256: str | None, extracted: tuple[str, ...]) -> tuple[NoteRecord, ...]:
+    return tuple(NoteRecord(item.name, note, sha256) for note in (*item.notes, *extracted))
+
+
+def _resume(job: FileJob, done: Done[Any]) -> FileJob | None:
+    """After a member stopped its worker, read the file again from the member after it."""
+    if done.step_kind != "scan":
+        return None  # the container itself could not be read further
+    return replace(job, skip=job.skip + len(done.parts) + 1)
+
+
+def _failed(job: FileJob, done: Done[Any]) -> Outcome:
+    """The record of the step a worker was stopped in."""
+    assert isinstance(done.result, Failure)
+    reason = done.result.reason
+    if done.step_kind == "scan" and done.step:
+        return Outcome((ErrorRecord(done.step, reason),))
+    if job.skip or done.parts:
+        reason += "; the rest of it was not read"
+    return Outcome((ErrorRecord(job.name, reason),))
+
+
+def _count(summary: Summary, outcome: Outcome) -> None:
     """Every item is counted once: scanned, skipped or in error."""
+    records = list(outcome.records)
+    if not outcome.item:
+        summary.containers += 1
+        return
     summary.items += 1
-    if item is not None and item.chat is not None:
-        summary.chat_messages += sum(not m.system for m in item.chat.chat.messages)
+    summary.chat_messages += outcome.chat_messages
     findings = sum(isinstance(r, Finding) for r in records)
     summary.findings += findings
     summary.suspects_with_findings += bool(findings)
-    outcome = outcome_of(records)
-    if outcome == "error":
+    summary.notes += any(isinstance(r, NoteRecord) for r in records)
+    result = outcome_of(records)
+    if result == "error":
         summary.errors += 1
-    elif outcome == "skipped":
+    elif result == "skipped":
         summary.skipped += 1
         kind = next(r.mime for r in records if isinstance(r, SkippedRecord)) or "other"
         summary.skipped_by_type[kind] = summary.skipped_by_type.get(kind, 0) + 1
     else:
         summary.scanned += 1
-        if item is not None:
-            summary.bytes_scanned += _size_of(item)
-
-
-def _size_of(item: Item) -> int:
-    if item.data is not None:
-        return len(item.data)
-    try:
-        return os.stat(item.path).st_size
-    except OSError:
-        return 0
+        summary.bytes_scanned += outcome.bytes_scanned
 
 
 _worker: Scanner | None = None
@@ -266,9 +375,9 @@ def _init_worker(location: str, key: bytes, options: ScanOptions) -> None:
     _worker = Scanner(Index.open(location, key=key, readonly=True), options)
 
 
-def _work(item: Item) -> list[Record]:
+def _work(job: FileJob, progress: Progress) -> None:
     assert _worker is not None, "worker not initialised"
-    return _worker.scan_item(item)
+    _worker.run_job(job, progress)
 
 
 def _work_path(path: str) -> list[Record]:

@@ -7,6 +7,7 @@ pipe or wander out of the target through a link.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import stat
@@ -19,7 +20,16 @@ from .errors import ConfigurationError
 from .exports.chat import ChatContext, SentIn
 from .records import ErrorRecord, SkippedRecord
 
-__all__ = ["Item", "display_name", "hash_evidence", "open_evidence", "read_evidence", "walk"]
+__all__ = [
+    "Item",
+    "classify",
+    "display_name",
+    "hash_evidence",
+    "open_evidence",
+    "read_evidence",
+    "walk",
+    "walk_entries",
+]
 
 
 @dataclass(frozen=True)
@@ -30,6 +40,8 @@ class Item:
     archive on disk, ``holder_sha256`` that file's hash); an e-mail body
     carries its ``text``. ``sent_in`` names the chat message that sent an
     attachment; ``chat`` marks a chat export file, scanned message by message.
+    ``notes`` are facts found on the way that a report must keep (a member
+    named to climb out of its archive, a chat file that did not parse).
     """
 
     name: str
@@ -39,6 +51,7 @@ class Item:
     holder_sha256: str | None = None
     sent_in: SentIn | None = None
     chat: ChatContext | None = None
+    notes: tuple[str, ...] = ()
 
 
 def display_name(path: str) -> str:
@@ -54,15 +67,15 @@ def walk(targets: Sequence[str | os.PathLike[str]]) -> Iterator[Item | SkippedRe
             info = os.lstat(path)
         except OSError as exc:
             raise ConfigurationError(f"cannot read target {path}: {exc.strerror}") from exc
-        if stat.S_ISDIR(info.st_mode):
-            yield from _walk_folder(path)
-        else:
-            yield _classify(path, info)
+        entries = walk_entries(path) if stat.S_ISDIR(info.st_mode) else [classify(path, info)]
+        for entry in entries:
+            yield Item(display_name(entry), entry) if isinstance(entry, str) else entry
 
 
-def _classify(path: str, info: os.stat_result) -> Item | SkippedRecord:
+def classify(path: str, info: os.stat_result) -> str | SkippedRecord:
+    """A regular file's path, or the record of what else it is (never opened)."""
     if stat.S_ISREG(info.st_mode):
-        return Item(display_name(path), path)
+        return path
     if stat.S_ISLNK(info.st_mode):
         return SkippedRecord(display_name(path), "symbolic link (not followed)")
     kind = (
@@ -77,32 +90,56 @@ def _classify(path: str, info: os.stat_result) -> Item | SkippedRecord:
     return SkippedRecord(display_name(path), f"not a regular file ({kind})")
 
 
-def _walk_folder(folder: str) -> Iterator[Item | SkippedRecord | ErrorRecord]:
-    try:
-        with os.scandir(folder) as scanner:
-            entries = sorted(scanner, key=lambda e: os.fsencode(e.name))
-    except OSError as exc:
-        yield ErrorRecord(display_name(folder), f"cannot list folder: {exc.strerror}")
-        return
-    for entry in entries:
-        try:
-            info = entry.stat(follow_symlinks=False)
-        except OSError as exc:
-            yield ErrorRecord(display_name(entry.path), f"cannot stat: {exc.strerror}")
+def walk_entries(folder: str) -> Iterator[str | SkippedRecord | ErrorRecord]:
+    """Regular files below a folder (paths) and records for everything else, in a stable
+    order (names sorted as bytes, depth first), iteratively: no folder depth exhausts the stack.
+    """
+    stack: list[str | SkippedRecord | ErrorRecord | tuple[str]] = [(folder,)]
+    while stack:
+        entry = stack.pop()
+        if not isinstance(entry, tuple):
+            yield entry
             continue
-        if stat.S_ISDIR(info.st_mode):
-            yield from _walk_folder(entry.path)
-        else:
-            yield _classify(entry.path, info)
+        (current,) = entry
+        try:
+            with os.scandir(current) as scanner:
+                entries = sorted(scanner, key=lambda e: os.fsencode(e.name))
+        except OSError as exc:
+            yield ErrorRecord(display_name(current), f"cannot list folder: {exc.strerror}")
+            continue
+        below: list[str | SkippedRecord | ErrorRecord | tuple[str]] = []
+        for item in entries:
+            try:
+                info = item.stat(follow_symlinks=False)
+            except OSError as exc:
+                below.append(ErrorRecord(display_name(item.path), f"cannot stat: {exc.strerror}"))
+                continue
+            below.append((item.path,) if stat.S_ISDIR(info.st_mode) else classify(item.path, info))
+        stack.extend(reversed(below))
 
 
 def open_evidence(path: str | Path) -> BinaryIO:
-    """Open a file without changing it: read-only, no links followed, no atime update."""
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    """Open a regular file without changing it: read-only, no links followed, no atime update.
+
+    Opened non-blocking, so a FIFO or device swapped in after a look at the
+    folder cannot hang the open, and refused (OSError) unless it is a regular file.
+    """
+    flags = (
+        os.O_RDONLY
+        | getattr(os, "O_NOFOLLOW", 0)
+        | getattr(os, "O_CLOEXEC", 0)
+        | getattr(os, "O_NONBLOCK", 0)
+    )
     try:
         fd = os.open(path, flags | getattr(os, "O_NOATIME", 0))
     except PermissionError:
         fd = os.open(path, flags)  # O_NOATIME needs ownership
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file (never read)")
+    except BaseException:
+        os.close(fd)
+        raise
     return os.fdopen(fd, "rb")
 
 

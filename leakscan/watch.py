@@ -15,25 +15,24 @@ import json
 import logging
 import os
 import sqlite3
+import stat
 import subprocess
 import threading
 import time
-import zipfile
 from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TextIO
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 
-from .errors import ConfigurationError, LeakscanIndexError
+from .errors import ConfigurationError
 from .index import Index
-from .isolation import Failure, Isolation, open_pool, outcome
-from .records import ErrorRecord, Finding, Record, SkippedRecord, outcome_of
+from .isolation import Done, Failure, Pool
+from .records import AlsoAtRecord, ErrorRecord, Finding, Record, SkippedRecord, outcome_of
 from .scan import ScanOptions, _init_worker, _work_path
-from .walk import Item, display_name, hash_evidence, walk
+from .walk import Item, display_name, hash_evidence, open_evidence, walk
 
 __all__ = ["WatchOptions", "WatchState", "WatchStats", "Watcher"]
 
@@ -73,10 +72,15 @@ class WatchState:
             raise ConfigurationError(f"cannot use watch state file {self.path}: {exc}") from exc
 
     def seen(self, sha256: str) -> bool:
+        return self.first_seen(sha256) is not None
+
+    def first_seen(self, sha256: str) -> tuple[str, int] | None:
+        """(path, findings) of the first scan of a content, if it was scanned."""
         row = self._db.execute(
-            "SELECT 1 FROM scanned WHERE sha256 = ? AND scheme = ?", (sha256, self.scheme_key)
+            "SELECT path, findings FROM scanned WHERE sha256 = ? AND scheme = ?",
+            (sha256, self.scheme_key),
         ).fetchone()
-        return row is not None
+        return None if row is None else (str(row[0]), int(row[1]))
 
     def record(self, sha256: str, path: str, outcome: str, findings: int) -> None:
         self._db.execute(
@@ -187,6 +191,7 @@ class Watcher:
         self._candidates: dict[str, _Candidate] = {}
         self._stop = threading.Event()
         self._last_status = 0.0
+        self._reported: set[str] = set()
 
     # -- events ----------------------------------------------------------
 
@@ -217,6 +222,14 @@ class Watcher:
         except OSError:
             self._candidates.pop(path, None)  # gone again (a temporary file)
             return
+        if not stat.S_ISREG(info.st_mode):  # a FIFO, socket, device or link: never opened
+            self._candidates.pop(path, None)
+            if path not in self._reported:
+                entry = _entry(path)
+                if entry is not None and not isinstance(entry, Item):
+                    self._reported.add(path)
+                    self._write(entry)
+            return
         now = time.monotonic()
         known = self._candidates.get(path)
         if known is None or (known.size, known.mtime_ns) != (info.st_size, info.st_mtime_ns):
@@ -231,7 +244,7 @@ class Watcher:
             current = self._candidates.get(path)
             if current is None or now - current.stable_since < self.options.settle_seconds:
                 continue
-            if path.lower().endswith(".zip") and not _zip_opens(path):
+            if path.lower().endswith(".zip") and not _zip_complete(path):
                 current.stable_since = now  # still being written: look again later
                 continue
             del self._candidates[path]
@@ -263,6 +276,19 @@ class Watcher:
         self.stats.errors += outcome == "error"
         self.stats.skipped += outcome == "skipped"
         self.state.record(sha256, path, outcome, len(findings))
+
+    def _also_at(self, path: str, sha256: str, first: tuple[str, int]) -> None:
+        """Known content at a new path: reported there, not scanned again."""
+        first_path, findings = first
+        if first_path == path:
+            return
+        record = AlsoAtRecord(display_name(path), sha256, first_path, findings)
+        self._write(record)
+        if findings:
+            self.echo(
+                f"FOUND   {record.suspect}: same content as {first_path} "
+                f"({findings} finding(s) there)"
+            )
 
     def _run_hook(self, finding: Finding) -> None:
         command = self.options.on_finding
@@ -301,7 +327,7 @@ class Watcher:
     # -- running ---------------------------------------------------------
 
     def stop(self) -> None:
-        """Ask ``run`` to finish the items in flight and return."""
+        """Ask ``run`` to return: work in flight is stopped and picked up by the next start."""
         self._stop.set()
 
     def run(self, *, until_idle: float | None = None) -> WatchStats:
@@ -322,11 +348,11 @@ class Watcher:
             self._expand(set(self.folders))
         jobs = max(1, self.options.scan.jobs)
         queue: deque[str] = deque()
-        in_flight: dict[Future[list[Record]], tuple[str, str]] = {}
+        in_flight: dict[str, str] = {}  # path -> sha256
         idle_since = time.monotonic()
+        isolation = self.options.scan.isolation
         try:
-            isolation = self.options.scan.isolation
-            with open_pool(
+            with Pool(
                 isolation, _init_worker, (self.index_location, self.key, self.options.scan)
             ) as pool:
                 while not self._stop.is_set():
@@ -335,27 +361,10 @@ class Watcher:
                         self._expand(events)
                     queue.extend(self._settled())
                     while queue and len(in_flight) < 2 * jobs:
-                        path = queue.popleft()
-                        entry = _entry(path)
-                        if not isinstance(entry, Item):
-                            if entry is not None:  # a FIFO, socket or link: never opened
-                                self._write(entry)
-                            continue
-                        sha256 = _sha256(path)
-                        if sha256 is None:
-                            continue
-                        if self.state.seen(sha256) or any(
-                            sha256 == s for _, s in in_flight.values()
-                        ):
-                            self.stats.already_seen += 1
-                            continue
-                        future = pool.schedule(
-                            _work_path, args=(path,), timeout=isolation.timeout_seconds
-                        )
-                        in_flight[future] = (path, sha256)
-                    for future in [f for f in in_flight if f.done()]:
-                        path, sha256 = in_flight.pop(future)
-                        self._finish(path, sha256, _result(future, path, isolation))
+                        self._start(queue.popleft(), pool, in_flight)
+                    wait = self.options.poll_seconds if in_flight else 0.0
+                    for done in pool.poll(wait):  # wakes as soon as a worker is done
+                        self._finish(done.key, in_flight.pop(done.key), _result(done))
                     self._status(len(queue), len(in_flight))
                     busy = events or queue or in_flight or self._candidates
                     now = time.monotonic()
@@ -363,31 +372,43 @@ class Watcher:
                         idle_since = now
                     elif until_idle is not None and now - idle_since >= until_idle:
                         break
-                    if in_flight:  # wake as soon as a worker is done, to keep the pool fed
-                        wait(in_flight, self.options.poll_seconds, FIRST_COMPLETED)
-                    else:
+                    if not in_flight:
                         self._stop.wait(self.options.poll_seconds)
-                for future, (path, sha256) in in_flight.items():  # let work in flight finish
-                    self._finish(path, sha256, _result(future, path, isolation))
+                if self._stop.is_set():
+                    pool.kill()  # stop now: what was in flight is scanned at the next start
         finally:
             observer.stop()
             observer.join(timeout=10)
         return self.stats
 
+    def _start(self, path: str, pool: Pool, in_flight: dict[str, str]) -> None:
+        entry = _entry(path)
+        if not isinstance(entry, Item):
+            if entry is not None:  # a FIFO, socket or link: never opened
+                self._write(entry)
+            return
+        sha256 = _sha256(path)
+        if sha256 is None or path in in_flight:
+            return
+        first = self.state.first_seen(sha256)
+        if first is not None:
+            self.stats.already_seen += 1
+            self._also_at(path, sha256, first)
+            return
+        if sha256 in in_flight.values():
+            self.stats.already_seen += 1
+            return
+        pool.submit(path, _work_path, path)
+        in_flight[path] = sha256
+
     def close(self) -> None:
         self.state.close()
 
 
-def _result(future: Future[list[Record]], path: str, isolation: Isolation) -> list[Record]:
-    try:
-        result = outcome(future, isolation)
-    except LeakscanIndexError:
-        raise
-    except Exception as exc:  # a bug outside any one item: that path's error
-        return [ErrorRecord(display_name(path), f"worker failed: {type(exc).__name__}: {exc}")]
-    if isinstance(result, Failure):
-        return [ErrorRecord(display_name(path), result.reason)]
-    return list(result)
+def _result(done: Done[str]) -> list[Record]:
+    if isinstance(done.result, Failure):
+        return [ErrorRecord(display_name(done.key), done.result.reason)]
+    return list(done.result)
 
 
 def _entry(path: str) -> Item | SkippedRecord | ErrorRecord | None:
@@ -405,9 +426,14 @@ def _sha256(path: str) -> str | None:
         return None
 
 
-def _zip_opens(path: str) -> bool:
+def _zip_complete(path: str) -> bool:
+    """Whether a ZIP has been written to its end: its end-of-central-directory record is
+    in its last 64 KiB (read bounded, regular files only; the ZIP is parsed by a worker)."""
     try:
-        with zipfile.ZipFile(path):
-            return True
-    except (OSError, zipfile.BadZipFile, ValueError):
+        with open_evidence(path) as handle:
+            size = os.fstat(handle.fileno()).st_size
+            handle.seek(max(0, size - (1 << 16) - 22))
+            tail = handle.read()
+    except OSError:
         return False
+    return b"PK\x05\x06" in tail

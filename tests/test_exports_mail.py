@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from leakscan import ErrorRecord, Finding, Index, Scanner, ScanOptions, Summary
+from leakscan.records import NoteRecord
 from tests.indexes import build_text_index
 from tests.test_mail import build_msg, make_docx
 from tests.texts import prose
@@ -61,8 +62,12 @@ def test_eml_body_and_attachments_are_found(tmp_path: Path, index_path: Path) ->
     assert attached.source == "plan.txt" and attached.kind == "near-duplicate"
     assert attached.suspect_sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
     assert attached.member_sha256 == hashlib.sha256(document).hexdigest()
-    errors = {r.suspect: r.error for r in records if isinstance(r, ErrorRecord)}
-    assert "path traversal" in errors[f"{path}!../../evil.txt"]
+    # A traversal name is a fact to record, not a reason to leave the attachment unread.
+    notes = {r.suspect: r.note for r in records if isinstance(r, NoteRecord)}
+    assert "path traversal" in notes[f"{path}!../../evil.txt"]
+    assert f"{path}!../../evil.txt" not in {
+        r.suspect for r in records if isinstance(r, ErrorRecord)
+    }
     summary = records[-1]
     assert isinstance(summary, Summary) and summary.containers == 1
 

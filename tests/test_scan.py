@@ -91,7 +91,7 @@ def test_every_item_is_scanned_skipped_or_in_error(index_path: Path, export: Pat
         "renamed.dat": ["Finding"],
         "letter.txt": ["Finding"],
         "fake.docx": ["ErrorRecord"],
-        "empty.txt": ["ErrorRecord"],
+        "empty.txt": ["SkippedRecord"],  # "empty file (0 bytes)": nothing wrong with it
         "binary.txt": ["ErrorRecord"],
         "image.png": ["SkippedRecord"],
         "link.txt": ["SkippedRecord"],
@@ -99,9 +99,9 @@ def test_every_item_is_scanned_skipped_or_in_error(index_path: Path, export: Pat
     }
     assert summary.items == 11  # innocent.txt: scanned, nothing found
     assert summary.items == summary.scanned + summary.skipped + summary.errors
-    assert (summary.scanned, summary.skipped, summary.errors) == (5, 3, 3)
+    assert (summary.scanned, summary.skipped, summary.errors) == (5, 4, 2)
     assert summary.findings == 4 and summary.suspects_with_findings == 4
-    assert summary.skipped_by_type == {"image/png": 1, "other": 2}
+    assert summary.skipped_by_type == {"image/png": 1, "other": 3}
     assert summary.index["scheme"]["word_k"] == 5
 
 
@@ -132,7 +132,7 @@ def test_error_records_are_one_actionable_line(index_path: Path, export: Path) -
             if isinstance(r, ErrorRecord)
         }
     assert "not a valid DOCX" in errors["fake.docx"]
-    assert "empty" in errors["empty.txt"]
+    assert "empty.txt" not in errors  # skipped, not an error
     assert "NUL bytes" in errors["binary.txt"]
     assert all("\n" not in message for message in errors.values())
 

@@ -1,14 +1,15 @@
-"""Targets → scannable items: folders walked, archives and e-mails opened, chat exports found.
+"""One file on disk → scannable items: archives and e-mails opened, chat exports inside found.
 
-This is the walk stage for seized-device exports. Archives (and archives in
-archives, and e-mail attachments) are read in memory under
-:class:`~leakscan.exports.archives.ArchiveLimits`; their members become items
-named ``outer.zip!inner/path``. A chat export (WhatsApp's text file,
-Telegram's ``result.json``) is found by its content wherever it lies, in a
-folder or an archive; the attachments it names are tied to the message that
-sent them, and those it names but the export lacks are noted for the
-``attachment-name`` check. The extraction of each item's text happens later,
-in isolated workers; only container formats are parsed here.
+This runs in a worker process (see :mod:`leakscan.isolation`), under its
+time limit and memory cap: the scanning process only walks folders
+(:mod:`.folders`). Archives (and archives in archives, and e-mail
+attachments) are read in memory under
+:class:`~leakscan.exports.archives.ArchiveLimits`; their members become
+items named ``outer.zip!inner/path`` (a second member of the same name
+``outer.zip!inner/path#2``). A chat export inside an archive is found by
+its content; the attachments it names are tied to the message that sent
+them. Whatever goes wrong in one container becomes an ``error`` record for
+that container and reading goes on with the next.
 """
 
 from __future__ import annotations
@@ -17,15 +18,15 @@ import hashlib
 import io
 import os
 import posixpath
-import stat
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO
 
 from ..errors import ExtractionError
 from ..extract import OLE_MAGIC
+from ..isolation import Isolation
 from ..records import ErrorRecord, SkippedRecord
-from ..walk import Item, display_name, open_evidence, walk
+from ..walk import Item, open_evidence
 from .archives import (
     ArchiveLimits,
     Budget,
@@ -35,15 +36,15 @@ from .archives import (
     read_archive,
     unsafe_name,
 )
-from .chat import Chat, ChatContext, SentIn
+from .chat import ChatContext, SentIn
+from .folders import CHAT_HEAD_BYTES, FileJob, Walker, chat_app, chat_candidate, posix_location
 
-__all__ = ["CHAT_MAX_BYTES", "Entry", "Expander", "Opened", "parse_chat"]
+__all__ = ["Entry", "Expander", "Opened"]
 
-#: Chat files are looked for among text and JSON files up to this size.
-CHAT_MAX_BYTES = 64 << 20
 _HEAD = 8192
 _MAX_MIME_PARTS = 10_000  # about 5 s of parsing
 _MAX_MIME_NESTING = 200
+_HASH_TICK = 256 << 20  # a long hash reports progress, so the step time limit does not cut it
 
 
 @dataclass(frozen=True)
@@ -55,93 +56,22 @@ class Opened:
 
 
 Entry = Item | SkippedRecord | ErrorRecord | Opened
+Tick = Callable[[], None]
 
 
-def _chat_candidate(name: str) -> bool:
-    return name.lower().endswith((".txt", ".json"))
-
-
-_CHAT_HEAD = 1 << 16
-
-
-def may_be_chat(head: bytes, name: str) -> bool:
-    """A cheap look at a candidate's first bytes: only these are read whole and parsed."""
-    from . import telegram, whatsapp
-
-    if name.lower().endswith(".json"):
-        return telegram.looks_like_export(head)
-    for bom, encoding in ((b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
-        if head.startswith(bom):
-            return whatsapp.looks_like_chat(head[2:].decode(encoding, "ignore"))
-    return whatsapp.looks_like_chat(head.decode("utf-8", "ignore"))
-
-
-def parse_chat(data: bytes, name: str) -> Chat | None:
-    """The chat a candidate file holds (WhatsApp text or Telegram JSON), or None."""
-    from ..extract.text import decode_text
-    from . import telegram, whatsapp
-
-    if not may_be_chat(data[:_CHAT_HEAD], name):
-        return None
-    try:
-        if name.lower().endswith(".json"):
-            return telegram.parse(data)
-        return whatsapp.parse(decode_text(data))
-    except ExtractionError:
-        return None
+def _no_tick() -> None:
+    pass
 
 
 @dataclass
 class _Chats:
-    """Chats found in one folder (or archive) and the attachments they sent, by path."""
+    """Chats found in one archive and the attachments they sent, by member location."""
 
     contexts: dict[str, ChatContext]
     sent: dict[str, SentIn]
 
 
-def _collect_chats(
-    found: dict[str, tuple[Chat, str]],
-    exists: Callable[[str], bool],
-    join: Callable[[str, str], str],
-) -> _Chats:
-    """Tie each chat's attachments to their messages; note the ones the export lacks.
-
-    ``found`` maps a chat's location (a path, or a member name: both with
-    "/" separators here) to (chat, the name its findings use).
-    """
-    chats = _Chats({}, {})
-    for location, (chat, reported) in found.items():
-        folder = posixpath.dirname(location)
-        missing: set[str] = set()
-        for message in chat.messages:
-            for ref in message.attachments:
-                if not ref.name:
-                    continue
-                where = join(folder, ref.name)
-                if ref.included and exists(where):
-                    chats.sent.setdefault(
-                        where,
-                        SentIn(f"{reported}#L{message.line}", message.sender, message.sent_at),
-                    )
-                else:
-                    missing.add(ref.name)
-        chats.contexts[location] = ChatContext(chat, frozenset(missing))
-    return chats
-
-
-def _posix_join(folder: str, name: str) -> str:
-    return posixpath.normpath(posixpath.join(folder, name.replace("\\", "/")))
-
-
-def _os_join(folder: str, name: str) -> str:
-    return os.path.normpath(os.path.join(folder, name))
-
-
-def _is_file(path: str) -> bool:
-    try:
-        return stat.S_ISREG(os.lstat(path).st_mode)
-    except OSError:
-        return False
+_NO_CHATS = _Chats({}, {})
 
 
 def _mail_kind(head: bytes, name: str) -> str | None:
@@ -154,108 +84,74 @@ def _mail_kind(head: bytes, name: str) -> str | None:
     return None
 
 
+def _sparse_decoy(info: os.stat_result, limit: int) -> bool:
+    """A file far larger than what it stores (holes read as zeros): judged from stat alone."""
+    stored = getattr(info, "st_blocks", 0) * 512
+    return info.st_size > limit and stored < info.st_size // 2
+
+
 class Expander:
-    """Expands targets into items, under archive limits shared by each outermost archive."""
+    """Expands files into items, under archive limits shared by each outermost archive."""
 
     def __init__(self, limits: ArchiveLimits | None = None) -> None:
         self.limits = limits or ArchiveLimits()
-        self._folder_chats: dict[str, _Chats] = {}
 
-    # -- folders -----------------------------------------------------------------
+    def expand(
+        self, targets: Sequence[str | os.PathLike[str]], isolation: Isolation | None = None
+    ) -> Iterator[Entry]:
+        """Every item below the targets, in this process (for tools and benchmarks)."""
+        for job in Walker(isolation).jobs(targets):
+            if isinstance(job, FileJob):
+                yield from self.expand_file(job)
+            else:
+                yield job
 
-    def expand(self, targets: Sequence[str | os.PathLike[str]]) -> Iterator[Entry]:
-        """Every item below the targets, in a stable order."""
-        for target in targets:
-            path = os.fspath(target)
-            root = (
-                path if os.path.isdir(path) and not os.path.islink(path) else os.path.dirname(path)
-            )
-            for entry in walk([path]):
-                if isinstance(entry, Item):
-                    yield from self._file(entry, root)
-                else:
-                    yield entry
-            self._folder_chats.clear()
-
-    def _chats_in(self, folder: str) -> _Chats:
-        cached = self._folder_chats.get(folder)
-        if cached is not None:
-            return cached
-        found: dict[str, tuple[Chat, str]] = {}
+    def expand_file(self, job: FileJob, tick: Tick = _no_tick) -> Iterator[Entry]:
+        """The items of one file on disk: itself, or an archive's or e-mail's members."""
         try:
-            with os.scandir(folder or ".") as entries:
-                names = sorted(e.name for e in entries if _chat_candidate(e.name))
-        except OSError:
-            names = []
-        for name in names:
-            location = os.path.join(folder, name)
-            try:
-                with open_evidence(location) as handle:
-                    info = os.fstat(handle.fileno())
-                    if not stat.S_ISREG(info.st_mode) or info.st_size > CHAT_MAX_BYTES:
-                        continue
-                    head = handle.read(_CHAT_HEAD)
-                    if not may_be_chat(head, name):
-                        continue
-                    data = head + handle.read(CHAT_MAX_BYTES)
-            except OSError:
-                continue  # the walk reports it
-            chat = parse_chat(data, name)
-            if chat is not None:
-                found[location] = (chat, display_name(location))
-        chats = _collect_chats(found, _is_file, _os_join)
-        self._folder_chats[folder] = chats
-        return chats
-
-    def _context(self, path: str, root: str) -> tuple[ChatContext | None, SentIn | None]:
-        """The chat a file is, or the chat message that sent it (in its folder or above)."""
-        normal = os.path.normpath(path)
-        folder = os.path.dirname(path)
-        chat = self._chats_in(folder).contexts.get(path)
-        while True:
-            sent = self._chats_in(folder).sent.get(normal)
-            if sent is not None or not folder or len(folder) <= len(root):
-                return chat, sent
-            parent = os.path.dirname(folder)
-            if parent == folder:
-                return chat, None
-            folder = parent
-
-    def _file(self, item: Item, root: str) -> Iterator[Entry]:
-        try:
-            handle = open_evidence(item.path)
+            handle = open_evidence(job.path)
         except OSError as exc:
-            yield ErrorRecord(item.name, f"cannot read: {exc.strerror or exc}")
+            yield ErrorRecord(job.name, f"cannot read: {exc.strerror or exc}")
             return
         with handle:
             try:
+                info = os.fstat(handle.fileno())
                 head = handle.read(_HEAD)
-                kind = archive_kind(head, handle, item.name) if head else None
-                mail = None if kind else _mail_kind(head, item.name)
-                if kind or mail:
-                    size = os.fstat(handle.fileno()).st_size
-                    sha256 = _hash_handle(handle)
+                kind = archive_kind(head, handle, job.name) if head else None
+                mail = None if kind or not head else _mail_kind(head, job.name)
             except OSError as exc:
-                yield ErrorRecord(item.name, f"cannot read: {exc.strerror or exc}")
+                yield ErrorRecord(job.name, f"cannot read: {exc.strerror or exc}")
                 return
-            if kind:
-                budget = Budget(self.limits)
-                yield from self._open_archive(
-                    kind, handle, item.name, size, item.path, sha256, budget, 1
+            if not kind and not mail:
+                yield Item(job.name, job.path, sent_in=job.sent_in, chat=job.chat, notes=job.notes)
+                return
+            if _sparse_decoy(info, self.limits.max_member_bytes):
+                stored = info.st_blocks * 512
+                yield SkippedRecord(
+                    job.name,
+                    f"sparse file: {info.st_size} bytes long but only {stored} stored "
+                    "(not read: a decoy?)",
                 )
                 return
-            if mail:
-                if size > self.limits.max_member_bytes:
-                    limit = f"larger than the {self.limits.max_member_bytes}-byte limit"
-                    yield SkippedRecord(item.name, f"{limit} ({size} bytes)", None, sha256)
-                    return
-                handle.seek(0)
-                data = handle.read()
-                budget = Budget(self.limits)
-                yield from self._mail(mail, data, item.name, item.path, sha256, budget, 1)
+            try:
+                sha256 = _hash_handle(handle, tick)
+            except OSError as exc:
+                yield ErrorRecord(job.name, f"cannot read: {exc.strerror or exc}")
                 return
-        chat, sent = self._context(item.path, root)
-        yield Item(item.name, item.path, sent_in=sent, chat=chat)
+            budget = _budget(self.limits, info.st_size)
+            if kind:
+                yield from self._open_archive(
+                    kind, handle, job.name, info.st_size, job.path, sha256, budget, 1
+                )
+                return
+            assert mail is not None
+            if info.st_size > self.limits.max_member_bytes:
+                limit = f"larger than the {self.limits.max_member_bytes}-byte limit"
+                yield SkippedRecord(job.name, f"{limit} ({info.st_size} bytes)", None, sha256)
+                return
+            handle.seek(0)
+            data = handle.read()
+        yield from self._mail(mail, data, job.name, job.path, sha256, budget, 1)
 
     # -- archives and e-mail --------------------------------------------------------
 
@@ -271,11 +167,16 @@ class Expander:
         depth: int,
     ) -> Iterator[Entry]:
         yield Opened(name, kind)
-        chats = self._archive_chats(kind, handle, name, size)
+        try:
+            chats = self._archive_chats(kind, handle, name, size)
+        except Exception:  # a damaged archive: the reading pass below says how
+            chats = _NO_CHATS
         handle.seek(0)
+        seen: dict[str, int] = {}
         try:
             for member in read_archive(kind, handle, name, size, budget):
-                full = f"{name}!{member.name}"
+                count = seen[member.name] = seen.get(member.name, 0) + 1
+                full = f"{name}!{member.name}" + (f"#{count}" if count > 1 else "")
                 if isinstance(member, Refused):
                     if member.error:
                         yield ErrorRecord(full, member.reason, sha256)
@@ -285,25 +186,55 @@ class Expander:
                 yield from self._member(full, member, chats, holder, sha256, budget, depth)
         except ExtractionError as exc:
             yield ErrorRecord(name, str(exc), sha256)
+        except Exception as exc:  # no exception from evidence ends the scan
+            yield ErrorRecord(name, f"damaged {kind} archive: {_describe(exc)}", sha256)
 
     def _archive_chats(self, kind: str, handle: IO[bytes], name: str, size: int) -> _Chats:
         """First pass: every member name, and the chat files among them."""
+        from .chat import iter_chat
+
         names: set[str] = set()
 
         def select(member: str) -> bool:
             names.add(posixpath.normpath(member.replace("\\", "/")))
-            return _chat_candidate(member) and unsafe_name(member) is None
+            return chat_candidate(member) and unsafe_name(member) is None
 
-        found: dict[str, tuple[Chat, str]] = {}
+        chats = _Chats({}, {})
+        found: list[tuple[str, str, bytes]] = []
         try:
             for member in read_archive(kind, handle, name, size, Budget(self.limits), select):
-                if isinstance(member, Member) and len(member.data) <= CHAT_MAX_BYTES:
-                    chat = parse_chat(member.data, member.name)
-                    if chat is not None:
-                        found[member.name] = (chat, f"{name}!{member.name}")
+                if isinstance(member, Member):
+                    app = chat_app(member.data[:CHAT_HEAD_BYTES], member.name)
+                    if app is not None:
+                        found.append((member.name, app, member.data))
         except ExtractionError:
             pass  # the second pass reports it
-        chats = _collect_chats(found, names.__contains__, _posix_join)
+        for location, app, data in found:
+            folder = posixpath.dirname(location)
+            missing: set[str] = set()
+            messages = 0
+            try:
+                for message in iter_chat(app, io.BytesIO(data)):
+                    messages += 1
+                    for ref in message.attachments:
+                        if not ref.name:
+                            continue
+                        where = posix_location(folder, ref.name)
+                        if ref.included and where in names:
+                            chats.sent.setdefault(
+                                where,
+                                SentIn(
+                                    f"{name}!{location}#L{message.line}",
+                                    message.sender,
+                                    message.sent_at,
+                                ),
+                            )
+                        else:
+                            missing.add(ref.name)
+            except ExtractionError:
+                pass  # the chat's own scan reports the damage
+            if messages:
+                chats.contexts[location] = ChatContext(app, frozenset(missing))
         return chats
 
     def _member(
@@ -315,10 +246,16 @@ class Expander:
         sha256: str,
         budget: Budget,
         depth: int,
+        notes: tuple[str, ...] = (),
     ) -> Iterator[Entry]:
         data = member.data
-        kind = archive_kind(data[:_HEAD], io.BytesIO(data), member.name) if data else None
-        mail = None if kind or not data else _mail_kind(data[:_HEAD], member.name)
+        notes = (*getattr(member, "notes", ()), *notes)
+        try:
+            kind = archive_kind(data[:_HEAD], io.BytesIO(data), member.name) if data else None
+            mail = None if kind or not data else _mail_kind(data[:_HEAD], member.name)
+        except Exception as exc:
+            yield ErrorRecord(full, f"cannot tell its type: {_describe(exc)}", sha256)
+            return
         if (kind or mail) and depth >= self.limits.max_depth:
             yield ErrorRecord(
                 full,
@@ -343,6 +280,7 @@ class Expander:
             holder_sha256=sha256,
             sent_in=chats.sent.get(location),
             chat=chats.contexts.get(member.name),
+            notes=notes,
         )
 
     def _mail(
@@ -355,10 +293,25 @@ class Expander:
         budget: Budget,
         depth: int,
     ) -> Iterator[Entry]:
+        try:
+            yield from self._read_mail(kind, data, name, holder, sha256, budget, depth)
+        except Exception as exc:  # no exception from evidence ends the scan
+            yield ErrorRecord(name, f"damaged e-mail: {_describe(exc)}", sha256)
+
+    def _read_mail(
+        self,
+        kind: str,
+        data: bytes,
+        name: str,
+        holder: str,
+        sha256: str,
+        budget: Budget,
+        depth: int,
+    ) -> Iterator[Entry]:
         from .mail import read_eml, read_msg
 
         # The mail parser's time grows with the parts and its depth with the
-        # nesting: bound both before parsing (it runs in the scanning process).
+        # nesting: bound both before parsing.
         parts = data.count(b"\n--")
         if parts > _MAX_MIME_PARTS or data.count(b"boundary=") > _MAX_MIME_NESTING:
             yield ErrorRecord(
@@ -377,27 +330,40 @@ class Expander:
         yield Item(name, holder, data=data, text=mail.text, holder_sha256=sha256)
         for note in mail.problems:
             yield ErrorRecord(f"{name}!<part>", note, sha256)
-        no_chats = _Chats({}, {})
+        seen: dict[str, int] = {}
         for part in mail.attachments:
-            full = f"{name}!{part.name}"
+            count = seen[part.name] = seen.get(part.name, 0) + 1
+            full = f"{name}!{part.name}" + (f"#{count}" if count > 1 else "")
             problem = unsafe_name(part.name)
-            if problem:
-                yield ErrorRecord(full, f"refused: {problem}", sha256)
-                continue
             try:
                 budget.count_member()
             except ExtractionError as exc:
                 yield ErrorRecord(name, str(exc), sha256)
                 return
-            yield from self._member(
-                full, Member(part.name, part.data), no_chats, holder, sha256, budget, depth
-            )
+            notes = (f"suspicious attachment name: {problem}",) if problem else ()
+            member = Member(part.name, part.data)
+            yield from self._member(full, member, _NO_CHATS, holder, sha256, budget, depth, notes)
 
 
-def _hash_handle(handle: IO[bytes]) -> str:
+def _budget(limits: ArchiveLimits, on_disk: int) -> Budget:
+    budget = Budget(limits)
+    if hasattr(budget, "on_disk"):
+        budget.on_disk = on_disk
+    return budget
+
+
+def _describe(exc: BaseException) -> str:
+    return " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+
+
+def _hash_handle(handle: IO[bytes], tick: Tick) -> str:
     digest = hashlib.sha256()
     handle.seek(0)
+    done = 0
     for block in iter(lambda: handle.read(1 << 20), b""):
         digest.update(block)
+        done += len(block)
+        if done % _HASH_TICK < len(block):
+            tick()
     handle.seek(0)
     return digest.hexdigest()

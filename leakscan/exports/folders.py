@@ -1,0 +1,247 @@
+"""Targets → file jobs, in the scanning process, which never parses evidence.
+
+The walk only lists folders (iteratively: no depth can exhaust the stack)
+and looks at file types with ``lstat``. The one thing it reads is the first
+64 KiB of a ``.txt``/``.json`` file beside the others, opened non-blocking
+and only if it is a regular file, to tell whether it may be a chat export;
+a likely chat is then parsed in a sandboxed worker (time limit and memory
+cap), which returns only the links between its messages and the files
+beside it: which message sent which attachment, and which attachments the
+export lacks. Everything else is read by workers (see :mod:`.expand`).
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import stat
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+from ..errors import ConfigurationError, ExtractionError
+from ..isolation import Failure, Isolation, Pool
+from ..records import ErrorRecord, SkippedRecord
+from ..walk import classify, display_name, open_evidence, walk_entries
+from .chat import ChatContext, Message, SentIn
+
+__all__ = ["CHAT_HEAD_BYTES", "ChatLinks", "FileJob", "Walker", "chat_app", "chat_links"]
+
+#: Bytes of a candidate read to tell whether it may be a chat export.
+CHAT_HEAD_BYTES = 1 << 16
+
+
+@dataclass(frozen=True)
+class FileJob:
+    """A regular file for a worker to open and read, whatever it holds.
+
+    ``chat`` marks a chat export file (scanned message by message),
+    ``sent_in`` the chat message that sent this file as an attachment.
+    ``skip`` counts the entries a previous attempt already reported (a job
+    resumed after one of its members stopped a worker).
+    """
+
+    name: str
+    path: str
+    chat: ChatContext | None = None
+    sent_in: SentIn | None = None
+    skip: int = 0
+    #: Facts about the file found while walking (a chat file that could not be parsed).
+    notes: tuple[str, ...] = ()
+
+
+def chat_candidate(name: str) -> bool:
+    return name.lower().endswith((".txt", ".json"))
+
+
+def chat_app(head: bytes, name: str) -> str | None:
+    """Which app's chat export a file may be ("whatsapp", "telegram"), from its first bytes."""
+    from . import telegram, whatsapp
+
+    if name.lower().endswith(".json"):
+        return "telegram" if telegram.looks_like_export(head) else None
+    for bom, encoding in ((b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
+        if head.startswith(bom):
+            text = head[2:].decode(encoding, "ignore")
+            return "whatsapp" if whatsapp.looks_like_chat(text) else None
+    return "whatsapp" if whatsapp.looks_like_chat(head.decode("utf-8", "ignore")) else None
+
+
+@dataclass
+class ChatLinks:
+    """What one chat file says about the files around it (paths as on disk, normalized)."""
+
+    app: str
+    missing: frozenset[str] = frozenset()
+    sent: dict[str, SentIn] = field(default_factory=dict)
+
+
+def _is_regular(path: str) -> bool:
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def chat_links(argument: tuple[str, str, str]) -> ChatLinks | None:
+    """Parse a chat file (streaming) for its attachments; runs in a sandboxed worker.
+
+    None when it is not a chat after all. A chat cut short keeps the links
+    of the messages before the cut (the scan of the file reports the damage).
+    """
+    from .chat import iter_chat
+
+    path, name, app = argument
+    folder = os.path.dirname(path)
+    links = ChatLinks(app)
+    missing: set[str] = set()
+    messages = 0
+    with open_evidence(path) as handle:
+        try:
+            for message in iter_chat(app, handle):
+                messages += 1
+                _link_message(message, name, folder, links, missing)
+        except ExtractionError:
+            if not messages:
+                return None
+    links.missing = frozenset(missing)
+    return links
+
+
+def _link_message(
+    message: Message, name: str, folder: str, links: ChatLinks, missing: set[str]
+) -> None:
+    for ref in message.attachments:
+        if not ref.name:
+            continue
+        where = os.path.normpath(os.path.join(folder, ref.name.replace("\\", "/")))
+        if ref.included and _is_regular(where):
+            links.sent.setdefault(
+                where, SentIn(f"{name}#L{message.line}", message.sender, message.sent_at)
+            )
+        else:
+            missing.add(ref.name)
+
+
+@dataclass
+class _FolderChats:
+    contexts: dict[str, ChatContext] = field(default_factory=dict)
+    sent: dict[str, SentIn] = field(default_factory=dict)
+    problems: dict[str, str] = field(default_factory=dict)
+
+
+class Walker:
+    """Walks targets into file jobs; chat exports in a folder are linked to their files.
+
+    With ``isolation`` (the scanning process) likely chats are parsed in a
+    sandboxed worker; without (already inside a worker) in this process.
+    """
+
+    def __init__(self, isolation: Isolation | None = None) -> None:
+        self.isolation = isolation
+        self._folder_chats: dict[str, _FolderChats] = {}
+
+    def jobs(
+        self, targets: Sequence[str | os.PathLike[str]]
+    ) -> Iterator[FileJob | SkippedRecord | ErrorRecord]:
+        """Every file below the targets, in a stable order; a missing target is a usage error."""
+        for target in targets:
+            path = os.fspath(target)
+            try:
+                info = os.lstat(path)
+            except OSError as exc:
+                raise ConfigurationError(f"cannot read target {path}: {exc.strerror}") from exc
+            root = path if stat.S_ISDIR(info.st_mode) else os.path.dirname(path)
+            entries = walk_entries(path) if stat.S_ISDIR(info.st_mode) else [classify(path, info)]
+            for entry in entries:
+                if isinstance(entry, str):
+                    yield from self._job(entry, root)
+                else:
+                    yield entry
+            self._folder_chats.clear()
+
+    def _job(self, path: str, root: str) -> Iterator[FileJob]:
+        chats = self._chats_in(os.path.dirname(path))
+        problem = chats.problems.get(path)
+        yield FileJob(
+            display_name(path),
+            path,
+            chat=chats.contexts.get(path),
+            sent_in=self._sent_in(path, root),
+            notes=(problem,) if problem else (),
+        )
+
+    def _sent_in(self, path: str, root: str) -> SentIn | None:
+        """The chat message that sent a file, from a chat in its folder or one above (to root)."""
+        normal = os.path.normpath(path)
+        folder = os.path.dirname(path)
+        while True:
+            sent = self._chats_in(folder).sent.get(normal)
+            if sent is not None or not folder or len(folder) <= len(root):
+                return sent
+            parent = os.path.dirname(folder)
+            if parent == folder:
+                return None
+            folder = parent
+
+    def _chats_in(self, folder: str) -> _FolderChats:
+        cached = self._folder_chats.get(folder)
+        if cached is not None:
+            return cached
+        chats = self._folder_chats[folder] = _FolderChats()
+        try:
+            with os.scandir(folder or ".") as entries:
+                names = sorted(e.name for e in entries if chat_candidate(e.name))
+        except OSError:
+            return chats  # the walk reports an unreadable folder
+        likely = []
+        for name in names:
+            location = os.path.join(folder, name)
+            app = _peek_chat(location, name)
+            if app is not None:
+                likely.append((location, app))
+        if likely:
+            self._link(likely, chats)
+        return chats
+
+    def _link(self, likely: list[tuple[str, str]], chats: _FolderChats) -> None:
+        """Parse likely chats in a sandbox: a hostile chat file costs a note, never the scan."""
+        results: list[tuple[str, ChatLinks | Failure | None]] = []
+        if self.isolation is None:
+            for location, app in likely:
+                try:
+                    links = chat_links((location, display_name(location), app))
+                except (OSError, ValueError, ExtractionError) as exc:
+                    results.append((location, Failure(f"{type(exc).__name__}: {exc}")))
+                else:
+                    results.append((location, links))
+        else:
+            with Pool(self.isolation) as pool:
+                for location, app in likely:
+                    pool.submit(location, chat_links, (location, display_name(location), app))
+                while pool.pending:
+                    results.extend((done.key, done.result) for done in pool.poll())
+        for location, result in results:
+            if isinstance(result, Failure):
+                chats.problems[location] = (
+                    "looks like a chat export but could not be parsed as one "
+                    f"({result.reason}): read as plain text"
+                )
+            elif result is not None:
+                chats.contexts[location] = ChatContext(result.app, result.missing)
+                for where, sent in result.sent.items():
+                    chats.sent.setdefault(where, sent)
+
+
+def _peek_chat(path: str, name: str) -> str | None:
+    """The chat app a regular file may be an export of, from its first 64 KiB (None: not one)."""
+    try:
+        with open_evidence(path) as handle:
+            head = handle.read(CHAT_HEAD_BYTES)
+    except (OSError, ValueError):
+        return None  # not a regular file, gone, unreadable: the walk reports it
+    return chat_app(head, name)
+
+
+def posix_location(folder: str, name: str) -> str:
+    """Where a chat's attachment lies inside an archive, with "/" separators."""
+    return posixpath.normpath(posixpath.join(folder, name.replace("\\", "/")))
