@@ -182,17 +182,18 @@ def index_stats(index_location: str) -> None:
 )
 @click.option(
     "--worker-memory",
-    default=4096,
-    show_default=True,
+    default=None,
     type=click.IntRange(0),
-    help="Memory cap of each worker process in MiB (0: none).",
+    help="Memory cap of each worker process in MiB (0: none; default: a quarter of the "
+    "machine's memory shared by the jobs, 1024-2048 MiB each).",
 )
 @click.option(
     "--max-archive-size",
-    default=8192,
+    default=400,
     show_default=True,
     type=click.IntRange(1),
-    help="Refuse to expand one archive (nested ones included) beyond this many MiB.",
+    help="Let one archive (nested ones included) expand to this many MiB, or to "
+    "--max-archive-ratio times its own size if that is more.",
 )
 @click.option(
     "--max-ratio",
@@ -210,7 +211,7 @@ def index_stats(index_location: str) -> None:
 )
 @click.option(
     "--max-depth",
-    default=8,
+    default=17,
     show_default=True,
     type=click.IntRange(1),
     help="Refuse archives nested deeper than this.",
@@ -225,7 +226,7 @@ def scan_command(
     max_file_size: int,
     common_df: int | None,
     timeout_seconds: float,
-    worker_memory: int,
+    worker_memory: int | None,
     max_archive_size: int,
     max_ratio: int,
     max_members: int,
@@ -244,7 +245,7 @@ def scan_command(
         max_file_bytes=max_file_bytes,
         params=MatchParams(common_contents=common_df),
         timeout_seconds=timeout_seconds,
-        worker_memory_bytes=worker_memory << 20,
+        worker_memory_bytes=None if worker_memory is None else worker_memory << 20,
         archive_limits=ArchiveLimits(
             max_member_bytes=max_file_bytes,
             max_total_bytes=max_archive_size << 20,
@@ -254,18 +255,27 @@ def scan_command(
         ),
     )
     findings = 0
+    interrupted = False
     with _errors_exit_2(), Index.open(index_location, readonly=True) as index:
         stream: TextIO
         stream = open(output, "w", encoding="utf-8") if output else sys.stdout  # noqa: SIM115
+        records = Scanner(index, options).scan(targets)
         try:
             writer = writer_for(output_format, stream)
-            for record in Scanner(index, options).scan(targets):
+            for record in records:
                 writer.write(record)
-                findings += record.to_dict()["type"] == "finding"
+                kind = record.to_dict()["type"]
+                findings += kind == "finding"
+                interrupted |= kind == "summary" and getattr(record, "interrupted", False)
             writer.close()
+        except KeyboardInterrupt:  # between records: the workers go with the generator
+            records.close()
+            interrupted = True
         finally:
             if output:
                 stream.close()
+    if interrupted:
+        _fail("interrupted: the scan is incomplete (items after the interruption were not read)")
     sys.exit(EXIT_FINDINGS if findings else EXIT_CLEAN)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -268,7 +268,7 @@ class Scanner:
                 records.extend(part.records)
         return records
 
-    def scan(self, targets: Sequence[str | os.PathLike[str]]) -> Iterator[Record]:
+    def scan(self, targets: Sequence[str | os.PathLike[str]]) -> Generator[Record, None, None]:
         """Records for every item below the targets, then a Summary.
 
         Stopped by Ctrl-C, every worker is killed at once and the Summary

@@ -324,3 +324,65 @@ def test_cli_watch_reports_and_stops_cleanly_on_sigterm(setup: tuple[Path, Path]
     assert "stopped: 1 scanned" in stderr
     [found] = findings(output)
     assert found["source"] == "secret.txt"
+
+
+def test_known_content_at_a_new_path_is_reported_there_not_rescanned(
+    setup: tuple[Path, Path],
+) -> None:
+    index, drop = setup
+    running = Running(index, drop)
+    try:
+        (drop / "first.txt").write_text(excerpt(20), encoding="utf-8")
+        wait_for(lambda: running.watcher.stats.scanned >= 1)
+        shutil.copy(drop / "first.txt", drop / "second name.txt")
+        wait_for(lambda: running.watcher.stats.already_seen >= 1)
+        time.sleep(FAST.settle_seconds * 2)
+    finally:
+        running.stop()
+    assert running.watcher.stats.scanned == 1
+    [also] = [r for r in records(running.output_path) if r["type"] == "also-at"]
+    assert Path(str(also["suspect"])).name == "second name.txt"
+    assert Path(str(also["first_seen_as"])).name == "first.txt" and also["findings"] == 1
+    assert [Path(str(f["suspect"])).name for f in findings(running.output_path)] == ["first.txt"]
+
+
+def test_fifo_named_like_a_zip_or_chat_never_blocks_the_watcher(setup: tuple[Path, Path]) -> None:
+    index, drop = setup
+    running = Running(index, drop)
+    try:
+        os.mkfifo(drop / "incoming.zip")
+        os.mkfifo(drop / "_chat.txt")
+        (drop / "letter.txt").write_text(excerpt(21), encoding="utf-8")
+        wait_for(lambda: running.watcher.stats.scanned >= 1)
+    finally:
+        running.stop()
+    skipped = {Path(str(r["suspect"])).name for r in records(running.output_path)}
+    assert {"incoming.zip", "_chat.txt", "letter.txt"} <= skipped
+
+
+def test_sigterm_stops_the_watcher_within_seconds_while_a_worker_is_busy(
+    setup: tuple[Path, Path],
+) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    index, drop = setup
+    (drop / "huge.txt").write_text((prose(22, 2000) + "\n") * 6000, encoding="utf-8")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "leakscan.cli", "watch", str(drop), "--index", str(index)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        time.sleep(4)  # settled (2 s) and in a worker by now
+        assert process.poll() is None
+        started = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=30)
+        stopped_in = time.monotonic() - started
+    finally:
+        process.kill()
+    assert process.returncode == 0
+    assert stopped_in < 5

@@ -1,0 +1,245 @@
+"""Hostile exports against the whole scan: nothing stalls it, nothing crashes it, nothing is lost.
+
+Each test builds a real crafted input (FIFOs, deep folders, slow members,
+damaged containers) and runs the real scanner or the real CLI; a planted
+leak beside or after the hostile part must still be found.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from leakscan import ErrorRecord, Finding, Index, Scanner, ScanOptions, SkippedRecord, Summary
+from leakscan.records import NoteRecord
+from tests.indexes import build_text_index
+from tests.texts import prose
+
+KEY = b"h" * 32
+SOURCE = prose(71, 600)
+LEAK = " ".join(SOURCE.split(" ")[300:380])
+
+
+@pytest.fixture
+def index_path(tmp_path: Path) -> Path:
+    return build_text_index(tmp_path, {"ops/plan.txt": SOURCE, "other.txt": prose(72, 300)}, KEY)
+
+
+def scan(index_path: Path, *targets: Path, **options: object) -> list[object]:
+    with Index.open(index_path, readonly=True) as index:
+        return list(Scanner(index, ScanOptions(**options)).scan(list(targets)))  # type: ignore[arg-type]
+
+
+def leak_note(seed: int) -> str:
+    return prose(seed, 150) + "\n\n" + LEAK + "\n\n" + prose(seed + 1, 80)
+
+
+def summary_of(records: list[object]) -> Summary:
+    summary = records[-1]
+    assert isinstance(summary, Summary)
+    assert summary.items == summary.scanned + summary.skipped + summary.errors
+    return summary
+
+
+def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "leakscan.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def processes_mentioning(marker: str) -> list[int]:
+    """Live processes whose command line names ``marker`` (a unique folder of one test)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes()
+            state = (entry / "stat").read_text().split()[2]
+        except OSError:
+            continue
+        if marker.encode() in command and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+def test_fifos_named_like_chats_never_stall_a_scan(index_path: Path, tmp_path: Path) -> None:
+    export = tmp_path / "export"
+    export.mkdir()
+    (export / "note.txt").write_text(leak_note(1), encoding="utf-8")
+    os.mkfifo(export / "something.txt")  # beside a scanned file: chat detection looks at it
+    os.mkfifo(export / "result.json")
+    result = run_cli("scan", "--format", "jsonl", "--index", str(index_path), str(export))
+    assert result.returncode == 1, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    skipped = {Path(r["suspect"]).name: r["reason"] for r in records if r["type"] == "skipped"}
+    assert "FIFO" in skipped["something.txt"] and "FIFO" in skipped["result.json"]
+    assert [Path(r["suspect"]).name for r in records if r["type"] == "finding"] == ["note.txt"]
+
+
+def test_nineteen_hundred_nested_folders_are_walked_without_recursion(
+    index_path: Path, tmp_path: Path
+) -> None:
+    export = tmp_path / "e"
+    deep = str(export)
+    os.mkdir(deep)
+    for _ in range(1900):  # os.makedirs and pathlib themselves recurse on this
+        deep += "/d"
+        os.mkdir(deep)
+    with open(os.path.join(deep, "x.txt"), "w", encoding="utf-8") as handle:
+        handle.write(leak_note(2))
+    records = scan(index_path, export)
+    findings = [r for r in records if isinstance(r, Finding)]
+    assert len(findings) == 1 and findings[0].suspect.endswith("/d/x.txt")
+    assert summary_of(records).items == 1
+
+
+def _slow_text(words: int) -> bytes:
+    """Text that takes seconds to fingerprint, but compresses to almost nothing."""
+    return (prose(5, 2000) + "\n").encode() * (words // 2000)
+
+
+def test_a_member_that_times_out_costs_only_itself(index_path: Path, tmp_path: Path) -> None:
+    path = tmp_path / "export.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("a_before.txt", leak_note(3))
+        archive.writestr("b_slow.txt", _slow_text(6_000_000))
+        archive.writestr("c_after.txt", leak_note(4))
+    records = scan(index_path, path, timeout_seconds=1.5, max_file_bytes=256 << 20)
+    findings = sorted(r.suspect for r in records if isinstance(r, Finding))
+    assert findings == [f"{path}!a_before.txt", f"{path}!c_after.txt"]
+    errors = {r.suspect: r.error for r in records if isinstance(r, ErrorRecord)}
+    assert "timed out after 1.5 s" in errors[f"{path}!b_slow.txt"]
+    summary = summary_of(records)
+    assert (summary.scanned, summary.errors, summary.containers) == (2, 1, 1)
+
+
+def test_damaged_containers_become_records_and_the_scan_goes_on(
+    index_path: Path, tmp_path: Path
+) -> None:
+    export = tmp_path / "export"
+    export.mkdir()
+    good = io.BytesIO()
+    with zipfile.ZipFile(good, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("memo.txt", prose(9, 3000))
+    data = bytearray(good.getvalue())
+    data[60:90] = b"\xff" * 30  # inside the deflate stream
+    (export / "a_corrupt.zip").write_bytes(bytes(data))
+    (export / "b_truncated.tar.gz").write_bytes(b"\x1f\x8b\x08\x00" + os.urandom(200))
+    (export / "c_note.txt").write_text(leak_note(5), encoding="utf-8")
+    records = scan(index_path, export)
+    names = {Path(r.suspect.split("!")[0]).name for r in records if isinstance(r, ErrorRecord)}
+    assert {"a_corrupt.zip", "b_truncated.tar.gz"} <= names
+    assert [Path(r.suspect).name for r in records if isinstance(r, Finding)] == ["c_note.txt"]
+    summary_of(records)
+
+
+def test_traversal_member_names_are_read_and_flagged(index_path: Path, tmp_path: Path) -> None:
+    path = tmp_path / "export.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("../../outside/leak.txt", leak_note(6))
+    records = scan(index_path, path)
+    findings = [r for r in records if isinstance(r, Finding)]
+    assert [f.suspect for f in findings] == [f"{path}!../../outside/leak.txt"]
+    notes = [r for r in records if isinstance(r, NoteRecord)]
+    assert notes and "traversal" in notes[0].note
+    assert summary_of(records).notes == 1
+
+
+def test_duplicate_member_names_get_distinct_locators(index_path: Path, tmp_path: Path) -> None:
+    path = tmp_path / "export.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("memo.txt", prose(7, 200))
+        with pytest.warns(UserWarning, match="Duplicate name"):
+            archive.writestr("memo.txt", leak_note(7))
+    records = scan(index_path, path)
+    suspects = [r.suspect for r in records if isinstance(r, Finding)]
+    assert suspects == [f"{path}!memo.txt#2"]
+    assert summary_of(records).scanned == 2
+
+
+def test_empty_files_are_skipped_not_errors(index_path: Path, tmp_path: Path) -> None:
+    export = tmp_path / "export"
+    export.mkdir()
+    for number in range(5):
+        (export / f"empty{number}.txt").write_bytes(b"")
+    records = scan(index_path, export)
+    assert all(isinstance(r, SkippedRecord) and "empty" in r.reason for r in records[:-1])
+    assert summary_of(records).skipped == 5
+
+
+def test_sparse_decoy_posing_as_an_archive_is_judged_without_reading(
+    index_path: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "decoy.zip"
+    with path.open("wb") as handle:
+        handle.write(b"PK\x03\x04" + b"\x00" * 100)
+        handle.truncate(8 << 30)  # 8 GiB long, a few KiB stored
+    started = time.monotonic()
+    records = scan(index_path, path)
+    assert time.monotonic() - started < 20
+    (record,) = records[:-1]
+    assert isinstance(record, SkippedRecord | ErrorRecord)
+    assert summary_of(records).items == 1
+
+
+def test_ctrl_c_stops_a_scan_at_once_and_leaves_no_process(
+    index_path: Path, tmp_path: Path
+) -> None:
+    export = tmp_path / "ctrl-c-export"
+    export.mkdir()
+    (export / "big.txt").write_bytes(_slow_text(12_000_000))  # tens of seconds of work
+    process = subprocess.Popen(
+        [sys.executable, "-m", "leakscan.cli", "scan", "--index", str(index_path), str(export)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        time.sleep(3)
+        assert process.poll() is None, process.communicate()
+        started = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=20)
+        stopped_in = time.monotonic() - started
+    finally:
+        process.kill()
+    assert stopped_in < 10
+    assert process.returncode == 2 and "interrupted" in stderr
+    time.sleep(0.5)
+    assert processes_mentioning(str(export)) == []
+
+
+def test_a_killed_scan_leaves_no_worker_behind(index_path: Path, tmp_path: Path) -> None:
+    export = tmp_path / "kill-9-export"
+    export.mkdir()
+    (export / "big.txt").write_bytes(_slow_text(12_000_000))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "leakscan.cli", "scan", "--index", str(index_path), str(export)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        time.sleep(3)
+        assert len(processes_mentioning(str(export))) >= 2, "a worker is busy"
+        process.send_signal(signal.SIGKILL)
+        process.wait(10)
+        deadline = time.monotonic() + 10
+        while processes_mentioning(str(export)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        process.kill()
+    assert processes_mentioning(str(export)) == []
