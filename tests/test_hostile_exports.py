@@ -101,7 +101,13 @@ def test_nineteen_hundred_nested_folders_are_walked_without_recursion(
         os.mkdir(deep)
     with open(os.path.join(deep, "x.txt"), "w", encoding="utf-8") as handle:
         handle.write(leak_note(2))
-    records = scan(index_path, export)
+    try:
+        records = scan(index_path, export)
+    finally:  # shutil.rmtree (and so pytest's clean-up) recurses too: undo it by hand
+        os.remove(os.path.join(deep, "x.txt"))
+        while deep != str(export):
+            os.rmdir(deep)
+            deep = os.path.dirname(deep)
     findings = [r for r in records if isinstance(r, Finding)]
     assert len(findings) == 1 and findings[0].suspect.endswith("/d/x.txt")
     assert summary_of(records).items == 1

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from leakscan.errors import ConfigurationError
-from leakscan.isolation import Failure, Isolation, run_isolated
+from leakscan.isolation import Failure, Isolation, Progress, run_isolated, run_steps
 
 
 def _nothing() -> None:
@@ -57,3 +57,78 @@ def test_memory_cap_stops_a_runaway_allocation() -> None:
 def test_nonsense_settings_are_refused(options: dict[str, int]) -> None:
     with pytest.raises(ConfigurationError):
         Isolation(**options)  # type: ignore[arg-type]
+
+
+def _spawn_and_hang(marker: str) -> str:
+    import subprocess
+
+    subprocess.Popen(["sleep", "300", marker])  # a tool the worker started, like pdftotext
+    time.sleep(300)
+    return "never"
+
+
+def _alive_with(marker: str) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                command = handle.read()
+            with open(f"/proc/{entry}/stat") as handle:
+                state = handle.read().split()[2]
+        except OSError:
+            continue
+        if marker.encode() in command and state != "Z":
+            found.append(int(entry))
+    return found
+
+
+def test_a_timeout_kills_the_worker_and_every_process_it_started() -> None:
+    marker = f"leakscan-orphan-check-{os.getpid()}-{time.time_ns()}"
+    isolation = Isolation(jobs=1, timeout_seconds=1.5, memory_bytes=1 << 30)
+    work = [("hang", marker), ("after", "ok")]
+    results = dict(run_isolated(isolation, _spawn_and_hang, work, initializer=_nothing))
+    assert isinstance(results["hang"], Failure) and "timed out" in results["hang"].reason
+    deadline = time.monotonic() + 5
+    while _alive_with(marker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _alive_with(marker) == [], "the child of the stopped worker was left running"
+
+
+def _steps(count: int, progress: Progress) -> str:
+    for number in range(count):
+        progress.step(f"member {number}", "scan")
+        time.sleep(0.4)  # each step well inside the limit, all of them well beyond it
+        progress.part(number)
+    return "all read"
+
+
+def test_the_time_limit_is_per_step_so_long_containers_are_not_cut_short() -> None:
+    isolation = Isolation(jobs=1, timeout_seconds=1.0, memory_bytes=1 << 30)
+    [done] = list(run_steps(isolation, _steps, [("archive", 6)]))
+    assert done.result == "all read" and done.parts == [0, 1, 2, 3, 4, 5]
+
+
+def _hang_at_three(count: int, progress: Progress) -> str:
+    for number in range(count):
+        progress.step(f"member {number}", "scan")
+        if number == 3:
+            time.sleep(60)
+        progress.part(number)
+    return "end"
+
+
+def test_a_stopped_step_keeps_the_parts_before_it_and_can_be_resumed() -> None:
+    isolation = Isolation(jobs=1, timeout_seconds=1.0, memory_bytes=1 << 30)
+    [done] = list(run_steps(isolation, _hang_at_three, [("archive", 3)]))
+    assert done.result == "end" and done.parts == [0, 1, 2]
+    [stopped] = list(run_steps(isolation, _hang_at_three, [("archive", 6)]))
+    assert isinstance(stopped.result, Failure) and stopped.parts == [0, 1, 2]
+    assert stopped.step == "member 3" and stopped.step_kind == "scan"
+
+
+def test_memory_default_is_a_share_of_the_machine() -> None:
+    one, four = Isolation(jobs=1).memory_cap, Isolation(jobs=4).memory_cap
+    assert 1 << 30 <= four <= one <= 2 << 30
+    assert Isolation(jobs=1, memory_bytes=0).memory_cap == 0

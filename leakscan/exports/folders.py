@@ -199,6 +199,8 @@ class Walker:
             app = _peek_chat(location, name)
             if app is not None:
                 likely.append((location, app))
+        if len(_PEEKS) > _PEEK_CACHE_SIZE:
+            _PEEKS.clear()
         if likely:
             self._link(likely, chats)
         return chats
@@ -232,14 +234,32 @@ class Walker:
                     chats.sent.setdefault(where, sent)
 
 
+#: Earlier looks at candidates, by path: (size, mtime, inode) → app. A watcher scans
+#: one file at a time, and must not read every sibling's head again for each.
+_PEEKS: dict[str, tuple[tuple[int, int, int], str | None]] = {}
+_PEEK_CACHE_SIZE = 100_000
+
+
 def _peek_chat(path: str, name: str) -> str | None:
     """The chat app a regular file may be an export of, from its first 64 KiB (None: not one)."""
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return None
+    if not stat.S_ISREG(info.st_mode):
+        return None  # a FIFO, socket, device or link: never opened (the walk reports it)
+    signature = (info.st_size, info.st_mtime_ns, info.st_ino)
+    known = _PEEKS.get(path)
+    if known is not None and known[0] == signature:
+        return known[1]
     try:
         with open_evidence(path) as handle:
             head = handle.read(CHAT_HEAD_BYTES)
     except (OSError, ValueError):
-        return None  # not a regular file, gone, unreadable: the walk reports it
-    return chat_app(head, name)
+        return None  # swapped, gone, unreadable: the walk reports it
+    app = chat_app(head, name)
+    _PEEKS[path] = (signature, app)
+    return app
 
 
 def posix_location(folder: str, name: str) -> str:
