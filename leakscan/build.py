@@ -21,7 +21,7 @@ from .errors import ConfigurationError
 from .exports.archives import ArchiveLimits
 from .exports.expand import Expander, Opened
 from .fingerprint import Fingerprinter, Scheme
-from .index import Index
+from .index import Index, builds_index
 from .intake import Loaded, internal_error, load_item
 from .isolation import Failure, Isolation, run_isolated
 from .records import ErrorRecord, SkippedRecord
@@ -181,6 +181,7 @@ def _jobs(
             )
 
 
+@builds_index  # one writer at a time; the index is marked complete only if this returns
 def build(
     index: Index,
     roots: Sequence[str | os.PathLike[str]],
