@@ -501,7 +501,7 @@ class Index:
             try:
                 self.backend.write_meta(before)
                 self.backend.commit()
-                return "the build was rolled back: the index is as it was before it"
+                return "the build was rolled back and the index is as it was before it"
             except LeakscanIndexError as exc:
                 log.warning("cannot mark %s complete again: %s", self.location, exc)
         return (

@@ -93,7 +93,7 @@ def sqlite_cause(exc: sqlite3.Error) -> str:
     if name == "SQLITE_FULL":
         return f"the disk is full ({text})"
     if name.startswith("SQLITE_IOERR"):
-        return f"{text} ({name}): is the disk full, or the file larger than allowed?"
+        return f"{text} ({name}: the disk may be full, or the file larger than allowed)"
     if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
         return f"another process keeps the index locked ({text})"
     if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")):
