@@ -25,7 +25,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from leakscan import Index, KeyMismatchError, LeakscanIndexError, build, scan
+from leakscan import (
+    Index,
+    IndexNotFoundError,
+    KeyMismatchError,
+    LeakscanIndexError,
+    build,
+    scan,
+)
 from leakscan.cli import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, cli
 from leakscan.index import BUILD_COMPLETE, BUILD_RUNNING
 from leakscan.index.base import IndexBackend
@@ -49,31 +56,46 @@ def write_folder(folder: Path, prefix: str, count: int, seed: int, words: int = 
     return folder
 
 
-# Imports first, then waits for the moment given: two commands then really start together.
-_AT = (
-    "import sys, time; from leakscan.cli import cli; "
-    "time.sleep(max(0.0, float(sys.argv[1]) - time.time())); "
-    "cli(sys.argv[2:], prog_name='leakscan')"
+# Imports, says "ready", and runs the command once told to on stdin: two commands so
+# started run their first lines together, not a Python start-up apart.
+_ON_GO = (
+    "import sys; from leakscan.cli import cli; "
+    "print('ready', flush=True); sys.stdin.readline(); "
+    "cli(sys.argv[1:], prog_name='leakscan')"
 )
 
 
 def leakscan_process(
-    *args: str, preexec_fn: Callable[[], None] | None = None, at: float | None = None
+    *args: str, preexec_fn: Callable[[], None] | None = None, on_go: bool = False
 ) -> subprocess.Popen[str]:
-    """``python -m leakscan.cli ARGS`` with this checkout first on the path (from time ``at``)."""
+    """``python -m leakscan.cli ARGS`` with this checkout first on the path.
+
+    ``on_go``: the process waits, once ready, for a line on its stdin (see :func:`go`).
+    """
     env = dict(
         os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
     )
-    command = ["-m", "leakscan.cli"] if at is None else ["-c", _AT, str(at)]
+    command = ["-c", _ON_GO] if on_go else ["-m", "leakscan.cli"]
     return subprocess.Popen(
         [sys.executable, *command, *args],
         cwd=ROOT,
         env=env,
+        stdin=subprocess.PIPE if on_go else subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         preexec_fn=preexec_fn,
     )
+
+
+def go(processes: list[subprocess.Popen[str]]) -> None:
+    """Start processes made with ``on_go`` at the same moment, once all are ready."""
+    for process in processes:
+        assert process.stdout is not None and process.stdout.readline() == "ready\n"
+    for process in processes:
+        assert process.stdin is not None
+        process.stdin.write("go\n")
+        process.stdin.flush()
 
 
 def run_leakscan(*args: str, preexec_fn: Callable[[], None] | None = None) -> tuple[int, str, str]:
@@ -155,11 +177,11 @@ def test_concurrent_builds_of_a_new_index_run_one_after_the_other(
     waits = 0
     for round_ in range(5):
         index = tmp_path / f"round{round_}" / "index.sqlite"
-        at = time.time() + 1.0
         started = [
-            leakscan_process("index", "build", str(folder), "--index", str(index), at=at)
+            leakscan_process("index", "build", str(folder), "--index", str(index), on_go=True)
             for folder in (first, second)
         ]
+        go(started)
         outputs = [process.communicate(timeout=120) for process in started]
         for process, (_, stderr) in zip(started, outputs, strict=True):
             assert process.returncode == 0, stderr
@@ -232,6 +254,10 @@ def test_the_writer_lock_is_held_until_close_and_readers_never_take_it(tmp_path:
         with again.writing():  # under the lock the writer holds: no second lock
             again.add_text(prose(2, 200), path="other.txt")
         assert again.stats().build_state == BUILD_COMPLETE
+    missing = tmp_path / "missing" / "index.sqlite"
+    with pytest.raises(IndexNotFoundError):
+        Index.open(missing, writer=True)
+    assert not missing.parent.exists()
 
 
 def test_creating_never_overwrites_an_existing_key(tmp_path: Path) -> None:

@@ -53,7 +53,7 @@ from .base import (
 )
 from .lock import WriterLock, writer_running
 from .memory import MemoryBackend
-from .sqlite import SCHEMA_VERSION, SQLiteBackend
+from .sqlite import SCHEMA_VERSION, SQLiteBackend, no_index_at
 
 __all__ = [
     "BUILD_COMPLETE",
@@ -189,6 +189,8 @@ class Index:
         lock = None
         file = _sqlite_path(where)
         if writer and file is not None:
+            if not create and not os.path.exists(file):
+                raise no_index_at(file)  # and no lock file left behind for it
             lock = WriterLock(file, name=where)
             lock.acquire(lock_timeout, on_wait if on_wait is not None else log.warning)
         try:

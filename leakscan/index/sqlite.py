@@ -33,7 +33,7 @@ from .base import (
     to_unsigned,
 )
 
-__all__ = ["SCHEMA_VERSION", "SQLiteBackend"]
+__all__ = ["SCHEMA_VERSION", "SQLiteBackend", "no_index_at", "sqlite_cause"]
 
 SCHEMA_VERSION = 1
 _CHUNK = 500  # hashes per IN (...) query: far below SQLite's variable limit
@@ -84,6 +84,12 @@ _BLOB_DTYPE = np.dtype([("hash", "<i8"), ("position", "<i4")])
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+
+def no_index_at(path: str | Path) -> IndexNotFoundError:
+    return IndexNotFoundError(
+        f"no index at {path}: build one with 'leakscan index build ARCHIVE_DIR'"
+    )
 
 
 def sqlite_cause(exc: sqlite3.Error) -> str:
@@ -142,9 +148,7 @@ class SQLiteBackend:
         self._pending: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self._pending_rows = 0
         if not self.path.exists() and not create:
-            raise IndexNotFoundError(
-                f"no index at {self.path}: build one with 'leakscan index build ARCHIVE_DIR'"
-            )
+            raise no_index_at(self.path)
         try:
             if create:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
