@@ -302,6 +302,29 @@ def test_a_build_failing_before_its_first_commit_leaves_the_index_as_it_was(
     assert found_sources(location, folders[0] / "first003.txt") == {"first003.txt"}
 
 
+def test_a_build_that_cannot_even_start_says_the_index_is_unchanged(
+    tmp_path: Path, folders: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    location = tmp_path / "index.sqlite"
+    with Index.create(location, key=KEY) as index:
+        build(index, [folders[0]])
+    before = meta(location)
+
+    def disk_full(self: SQLiteBackend, values: dict[str, str]) -> None:
+        raise LeakscanIndexError(f"cannot write index {self.path}: the disk is full")
+
+    with Index.create(location, key=KEY) as index:
+        monkeypatch.setattr(SQLiteBackend, "write_meta", disk_full)
+        with pytest.raises(LeakscanIndexError) as failure:
+            build(index, [folders[1]])
+        monkeypatch.undo()
+    assert str(failure.value) == (
+        f"cannot write index {location}: the disk is full; "
+        "the build did not start: the index is unchanged"
+    )
+    assert meta(location) == before
+
+
 def test_a_failed_build_with_partial_commits_is_refused_by_scans_until_rebuilt(
     tmp_path: Path, folders: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -470,8 +470,11 @@ class Index:
         try:
             self.commit()  # what the caller wrote before the build is not the build's
             before = {k: v for k, v in self.backend.read_meta().items() if k in _BUILD_KEYS}
-            self.backend.write_meta({"build_state": BUILD_RUNNING, "build_started_at": _now()})
-            self.backend.commit()
+            try:
+                self.backend.write_meta({"build_state": BUILD_RUNNING, "build_started_at": _now()})
+                self.backend.commit()
+            except LeakscanIndexError as exc:
+                raise type(exc)(f"{exc}; the build did not start: the index is unchanged") from exc
             self._builds, self._build_commits = 1, 0
             try:
                 yield self
