@@ -22,7 +22,7 @@ from .exports.archives import ArchiveLimits
 from .exports.expand import Expander, Opened
 from .exports.folders import FileJob, Walker
 from .fingerprint import Fingerprinter, Scheme
-from .index import Index
+from .index import Index, builds_index
 from .intake import Loaded, internal_error, load_item
 from .isolation import Done, Failure, Isolation, Progress, run_steps
 from .records import ErrorRecord, SkippedRecord
@@ -217,6 +217,7 @@ def _stopped(job: _BuildJob, done: Done[Any]) -> ErrorRecord:
     return ErrorRecord(name, done.result.reason)
 
 
+@builds_index  # one writer at a time; the index is marked complete only if this returns
 def build(
     index: Index,
     roots: Sequence[str | os.PathLike[str]],

@@ -102,13 +102,38 @@ class _Progress:
 @click.option(
     "--public", is_flag=True, help="These are public documents: their text never raises findings."
 )
+@click.option(
+    "--lock-timeout",
+    type=click.FloatRange(0),
+    default=None,
+    metavar="SECONDS",
+    help="Give up (exit code 2) if another build of the index is still running after this long "
+    "[default: wait until it has finished].",
+)
 def index_build(
-    archive_dirs: tuple[str, ...], index_location: str, jobs: int, prune: bool, public: bool
+    archive_dirs: tuple[str, ...],
+    index_location: str,
+    jobs: int,
+    prune: bool,
+    public: bool,
+    lock_timeout: float | None,
 ) -> None:
-    """Fingerprint every TXT, PDF and DOCX file below ARCHIVE_DIRS (incrementally)."""
+    """Fingerprint every TXT, PDF and DOCX file below ARCHIVE_DIRS (incrementally).
+
+    One build of an index runs at a time: a second one waits for the first.
+    A build that fails or is killed leaves the index refused by scans until a
+    build runs to the end (a failure before anything was committed leaves it
+    as it was).
+    """
     from .build import build
 
-    with _errors_exit_2(), Index.create(index_location) as index:
+    def waiting(message: str) -> None:
+        click.echo(f"leakscan: {message}", err=True)
+
+    with (
+        _errors_exit_2(),
+        Index.create(index_location, lock_timeout=lock_timeout, on_wait=waiting) as index,
+    ):
         progress = _Progress(sys.stderr.isatty())
         report = build(
             index, archive_dirs, jobs=jobs, prune=prune, public=public, progress=progress
@@ -129,8 +154,11 @@ def index_build(
 @index_group.command("stats")
 @_index_option
 def index_stats(index_location: str) -> None:
-    """Print what the index holds, as JSON."""
-    with _errors_exit_2(), Index.open(index_location, readonly=True) as index:
+    """Print what the index holds and the state of its last build, as JSON."""
+    with (
+        _errors_exit_2(),
+        Index.open(index_location, readonly=True, allow_incomplete=True) as index,
+    ):
         click.echo(json.dumps(index.stats().to_dict(), indent=2))
 
 
@@ -431,7 +459,10 @@ def fingerprint_command(file: str, index_location: str) -> None:
     if ephemeral:
         fingerprinter = Fingerprinter(secrets.token_bytes(32))
     else:
-        with _errors_exit_2(), Index.open(index_location, readonly=True) as index:
+        with (
+            _errors_exit_2(),
+            Index.open(index_location, readonly=True, allow_incomplete=True) as index,
+        ):
             fingerprinter = index.fingerprinter
     fp = fingerprinter.fingerprint(extracted.text)
     signature = {

@@ -4,21 +4,32 @@
 ``sqlite:///path`` is a SQLite file, ``memory://`` lives in this process.
 Every index records the scheme and key id it was built with; opening it with
 other parameters or another key raises instead of silently missing matches.
+
+One build writes at a time: a writer (``Index.create``, ``writer=True``)
+holds an exclusive lock on ``<index>.lock`` from before the index is created
+until it is closed; scanners never take it. A build (:meth:`Index.writing`)
+marks the index ``building`` before its first change and ``complete`` after
+its last, so an index whose last build died is refused by scanners instead
+of reporting a leak "clean".
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import logging
 import os
 import secrets
 import time
 import unicodedata
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Concatenate, ParamSpec, TypeVar
 
 import numpy as np
 
@@ -40,14 +51,35 @@ from .base import (
     to_signed_array,
     to_unsigned,
 )
+from .lock import WriterLock, writer_running
 from .memory import MemoryBackend
-from .sqlite import SCHEMA_VERSION, SQLiteBackend
+from .sqlite import SCHEMA_VERSION, SQLiteBackend, no_index_at
 
-__all__ = ["DEFAULT_INDEX", "SIMHASH_BANDS", "Index", "IndexStats"]
+__all__ = [
+    "BUILD_COMPLETE",
+    "BUILD_RUNNING",
+    "DEFAULT_INDEX",
+    "SIMHASH_BANDS",
+    "Index",
+    "IndexStats",
+    "builds_index",
+]
+
+log = logging.getLogger(__name__)
+P = ParamSpec("P")
+R = TypeVar("R")
 
 DEFAULT_INDEX = os.path.join("fingerprints", "index.sqlite")
 #: Slices a simhash is cut into; near-duplicates within SIMHASH_BANDS - 1 bits are always found.
 SIMHASH_BANDS = 4
+#: Values of the ``build_state`` meta key.
+BUILD_RUNNING = "building"
+BUILD_COMPLETE = "complete"
+_BUILD_KEYS = ("build_state", "build_started_at", "build_finished_at", "build_documents")
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 @dataclass(frozen=True)
@@ -62,9 +94,26 @@ class IndexStats:
     contents: int
     fingerprints: int
     bytes_on_disk: int | None
+    #: ``building`` or ``complete``; None for an index no build has written to.
+    build_state: str | None = None
+    build_started_at: str | None = None
+    #: When the last *complete* build finished, and the documents it left.
+    build_finished_at: str | None = None
+    build_documents: int | None = None
+    #: Whether a build holds the index's writer lock right now.
+    build_running: bool = False
 
     def to_dict(self) -> dict[str, object]:
         return dict(self.__dict__)
+
+
+def _sqlite_path(location: str) -> str | None:
+    """The file of a SQLite index location; None for other kinds."""
+    if location.startswith("sqlite:///"):
+        return location[len("sqlite:///") - 1 :]
+    if location.startswith(("memory:", "postgresql:", "postgres:")) or "://" in location:
+        return None
+    return location
 
 
 def _open_backend(location: str, *, create: bool, readonly: bool) -> IndexBackend:
@@ -85,7 +134,17 @@ def _open_backend(location: str, *, create: bool, readonly: bool) -> IndexBacken
 class Index:
     """A fingerprint index of a case archive."""
 
-    def __init__(self, backend: IndexBackend, key: bytes, scheme: Scheme, meta: dict[str, str]):
+    def __init__(
+        self,
+        backend: IndexBackend,
+        key: bytes,
+        scheme: Scheme,
+        meta: dict[str, str],
+        *,
+        location: str | None = None,
+        lock: WriterLock | None = None,
+        readonly: bool = False,
+    ):
         self.backend = backend
         self.scheme = scheme
         self.key = key
@@ -93,6 +152,11 @@ class Index:
         self.index_id = meta["index_id"]
         self.key_id = meta["key_id"]
         self.bands = int(meta.get("simhash_bands", SIMHASH_BANDS))
+        self.location = location or backend.url
+        self.readonly = readonly
+        self._lock = lock
+        self._builds = 0  # depth of nested writing() sessions
+        self._build_commits = 0  # commits made by the running session
 
     @classmethod
     def open(
@@ -103,25 +167,65 @@ class Index:
         key: bytes | None = None,
         scheme: Scheme | None = None,
         readonly: bool = False,
+        writer: bool = False,
+        lock_timeout: float | None = None,
+        on_wait: Callable[[str], None] | None = None,
+        allow_incomplete: bool = False,
     ) -> Index:
         """Open an index, creating it if ``create`` and it does not exist yet.
 
         ``key`` and ``scheme`` default to the ones the index records; given
-        explicitly, they must match it.
+        explicitly, they must match it. A ``writer`` (implied by ``create``)
+        first takes the index's writer lock, waiting up to ``lock_timeout``
+        seconds (None: as long as it takes) and telling ``on_wait`` (default:
+        the log) that it waits; the lock is held until :meth:`close`. Anyone
+        else reads, and is refused an index whose last build did not finish
+        unless ``allow_incomplete``.
         """
-        backend = _open_backend(os.fspath(location), create=create, readonly=readonly)
+        where = os.fspath(location)
+        writer = writer or create
+        if writer and readonly:
+            raise ConfigurationError("an index cannot be opened both read-only and for writing")
+        lock = None
+        file = _sqlite_path(where)
+        if writer and file is not None:
+            if not create and not os.path.exists(file):
+                raise no_index_at(file)  # and no lock file left behind for it
+            lock = WriterLock(file, name=where)
+            lock.acquire(lock_timeout, on_wait if on_wait is not None else log.warning)
+        try:
+            backend = _open_backend(where, create=create, readonly=readonly)
+        except BaseException:
+            if lock is not None:
+                lock.release()
+            raise
         try:
             meta = backend.read_meta()
             if not meta:
                 if not create:
                     raise LeakscanIndexError(f"{location} is empty: not a leakscan index")
-                meta = cls._initial_meta(key or secrets.token_bytes(32), scheme or Scheme())
-                backend.write_meta(meta)
-                backend.commit()
+                meta = backend.create_meta(
+                    cls._initial_meta(key or secrets.token_bytes(32), scheme or Scheme())
+                )
             index_key, index_scheme = cls._check(meta, key, scheme, location)
-            return cls(backend, index_key, index_scheme, meta)
+            if not writer and not allow_incomplete:
+                cls._check_build(meta, where, file)
+            return cls(
+                backend,
+                index_key,
+                index_scheme,
+                meta,
+                location=where,
+                lock=lock,
+                readonly=readonly,
+            )
         except BaseException:
-            backend.close()
+            try:
+                backend.rollback()
+                backend.close()
+            finally:
+                if lock is not None:
+                    lock.release()
             raise
 
     @classmethod
@@ -131,9 +235,40 @@ class Index:
         *,
         key: bytes | None = None,
         scheme: Scheme | None = None,
+        lock_timeout: float | None = None,
+        on_wait: Callable[[str], None] | None = None,
     ) -> Index:
-        """Open an index for writing, creating it if needed."""
-        return cls.open(location, create=True, key=key, scheme=scheme)
+        """Open an index for writing, creating it if needed: holds the writer lock until closed."""
+        return cls.open(
+            location,
+            create=True,
+            key=key,
+            scheme=scheme,
+            lock_timeout=lock_timeout,
+            on_wait=on_wait,
+        )
+
+    @staticmethod
+    def _check_build(meta: dict[str, str], location: str, file: str | None) -> None:
+        """Refuse to read an index whose last build did not finish: it may lack documents."""
+        state = meta.get("build_state")
+        if state is None or state == BUILD_COMPLETE:
+            return
+        started = meta.get("build_started_at", "unknown time")
+        running = file is not None and writer_running(file)
+        if running and "build_finished_at" in meta:
+            # A build over a complete index commits whole documents: all that the
+            # complete build held is still there while it runs.
+            return
+        if running:
+            raise LeakscanIndexError(
+                f"{location}: an index build (started {started}) is running and no earlier "
+                "build of this index completed; scan when it has finished"
+            )
+        raise LeakscanIndexError(
+            f"{location}: the last index build of {started} did not finish; "
+            "run `leakscan index build` again"
+        )
 
     @staticmethod
     def _initial_meta(key: bytes, scheme: Scheme) -> dict[str, str]:
@@ -146,7 +281,7 @@ class Index:
             "key": key.hex(),
             "index_id": str(uuid.uuid4()),
             "simhash_bands": str(SIMHASH_BANDS),
-            "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "created_at": _now(),
             "created_by": f"leakscan {__version__}",
         }
 
@@ -298,6 +433,86 @@ class Index:
 
     def commit(self) -> None:
         self.backend.commit()
+        if self._builds:
+            self._build_commits += 1
+
+    @contextmanager
+    def writing(
+        self, *, lock_timeout: float | None = None, on_wait: Callable[[str], None] | None = None
+    ) -> Iterator[Index]:
+        """A build: holds the writer lock and marks the index incomplete until the block ends well.
+
+        Takes the writer lock unless this index holds it already (opened with
+        :meth:`create` or ``writer=True``). Commits ``build_state = building``
+        before the block and, after it, its changes and ``build_state =
+        complete`` with the time and the number of documents. If the block
+        fails, its uncommitted changes are rolled back; when none had been
+        committed and the index was complete before, it is marked complete
+        again (it is as it was), otherwise it stays ``building`` and scanners
+        refuse it until a build completes. Nested sessions are part of the
+        outer one.
+        """
+        if self._builds:
+            self._builds += 1
+            try:
+                yield self
+            finally:
+                self._builds -= 1
+            return
+        if self.readonly:
+            raise LeakscanIndexError(f"{self.location} was opened read-only: cannot build it")
+        taken = None
+        file = _sqlite_path(self.location)
+        if self._lock is None and file is not None:
+            taken = WriterLock(file, name=self.location)
+            taken.acquire(lock_timeout, on_wait if on_wait is not None else log.warning)
+            self._lock = taken
+        try:
+            self.commit()  # what the caller wrote before the build is not the build's
+            before = {k: v for k, v in self.backend.read_meta().items() if k in _BUILD_KEYS}
+            try:
+                self.backend.write_meta({"build_state": BUILD_RUNNING, "build_started_at": _now()})
+                self.backend.commit()
+            except LeakscanIndexError as exc:
+                raise type(exc)(f"{exc}; the build did not start: the index is unchanged") from exc
+            self._builds, self._build_commits = 1, 0
+            try:
+                yield self
+                self.commit()
+                self.backend.write_meta(
+                    {
+                        "build_state": BUILD_COMPLETE,
+                        "build_finished_at": _now(),
+                        "build_documents": str(self.backend.count_documents()),
+                    }
+                )
+                self.backend.commit()
+            except BaseException as exc:
+                note = self._abandon_build(before)
+                if isinstance(exc, LeakscanIndexError):
+                    raise type(exc)(f"{exc}; {note}") from exc
+                raise
+            finally:
+                self._builds = 0
+        finally:
+            if taken is not None:
+                self._lock = None
+                taken.release()
+
+    def _abandon_build(self, before: dict[str, str]) -> str:
+        """Roll a failed build back as far as it goes; says in what state the index is left."""
+        discarded = self.backend.rollback()
+        if discarded and not self._build_commits and before.get("build_state") == BUILD_COMPLETE:
+            try:
+                self.backend.write_meta(before)
+                self.backend.commit()
+                return "the build was rolled back and the index is as it was before it"
+            except LeakscanIndexError as exc:
+                log.warning("cannot mark %s complete again: %s", self.location, exc)
+        return (
+            "the index is marked incomplete: scans refuse it until "
+            "`leakscan index build` runs to the end"
+        )
 
     # -- reading ---------------------------------------------------------
 
@@ -328,6 +543,9 @@ class Index:
 
     def stats(self) -> IndexStats:
         counts = self.backend.counts()
+        meta = self.backend.read_meta()
+        file = _sqlite_path(self.location)
+        documents = meta.get("build_documents")
         size = None
         if isinstance(self.backend, SQLiteBackend):
             path = self.backend.path
@@ -345,6 +563,11 @@ class Index:
             contents=counts["contents"],
             fingerprints=counts["fingerprints"],
             bytes_on_disk=size,
+            build_state=meta.get("build_state"),
+            build_started_at=meta.get("build_started_at"),
+            build_finished_at=meta.get("build_finished_at"),
+            build_documents=int(documents) if documents is not None else None,
+            build_running=self._lock is not None or (file is not None and writer_running(file)),
         )
 
     def describe(self) -> dict[str, object]:
@@ -352,7 +575,13 @@ class Index:
         return {"index_id": self.index_id, "key_id": self.key_id, "scheme": self.scheme.to_dict()}
 
     def close(self) -> None:
-        self.backend.close()
+        """Commit, close, and let go of the writer lock if this index holds it."""
+        try:
+            self.backend.close()
+        finally:
+            lock, self._lock = self._lock, None
+            if lock is not None:
+                lock.release()
 
     def __enter__(self) -> Index:
         return self
@@ -363,4 +592,19 @@ class Index:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if exc is not None:  # what the failed block wrote is not committed on the way out
+            self.backend.rollback()
         self.close()
+
+
+def builds_index(
+    function: Callable[Concatenate[Index, P], R],
+) -> Callable[Concatenate[Index, P], R]:
+    """Run ``function(index, ...)`` as one build of ``index`` (inside :meth:`Index.writing`)."""
+
+    @functools.wraps(function)
+    def wrapper(index: Index, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with index.writing():
+            return function(index, *args, **kwargs)
+
+    return wrapper

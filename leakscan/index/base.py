@@ -145,6 +145,11 @@ class IndexBackend(Protocol):
 
     def write_meta(self, values: dict[str, str]) -> None: ...
 
+    def create_meta(self, values: dict[str, str]) -> dict[str, str]:
+        """Store ``values`` as the meta of a new index unless it has meta already, atomically;
+        returns the meta the index holds afterwards (never overwrites a key)."""
+        ...
+
     def find_document(self, root: str, path: str) -> DocumentRecord | None: ...
 
     def documents(self, root: str | None = None) -> Iterator[DocumentRecord]: ...
@@ -178,9 +183,15 @@ class IndexBackend(Protocol):
     def count_contents(self) -> int:
         """Number of distinct contents: cheap, read before every boilerplate decision."""
 
+    def count_documents(self) -> int: ...
+
     def counts(self) -> dict[str, int]:
         """Numbers of documents, contents and fingerprints."""
 
     def commit(self) -> None: ...
+
+    def rollback(self) -> bool:
+        """Drop the changes since the last commit; False if the backend cannot (they stay)."""
+        ...
 
     def close(self) -> None: ...

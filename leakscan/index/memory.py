@@ -34,6 +34,11 @@ class MemoryBackend:
     def write_meta(self, values: dict[str, str]) -> None:
         self._meta.update(values)
 
+    def create_meta(self, values: dict[str, str]) -> dict[str, str]:
+        if not self._meta:
+            self._meta.update(values)
+        return dict(self._meta)
+
     def find_document(self, root: str, path: str) -> DocumentRecord | None:
         for document in self._documents.values():
             if document.root == root and document.path == path:
@@ -139,6 +144,9 @@ class MemoryBackend:
     def count_contents(self) -> int:
         return len(self._contents)
 
+    def count_documents(self) -> int:
+        return len(self._documents)
+
     def counts(self) -> dict[str, int]:
         return {
             "documents": len(self._documents),
@@ -148,6 +156,10 @@ class MemoryBackend:
 
     def commit(self) -> None:
         """Nothing to flush."""
+
+    def rollback(self) -> bool:
+        """Changes are made in place: they stay (False)."""
+        return False
 
     def close(self) -> None:
         """Nothing to release."""

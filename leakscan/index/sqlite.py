@@ -2,7 +2,7 @@
 
 Layout (schema version 1), also described in ``fingerprints/README.md``:
 
-* ``meta(key, value)``: scheme, key id, index id, versions;
+* ``meta(key, value)``: scheme, key id, index id, versions, the state of the last build;
 * ``contents``: one row per distinct file content (sha256), with its token and
   fingerprint counts, simhash and its own fingerprints as a little-endian
   blob of (int64 hash, int32 position) pairs, used to remove it again;
@@ -14,9 +14,11 @@ Layout (schema version 1), also described in ``fingerprints/README.md``:
 
 from __future__ import annotations
 
+import functools
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Concatenate, ParamSpec, TypeVar
 
 import numpy as np
 
@@ -31,7 +33,7 @@ from .base import (
     to_unsigned,
 )
 
-__all__ = ["SCHEMA_VERSION", "SQLiteBackend"]
+__all__ = ["SCHEMA_VERSION", "SQLiteBackend", "no_index_at", "sqlite_cause"]
 
 SCHEMA_VERSION = 1
 _CHUNK = 500  # hashes per IN (...) query: far below SQLite's variable limit
@@ -80,6 +82,57 @@ CREATE TABLE IF NOT EXISTS bands (
 _BLOB_DTYPE = np.dtype([("hash", "<i8"), ("position", "<i4")])
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def no_index_at(path: str | Path) -> IndexNotFoundError:
+    return IndexNotFoundError(
+        f"no index at {path}: build one with 'leakscan index build ARCHIVE_DIR'"
+    )
+
+
+def sqlite_cause(exc: sqlite3.Error) -> str:
+    """One line saying what went wrong, in words for the person at the keyboard."""
+    text = " ".join(str(exc).split())
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    if name == "SQLITE_FULL":
+        return f"the disk is full ({text})"
+    if name.startswith("SQLITE_IOERR"):
+        return f"{text} ({name}: the disk may be full, or the file larger than allowed)"
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+        return f"another process keeps the index locked ({text})"
+    if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")):
+        return f"the file is damaged or not a leakscan index ({text})"
+    return text
+
+
+def _mapped(
+    doing: str,
+) -> Callable[
+    [Callable[Concatenate[SQLiteBackend, P], R]], Callable[Concatenate[SQLiteBackend, P], R]
+]:
+    """sqlite3 errors leave as one-line :class:`LeakscanIndexError`; a write transaction
+    that met one is rolled back (SQLite may already have done so on a full disk)."""
+
+    def decorate(
+        method: Callable[Concatenate[SQLiteBackend, P], R],
+    ) -> Callable[Concatenate[SQLiteBackend, P], R]:
+        @functools.wraps(method)
+        def wrapper(self: SQLiteBackend, /, *args: P.args, **kwargs: P.kwargs) -> R:
+            try:
+                return method(self, *args, **kwargs)
+            except sqlite3.Error as exc:
+                self.rollback()
+                raise LeakscanIndexError(
+                    f"cannot {doing} index {self.path}: {sqlite_cause(exc)}"
+                ) from exc
+
+        return wrapper
+
+    return decorate
+
+
 def _chunks(values: Sequence[int]) -> Iterator[list[int]]:
     for start in range(0, len(values), _CHUNK):
         yield list(values[start : start + _CHUNK])
@@ -91,30 +144,35 @@ class SQLiteBackend:
     def __init__(self, path: str | Path, *, create: bool = False, readonly: bool = False):
         self.path = Path(path)
         self.url = f"sqlite:///{self.path}"
+        self._in_transaction = False
+        self._pending: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self._pending_rows = 0
         if not self.path.exists() and not create:
-            raise IndexNotFoundError(
-                f"no index at {self.path}: build one with 'leakscan index build ARCHIVE_DIR'"
-            )
-        if create:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            raise no_index_at(self.path)
         try:
+            if create:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, isolation_level=None, timeout=60.0)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
+        except (OSError, sqlite3.Error) as exc:
+            cause = sqlite_cause(exc) if isinstance(exc, sqlite3.Error) else exc.strerror
+            raise LeakscanIndexError(f"cannot open index {self.path}: {cause}") from exc
+        try:
             if readonly:
+                # A reader leaves the journal mode alone: the builder set WAL, and a
+                # reader asking for it could need a write lock on a new file.
                 self._db.execute("PRAGMA query_only=1")
             else:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
                 # Postings land at random places in the B-tree: a large page cache keeps
                 # inserts from re-reading pages (measured 2x at 100k docs). Readers do
                 # well with the default (measured: same latency, 250 MB less memory).
                 self._db.execute("PRAGMA cache_size=-262144")
                 self._db.execute("PRAGMA temp_store=MEMORY")
                 self._db.executescript(_SCHEMA)
-            self._in_transaction = False
-            self._pending: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-            self._pending_rows = 0
-        except sqlite3.DatabaseError as exc:
-            raise LeakscanIndexError(f"cannot open index {self.path}: {exc}") from exc
+        except sqlite3.Error as exc:
+            self._db.close()
+            raise LeakscanIndexError(f"cannot open index {self.path}: {sqlite_cause(exc)}") from exc
 
     def _write(self) -> sqlite3.Connection:
         """The connection, inside a write transaction (committed by :meth:`commit`)."""
@@ -126,9 +184,13 @@ class SQLiteBackend:
     def read_meta(self) -> dict[str, str]:
         try:
             return dict(self._db.execute("SELECT key, value FROM meta").fetchall())
-        except sqlite3.DatabaseError as exc:
-            raise LeakscanIndexError(f"{self.path} is not a leakscan index: {exc}") from exc
+        except sqlite3.Error as exc:
+            self.rollback()
+            if isinstance(exc, sqlite3.OperationalError) and "no such table" in str(exc):
+                raise LeakscanIndexError(f"{self.path} is not a leakscan index: {exc}") from exc
+            raise LeakscanIndexError(f"cannot read index {self.path}: {sqlite_cause(exc)}") from exc
 
+    @_mapped("write")
     def write_meta(self, values: dict[str, str]) -> None:
         self._write().executemany(
             "INSERT INTO meta(key, value) VALUES (?, ?) "
@@ -136,10 +198,22 @@ class SQLiteBackend:
             sorted(values.items()),
         )
 
+    @_mapped("create")
+    def create_meta(self, values: dict[str, str]) -> dict[str, str]:
+        """Store ``values`` as the meta of a new index, in one transaction, unless the index
+        has meta already (then it is left alone); the meta the index holds afterwards."""
+        self.commit()
+        db = self._write()
+        if db.execute("SELECT 1 FROM meta LIMIT 1").fetchone() is None:
+            db.executemany("INSERT INTO meta(key, value) VALUES (?, ?)", sorted(values.items()))
+        self.commit()
+        return dict(self._db.execute("SELECT key, value FROM meta").fetchall())
+
     def _document(self, row: tuple[int, str, str, int, int, int, str]) -> DocumentRecord:
         doc_id, root, path, content_id, size, mtime_ns, mime = row
         return DocumentRecord(root, path, content_id, size, mtime_ns, mime, id=doc_id)
 
+    @_mapped("read")
     def find_document(self, root: str, path: str) -> DocumentRecord | None:
         row = self._db.execute(
             "SELECT id, root, path, content_id, size, mtime_ns, mime FROM documents "
@@ -148,6 +222,7 @@ class SQLiteBackend:
         ).fetchone()
         return self._document(row) if row else None
 
+    @_mapped("read")
     def documents(self, root: str | None = None) -> Iterator[DocumentRecord]:
         query = "SELECT id, root, path, content_id, size, mtime_ns, mime FROM documents"
         rows = (
@@ -155,13 +230,14 @@ class SQLiteBackend:
             if root is not None
             else self._db.execute(query + " ORDER BY root, path")
         )
-        for row in rows.fetchall():
-            yield self._document(row)
+        return iter([self._document(row) for row in rows.fetchall()])
 
+    @_mapped("read")
     def find_content(self, sha256: str) -> int | None:
         row = self._db.execute("SELECT id FROM contents WHERE sha256 = ?", (sha256,)).fetchone()
         return int(row[0]) if row else None
 
+    @_mapped("write")
     def add_content(self, content: NewContent, bands: int) -> int:
         db = self._write()
         blob = np.empty(len(content.hashes), dtype=_BLOB_DTYPE)
@@ -227,6 +303,7 @@ class SQLiteBackend:
             zip(distinct_hashes[starts].tolist(), counts.tolist(), strict=True),
         )
 
+    @_mapped("write")
     def add_document(self, document: DocumentRecord) -> int:
         cursor = self._write().execute(
             "INSERT INTO documents(root, path, content_id, size, mtime_ns, mime)"
@@ -242,6 +319,7 @@ class SQLiteBackend:
         )
         return int(cursor.lastrowid or 0)
 
+    @_mapped("write")
     def remove_document(self, document_id: int) -> None:
         self._flush()
         db = self._write()
@@ -270,6 +348,7 @@ class SQLiteBackend:
         db.execute("DELETE FROM bands WHERE content_id = ?", (content_id,))
         db.execute("DELETE FROM contents WHERE id = ?", (content_id,))
 
+    @_mapped("read")
     def document_frequencies(self, hashes: Sequence[int]) -> dict[int, int]:
         self._flush()
         result: dict[int, int] = {}
@@ -282,6 +361,7 @@ class SQLiteBackend:
             )
         return result
 
+    @_mapped("read")
     def postings(
         self, hashes: Sequence[int], content_ids: Sequence[int] | None = None
     ) -> list[Posting]:
@@ -301,6 +381,7 @@ class SQLiteBackend:
             result.extend(Posting(*row) for row in rows)
         return result
 
+    @_mapped("read")
     def simhash_candidates(self, simhash: int, bands: int) -> set[int]:
         found: set[int] = set()
         for band, value in enumerate(band_values(simhash, bands)):
@@ -312,6 +393,7 @@ class SQLiteBackend:
             )
         return found
 
+    @_mapped("read")
     def documents_named(self, file_name: str) -> list[DocumentRecord]:
         escaped = file_name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         rows = self._db.execute(
@@ -322,6 +404,7 @@ class SQLiteBackend:
         )
         return [self._document(row) for row in rows.fetchall()]
 
+    @_mapped("read")
     def contents(self, ids: Sequence[int]) -> dict[int, ContentRecord]:
         result: dict[int, ContentRecord] = {}
         for chunk in _chunks(list(ids)):
@@ -350,9 +433,11 @@ class SQLiteBackend:
                 )
         return result
 
+    @_mapped("read")
     def count_contents(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM contents").fetchone()[0])
 
+    @_mapped("read")
     def counts(self) -> dict[str, int]:
         self._flush()
 
@@ -365,12 +450,34 @@ class SQLiteBackend:
             "fingerprints": count("postings"),
         }
 
+    @_mapped("read")
+    def count_documents(self) -> int:
+        return int(self._db.execute("SELECT count(*) FROM documents").fetchone()[0])
+
+    @_mapped("write")
     def commit(self) -> None:
         self._flush()
         if self._in_transaction:
             self._db.execute("COMMIT")
             self._in_transaction = False
 
+    def rollback(self) -> bool:
+        """Drop every change since the last commit (True: there is nothing left of them).
+
+        After a full disk SQLite may have rolled back already: then there is
+        nothing to do, and that is no error.
+        """
+        self._pending, self._pending_rows = [], 0
+        self._in_transaction = False
+        try:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
+        return True
+
     def close(self) -> None:
-        self.commit()
-        self._db.close()
+        try:
+            self.commit()
+        finally:
+            self._db.close()
