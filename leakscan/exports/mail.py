@@ -347,25 +347,52 @@ def _bounded_fields(block: bytes) -> tuple[bytes, list[str]]:
         field = block[position:stop]
         position = stop
         if len(field) > _MAX_FIELD_BYTES:
-            name = field.split(b":", 1)[0][:60].decode("ascii", "replace")
-            cut = max(
-                field.rfind(b"\n", 0, _MAX_FIELD_BYTES), field.rfind(b"\r", 0, _MAX_FIELD_BYTES)
-            )
-            field = field[: cut if cut > 0 else _MAX_FIELD_BYTES] + b"\r\n"
+            name = field[:60].split(b":", 1)[0].decode("ascii", "replace")
+            # Cut where a word ends, so no encoded word is cut in two.
+            cut = max(field.rfind(space, 0, _MAX_FIELD_BYTES) for space in b" \t\r\n")
             notes.append(
-                f"header {name}: {stop - (position - len(field))} bytes"
-                f" long; only the first {_MAX_FIELD_BYTES} were read"
+                f"header {name}: {len(field)} bytes long;"
+                f" only the first {_MAX_FIELD_BYTES} were read"
             )
+            field = field[: cut if cut > 0 else _MAX_FIELD_BYTES].rstrip(b"\r\n") + b"\r\n"
         kept.append(field)
         total += len(field)
     return b"".join(kept), notes
+
+
+def _parse_fields(block: bytes, notes: list[str]) -> EmailMessage:
+    """The header block parsed; a field the stdlib cannot parse is left out, with a note.
+
+    (A comment nested thousands deep in Content-Type exhausts the stack of
+    the stdlib's recursive header parser, which reads Content-Type when it
+    closes a message.)
+    """
+    parser = BytesParser(policy=email.policy.default)
+    try:
+        return parser.parsebytes(block, headersonly=True)
+    except Exception:
+        pass
+    raw = BytesParser(policy=email.policy.compat32).parsebytes(block, headersonly=True)
+    kept = []
+    for name, value in raw.raw_items():
+        try:
+            str(email.policy.default.header_fetch_parse(name, str(value)))
+        except Exception as exc:
+            notes.append(f"header {name} unreadable ({type(exc).__name__}); left out")
+            continue
+        kept.append(f"{name}: {value}\r\n".encode("ascii", "surrogateescape"))
+    try:
+        return parser.parsebytes(b"".join(kept), headersonly=True)
+    except Exception as exc:
+        notes.append(f"headers unreadable ({type(exc).__name__}); left out")
+        return EmailMessage()
 
 
 def _entity(data: bytes, start: int, end: int, depth: int, default: str | None = None) -> _Entity:
     """The entity at ``data[start:end]``: its header block parsed, its body located."""
     header_end, body_start, separator_missing = _header_block(data, start, end)
     block, notes = _bounded_fields(data[start:header_end])
-    headers = BytesParser(policy=email.policy.default).parsebytes(block, headersonly=True)
+    headers = _parse_fields(block, notes)
     if separator_missing:
         headers.defects.append(email.errors.MissingHeaderBodySeparatorDefect())
     if default is not None:
