@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from email.header import decode_header, make_header
 from email.message import EmailMessage
 from email.parser import BytesParser
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..errors import EncryptedDocumentError, ExtractionError, UnsupportedFormatError
 from ..extract import OLE_MAGIC
@@ -279,7 +279,6 @@ def _unfold(value: str) -> str:
 _HEADER_LINE = re.compile(rb"From |[\x21-\x39\x3b-\x7e]*:|[ \t]")
 _FIRST_OTHER_LINE = re.compile(rb"(?:(?<=\n)|(?<=\r)(?!\n))(?!From |[\x21-\x39\x3b-\x7e]*:|[ \t])")
 _FIELD_END = re.compile(rb"(?:\r\n|\r(?!\n)|\n)(?![ \t])")
-_BOUNDARY_TAIL = re.compile(rb"(--)?[ \t]*(?:\r\n|\r|\n|\Z)")
 # Header bounds: the stdlib's header parser is slow on long values (a 550 kB
 # Subject of encoded words takes seconds), so fields are cut short, with a note.
 _MAX_FIELD_BYTES = 32 << 10
@@ -328,33 +327,31 @@ def _header_block(data: bytes, start: int, end: int) -> tuple[int, int, bool]:
     return stop, stop, True
 
 
-def _bounded_fields(block: bytes) -> tuple[bytes, list[str]]:
-    """The header block with each field cut to a bound, and notes on what was cut."""
-    if len(block) <= _MAX_FIELD_BYTES:
-        return block, []
+def _bounded_fields(data: bytes, start: int, end: int) -> tuple[bytes, list[str]]:
+    """The header block ``data[start:end]``, each field cut to a bound, and notes on the cuts."""
+    if end - start <= _MAX_FIELD_BYTES:
+        return data[start:end], []
     kept: list[bytes] = []
     notes: list[str] = []
     total = 0
-    position = 0
-    while position < len(block):
+    position = start
+    while position < end:
         if len(kept) >= _MAX_FIELDS or total >= _MAX_HEADER_BYTES:
-            notes.append(
-                f"more than {len(kept)} header fields ({total} bytes): the rest were not read"
-            )
+            notes.append(f"header fields after the first {len(kept)} ({total} bytes) were not read")
             break
-        found = _FIELD_END.search(block, position)
-        stop = len(block) if found is None else found.end()
-        field = block[position:stop]
-        position = stop
-        if len(field) > _MAX_FIELD_BYTES:
+        found = _FIELD_END.search(data, position, end)
+        stop = end if found is None else found.end()
+        field = data[position : min(stop, position + _MAX_FIELD_BYTES + 1)]
+        if stop - position > _MAX_FIELD_BYTES:
             name = field[:60].split(b":", 1)[0].decode("ascii", "replace")
-            # Cut where a word ends, so no encoded word is cut in two.
-            cut = max(field.rfind(space, 0, _MAX_FIELD_BYTES) for space in b" \t\r\n")
             notes.append(
-                f"header {name}: {len(field)} bytes long;"
+                f"header {name}: {stop - position} bytes long;"
                 f" only the first {_MAX_FIELD_BYTES} were read"
             )
+            # Cut where a word ends, so that no encoded word is cut in two.
+            cut = max(field.rfind(space, 0, _MAX_FIELD_BYTES) for space in b" \t\r\n")
             field = field[: cut if cut > 0 else _MAX_FIELD_BYTES].rstrip(b"\r\n") + b"\r\n"
+        position = stop
         kept.append(field)
         total += len(field)
     return b"".join(kept), notes
@@ -391,7 +388,7 @@ def _parse_fields(block: bytes, notes: list[str]) -> EmailMessage:
 def _entity(data: bytes, start: int, end: int, depth: int, default: str | None = None) -> _Entity:
     """The entity at ``data[start:end]``: its header block parsed, its body located."""
     header_end, body_start, separator_missing = _header_block(data, start, end)
-    block, notes = _bounded_fields(data[start:header_end])
+    block, notes = _bounded_fields(data, start, header_end)
     headers = _parse_fields(block, notes)
     if separator_missing:
         headers.defects.append(email.errors.MissingHeaderBodySeparatorDefect())
@@ -409,47 +406,50 @@ def _before_line_break(data: bytes, start: int, end: int) -> int:
     return end
 
 
+class _Split(NamedTuple):
+    """Where a multipart's parts lie, and how its list of parts ends."""
+
+    ranges: list[tuple[int, int]]
+    #: A closing boundary line was found.
+    closed: bool
+    #: The search stopped at its bound: what follows the last range was not split.
+    cut: bool
+
+
 def _split_multipart(
     data: bytes, start: int, end: int, boundary: bytes, limit: int
-) -> tuple[list[tuple[int, int]], bool] | None:
-    """The body ranges of a multipart's parts and whether it closes; ``None`` if no boundary occurs.
-
-    At most ``limit`` boundary lines are looked for (the caller stops reading
-    there); a multipart cut short by that bound is not said to be unclosed.
+) -> _Split | None:
+    """The body ranges of a multipart's parts; ``None`` if its boundary never occurs.
 
     As RFC 2046 (and the stdlib) has it, the line break before a boundary
     line belongs to the boundary, and text before the first and after the
-    last boundary (preamble, epilogue) is not part of any part.
+    last boundary (preamble, epilogue) is not part of any part. At most
+    ``limit`` boundary lines are looked for.
     """
-    separator = b"--" + boundary
+    separator = re.escape(b"--" + boundary)
+    # The separator, then a look back that it starts a line (a body always
+    # starts a line, so the look back never needs to see past the buffer):
+    # the search runs on the literal however often it occurs inside lines.
+    boundary_line = re.compile(
+        separator + rb"(?<=[\r\n]" + separator + rb")(--)?[ \t]*(?:\r\n|\r|\n|\Z)"
+    )
     lines: list[tuple[int, int, bool]] = []  # where a boundary line starts, ends, closes
-    position = start
-    while len(lines) <= limit:
-        at = data.find(separator, position, end)
-        if at < 0:
-            break
-        position = at + 1
-        if at > start and data[at - 1] not in (0x0A, 0x0D):
-            continue
-        tail = _BOUNDARY_TAIL.match(data, at + len(separator), end)
-        if tail is None:
-            continue
-        lines.append((at, tail.end(), bool(tail.group(1))))
-        position = max(tail.end(), position)
-        if tail.group(1):
+    for match in boundary_line.finditer(data, start, end):
+        lines.append((match.start(), match.end(), bool(match.group(1))))
+        if match.group(1) or len(lines) > limit:
             break
     if not lines:
         return None
-    cut_short = len(lines) > limit and not lines[-1][2]  # the rest is past the part bound
+    closed = lines[-1][2]
+    cut = len(lines) > limit and not closed
     ranges: list[tuple[int, int]] = []
-    for (_, body_start, closes), following in zip(lines, [*lines[1:], None], strict=True):
-        if closes:
-            return ranges, True
+    for (_, body_start, _), following in zip(lines, [*lines[1:], None], strict=True):
         if following is None:
-            ranges.append((body_start, end))
+            if not closed and not cut:
+                ranges.append((body_start, end))
         elif following[0] > body_start:  # two boundary lines in a row make no part
             ranges.append((body_start, _before_line_break(data, body_start, following[0])))
-    return ranges, cut_short
+    return _Split(ranges, closed, cut)
 
 
 def _cte(headers: EmailMessage) -> str:
@@ -468,7 +468,8 @@ class _EmlReader:
         self.bodies: list[str] = []
         self.attachments: list[MailPart] = []
         self.forwarded = 0
-        self.too_many = self.split()
+        self.too_many = False  # more parts than max_parts: some were not read
+        self.split()
         # Undeclared 8-bit text: UTF-8 first (what modern clients send), then a
         # charset the same message declares elsewhere (a client writing
         # Windows-1256 bodies writes Windows-1256 headers), then Windows-1252.
@@ -496,22 +497,22 @@ class _EmlReader:
             yield entity
             stack.extend(reversed(entity.children or ()))
 
-    def split(self) -> bool:
-        """Split the entities out, as many as the bounds allow; whether some parts were left."""
+    def split(self) -> None:
+        """Split the entities out, as many as the bounds allow."""
         count = 0
         stack = [self.top]
         while stack:
             entity = stack.pop()
             count += 1
             if count > self.max_parts:
-                return True
+                self.too_many = True
+                return
             try:
                 self.split_one(entity, self.max_parts - count)
             except Exception as exc:  # the stdlib's header classes raise on odd values
                 entity.notes.append(f"structure unreadable: {type(exc).__name__}: {exc}")
                 entity.children = None
             stack.extend(reversed(entity.children or ()))
-        return False
 
     def split_one(self, entity: _Entity, room: int) -> None:
         headers = entity.headers
@@ -547,8 +548,10 @@ class _EmlReader:
         if found is None:
             headers.defects.append(email.errors.StartBoundaryNotFoundDefect())
             return
-        ranges, closed = found
-        if not closed:
+        ranges, closed, cut = found
+        if cut:
+            self.too_many = True
+        elif not closed:
             headers.defects.append(email.errors.CloseBoundaryNotFoundDefect())
         default = "message/rfc822" if headers.get_content_subtype() == "digest" else None
         entity.children = [
@@ -668,8 +671,10 @@ class _EmlReader:
         data, start, end = entity.data, entity.start, entity.end
         cte = _cte(entity.headers)
         if cte == "base64" or cte in _UUENCODE:
-            spaces = sum(data.count(byte, start, end) for byte in (b"\n", b"\r", b" ", b"\t", b"="))
-            return (end - start - spaces) * 3 // 4
+            not_data = sum(
+                data.count(byte, start, end) for byte in (b"\n", b"\r", b" ", b"\t", b"=")
+            )
+            return (end - start - not_data) * 3 // 4
         return end - start
 
     def payload(self, entity: _Entity, label: str, problems: list[str] | None = None) -> bytes:
@@ -754,16 +759,29 @@ class _EmlReader:
         return data, start, end
 
     def add_message_part(self, entity: _Entity, count: int) -> None:
+        """A forwarded message: its own bytes, named by its file name or its subject."""
         label = f"part {count}"
         self.forwarded += 1
+        content_type = entity.headers.get_content_type()
         name = self.filename(entity.headers, label)
-        if name is None:
+        size = self.decoded_size(entity)
+        if size <= self.max_bytes:
             data, start, end = self.message_bytes(entity, label)
-            inner = _entity(data, start, end, 0)
+            size = end - start
+        else:  # an encoded forward too large to decode: named from what is at hand
+            data, start, end = entity.data, entity.start, entity.end
+        if name is None:
+            inner = _entity(data, start, min(end, start + _MAX_HEADER_BYTES), 0)
             subject = ", ".join(self.header_values(inner.headers, "Subject"))
             stem = _safe_stem(subject) if subject else ""
             name = f"{stem or f'forwarded-{self.forwarded}'}.eml"
-        self.add_part(entity, name, entity.headers.get_content_type(), label)
+        if size > self.max_bytes:
+            part = MailPart(name, b"", content_type, too_large=True, size=size)
+        else:
+            part = MailPart(
+                name, data if end - start == len(data) else data[start:end], content_type
+            )
+        self.attachments.append(part)
 
     def choose_alternative(self, children: list[_Entity]) -> _Entity | None:
         """Plain text if it says something, else the HTML (or a part holding either)."""
