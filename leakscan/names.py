@@ -1,4 +1,4 @@
-"""Names are data, never control: how file and member names are printed and located.
+r"""Names are data, never control: how file and member names are printed and located.
 
 A seized device names its own files, so a name can hold anything a terminal
 obeys. :func:`printable` writes a name so that it shows as one line that
@@ -6,16 +6,16 @@ cannot move the cursor, recolour the screen or reorder the text around it:
 every control character, line or paragraph separator, bidirectional mark,
 invisible format character (zero-width space and joiners, soft hyphen, tag
 characters) and invisible Hangul filler is written as a Python-style escape:
-``\\n``, ``\\r``, ``\\t``, ``\\x1b`` (other C0 controls and DEL), ``\\u202e``
-(C1 controls as ``\\u0080``-``\\u009f``, everything else up to U+FFFF) or
-``\\U000e0041``. A byte that is not UTF-8, carried as a surrogate escape, is
-written ``\\xff``, as Python's ``backslashreplace`` writes it. A backslash
+``\n``, ``\r``, ``\t``, ``\x1b`` (other C0 controls and DEL), ``\u202e``
+(C1 controls as ``\u0080``-``\u009f``, everything else up to U+FFFF) or
+``\U000e0041``. A byte that is not UTF-8, carried as a surrogate escape, is
+written ``\xff``, as Python's ``backslashreplace`` writes it. A backslash
 that is part of the name stays one backslash unless what follows it would
 read as one of those escapes (another backslash, ``n``, ``r``, ``t``, ``x``
 and two hex digits below 80, ``u`` and four, ``U`` and eight hex digits); then
-it is written ``\\\\``. Read left to right, every escape stands for exactly one
+it is written ``\\``. Read left to right, every escape stands for exactly one
 character, so a printed name reads back to one name, with one exception made
-on purpose: ``\\x80``-``\\xff`` always stands for an undecodable byte, whether
+on purpose: ``\x80``-``\xff`` always stands for an undecodable byte, whether
 the name carried the byte raw or already escaped (as file paths in records
 do), so one file prints the same whichever way its name reached us. Text
 quoted from a document (:func:`printable_passage`) follows the same rule but
