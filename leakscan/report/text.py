@@ -1,10 +1,15 @@
-"""A readable report: one block per finding, one line per error or skip, then a summary."""
+"""A readable report: one block per finding, one line per error or skip, then a summary.
+
+Every name, reason and quote is printed through :mod:`leakscan.names`, so a
+hostile file name cannot forge report lines or rewrite the terminal.
+"""
 
 from __future__ import annotations
 
 import textwrap
 from typing import TextIO
 
+from ..names import printable, printable_passage
 from ..records import ErrorRecord, Finding, Record, SkippedRecord, Summary
 
 __all__ = ["TextWriter"]
@@ -16,7 +21,7 @@ def _quote(text: str) -> str:
     flat = " ".join(text.split())
     if len(flat) > _QUOTE_CHARS:
         flat = flat[: _QUOTE_CHARS - 1].rstrip() + "…"
-    return f"“{flat}”"
+    return f"“{printable_passage(flat)}”"
 
 
 class TextWriter:
@@ -32,25 +37,26 @@ class TextWriter:
         if isinstance(record, Finding):
             self._finding(record)
         elif isinstance(record, ErrorRecord):
-            self._line(f"ERROR   {record.suspect}: {record.error}")
+            self._line(f"ERROR   {printable(record.suspect)}: {printable(record.error)}")
         elif isinstance(record, SkippedRecord):
-            self._line(f"SKIPPED {record.suspect}: {record.reason}")
+            self._line(f"SKIPPED {printable(record.suspect)}: {printable(record.reason)}")
         elif isinstance(record, Summary):
             self._summary(record)
         self.stream.flush()
 
     def _finding(self, f: Finding) -> None:
-        self._line(f"FOUND   {f.suspect}")
+        self._line(f"FOUND   {printable(f.suspect)}")
+        source = printable(f.source)
         if f.kind == "attachment-name":
             pages = f", {f.attachment_pages} pages" if f.attachment_pages else ""
             self._line(
-                f"        names a dropped attachment “{f.attachment}”{pages}, "
-                f"the name of {f.source}  (score {f.score:.2f}: a name only, no text compared)"
+                f"        names a dropped attachment “{printable(f.attachment or '')}”{pages}, "
+                f"the name of {source}  (score {f.score:.2f}: a name only, no text compared)"
             )
             self._sent(f)
             return
         self._line(
-            f"        contains {f.kind} of {f.source}  (score {f.score:.2f}, "
+            f"        contains {printable(f.kind)} of {source}  (score {f.score:.2f}, "
             f"{f.containment:.0%} of the source, {f.coverage:.0%} of this item, "
             f"{f.matched_tokens} words in {len(f.passages)} passage(s))"
         )
@@ -62,15 +68,17 @@ class TextWriter:
             self._line(f"        longest passage ({where}):")
             self._line(textwrap.indent(_quote(passage.text), " " * 10))
         if f.messages:
-            lines = ", ".join("#" + m.rsplit("#", 1)[-1] for m in f.messages)
+            lines = ", ".join("#" + printable(m.rsplit("#", 1)[-1]) for m in f.messages)
             self._line(f"        spread over {len(f.messages)} messages: {lines}")
         self._sent(f)
 
     def _sent(self, f: Finding) -> None:
+        sender = printable(f.sender) if f.sender else None
+        sent_at = printable(f.sent_at or "")
         if f.sent_in:
-            self._line(f"        attached to {f.sent_in}, sent by {f.sender} at {f.sent_at}")
+            self._line(f"        attached to {printable(f.sent_in)}, sent by {sender} at {sent_at}")
         elif f.sent_at:
-            self._line(f"        sent by {f.sender or 'the chat'} at {f.sent_at}")
+            self._line(f"        sent by {sender or 'the chat'} at {sent_at}")
 
     def _summary(self, s: Summary) -> None:
         self._line()
@@ -87,7 +95,9 @@ class TextWriter:
         if opened:
             self._line("; ".join(opened))
         if s.skipped_by_type:
-            kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(s.skipped_by_type.items()))
+            kinds = ", ".join(
+                f"{n} {printable(kind)}" for kind, n in sorted(s.skipped_by_type.items())
+            )
             self._line(f"not examined: {kinds}")
 
     def close(self) -> None:
