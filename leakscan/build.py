@@ -25,6 +25,7 @@ from .fingerprint import Fingerprinter, Scheme
 from .index import Index, builds_index
 from .intake import Loaded, internal_error, load_item
 from .isolation import Done, Failure, Isolation, Progress, run_steps
+from .names import locator_part
 from .records import ErrorRecord, SkippedRecord
 from .scan import DEFAULT_MAX_FILE_BYTES
 from .walk import Item, display_name, hash_evidence
@@ -169,7 +170,7 @@ def _document(
 
 def _relative(item: Item, root: str) -> str:
     """The document path below its root; an archive member keeps its ``!member`` tail."""
-    relative = Path(os.path.relpath(item.path, root)).as_posix()
+    relative = locator_part(Path(os.path.relpath(item.path, root)).as_posix())
     holder = display_name(item.path)
     if item.name != holder and item.name.startswith(holder + "!"):
         relative += item.name[len(holder) :]
@@ -200,7 +201,7 @@ def _jobs(
             if not isinstance(entry, FileJob):
                 yield entry, None
                 continue
-            relative = Path(os.path.relpath(entry.path, root)).as_posix()
+            relative = locator_part(Path(os.path.relpath(entry.path, root)).as_posix())
             existing = index.find_document(relative, root)
             known = None
             if existing is not None:
@@ -255,7 +256,7 @@ def build(
             progress(outcome.name if isinstance(outcome, _Document) else outcome.suspect)
         if not isinstance(outcome, _Document):
             # A document that cannot be read now is not pruned: it may be read next time.
-            relative = Path(os.path.relpath(job.file.path, root)).as_posix()
+            relative = locator_part(Path(os.path.relpath(job.file.path, root)).as_posix())
             if outcome.suspect.startswith(job.file.name):
                 seen.setdefault(root, set()).add(relative + outcome.suspect[len(job.file.name) :])
             if isinstance(outcome, ErrorRecord):

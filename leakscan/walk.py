@@ -18,6 +18,7 @@ from typing import BinaryIO
 
 from .errors import ConfigurationError
 from .exports.chat import ChatContext, SentIn
+from .names import locator_part
 from .records import ErrorRecord, SkippedRecord
 
 __all__ = [
@@ -55,8 +56,10 @@ class Item:
 
 
 def display_name(path: str) -> str:
-    """A path as text a person can read, with undecodable bytes escaped."""
-    return os.fsencode(path).decode("utf-8", "backslashreplace")
+    """A path as the first part of a locator: undecodable bytes escaped (``\\xff``), and
+    ``%``, ``!`` and ``#`` percent-escaped so that a file named ``x.zip!a.txt`` cannot pass
+    for an archive member nor ``chat#L5.txt`` for a chat line (see :mod:`leakscan.names`)."""
+    return locator_part(os.fsencode(path).decode("utf-8", "backslashreplace"))
 
 
 def walk(targets: Sequence[str | os.PathLike[str]]) -> Iterator[Item | SkippedRecord | ErrorRecord]:

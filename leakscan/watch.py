@@ -30,6 +30,7 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from .errors import ConfigurationError
 from .index import Index
 from .isolation import Done, Failure, Pool
+from .names import printable
 from .records import AlsoAtRecord, ErrorRecord, Finding, Record, SkippedRecord, outcome_of
 from .scan import ScanOptions, _init_worker, _work_path
 from .walk import Item, display_name, hash_evidence, open_evidence, walk
@@ -264,12 +265,13 @@ class Watcher:
             self._write(record)
             if isinstance(record, Finding):
                 self.echo(
-                    f"FOUND   {record.suspect}: {record.kind} of {record.source} "
+                    f"FOUND   {printable(record.suspect)}: {record.kind} of "
+                    f"{printable(record.source)} "
                     f"(score {record.score:.2f}, {record.matched_tokens} words)"
                 )
                 self._run_hook(record)
             elif isinstance(record, ErrorRecord):
-                self.echo(f"ERROR   {record.suspect}: {record.error}")
+                self.echo(f"ERROR   {printable(record.suspect)}: {printable(record.error)}")
         outcome = outcome_of(records)
         self.stats.scanned += 1
         self.stats.findings += len(findings)
@@ -282,11 +284,12 @@ class Watcher:
         first_path, findings = first
         if first_path == path:
             return
-        record = AlsoAtRecord(display_name(path), sha256, first_path, findings)
+        record = AlsoAtRecord(display_name(path), sha256, display_name(first_path), findings)
         self._write(record)
         if findings:
             self.echo(
-                f"FOUND   {record.suspect}: same content as {first_path} "
+                f"FOUND   {printable(record.suspect)}: same content as "
+                f"{printable(record.first_seen_as)} "
                 f"({findings} finding(s) there)"
             )
 

@@ -88,9 +88,13 @@ def test_outlook_msg_attachment_is_found(tmp_path: Path, index_path: Path) -> No
     assert finding.suspect == f"{path}!plan copy.txt" and finding.source == "plan.txt"
 
 
-def test_crafted_mail_with_too_many_parts_is_refused(tmp_path: Path, index_path: Path) -> None:
+def test_crafted_mail_with_too_many_parts_keeps_what_it_read(
+    tmp_path: Path, index_path: Path
+) -> None:
     boundary = "b"
-    parts = "".join(f"--{boundary}\nContent-Type: text/plain\n\nx\n" for _ in range(10_050))
+    pasted = " ".join(SOURCE.split(" ")[100:180])
+    first = f"--{boundary}\nContent-Type: text/plain\n\n{pasted}\n"
+    parts = first + "".join(f"--{boundary}\nContent-Type: text/plain\n\nx\n" for _ in range(10_050))
     path = tmp_path / "crafted.eml"
     path.write_text(
         "From: a@example.org\nMessage-ID: <c@example.org>\nMIME-Version: 1.0\n"
@@ -98,5 +102,7 @@ def test_crafted_mail_with_too_many_parts_is_refused(tmp_path: Path, index_path:
         encoding="utf-8",
     )
     records = scan(index_path, path)
-    (error,) = [r for r in records if isinstance(r, ErrorRecord)]
-    assert error.suspect == str(path) and "MIME parts" in error.error
+    assert not [r for r in records if isinstance(r, ErrorRecord)]
+    assert [r.suspect for r in records if isinstance(r, Finding)] == [str(path)]
+    (note,) = [r for r in records if isinstance(r, NoteRecord)]
+    assert note.suspect == str(path) and "10000" in note.note.replace(",", "")

@@ -25,6 +25,7 @@ from typing import IO
 from ..errors import ExtractionError
 from ..extract import OLE_MAGIC
 from ..isolation import Isolation
+from ..names import Occurrences, child_locator
 from ..records import ErrorRecord, SkippedRecord
 from ..walk import Item, open_evidence
 from .archives import (
@@ -42,8 +43,6 @@ from .folders import CHAT_HEAD_BYTES, FileJob, Walker, chat_app, chat_candidate,
 __all__ = ["Entry", "Expander", "Opened"]
 
 _HEAD = 8192
-_MAX_MIME_PARTS = 10_000  # about 5 s of parsing
-_MAX_MIME_NESTING = 200
 _HASH_TICK = 256 << 20  # a long hash reports progress, so the step time limit does not cut it
 
 
@@ -172,11 +171,10 @@ class Expander:
         except Exception:  # a damaged archive: the reading pass below says how
             chats = _NO_CHATS
         handle.seek(0)
-        seen: dict[str, int] = {}
+        seen = Occurrences()
         try:
             for member in read_archive(kind, handle, name, size, budget):
-                count = seen[member.name] = seen.get(member.name, 0) + 1
-                full = f"{name}!{member.name}" + (f"#{count}" if count > 1 else "")
+                full = child_locator(name, member.name, seen(member.name))
                 if isinstance(member, Refused):
                     if member.error:
                         yield ErrorRecord(full, member.reason, sha256)
@@ -310,36 +308,41 @@ class Expander:
     ) -> Iterator[Entry]:
         from .mail import read_eml, read_msg
 
-        # The mail parser's time grows with the parts and its depth with the
-        # nesting: bound both before parsing.
-        parts = data.count(b"\n--")
-        if parts > _MAX_MIME_PARTS or data.count(b"boundary=") > _MAX_MIME_NESTING:
-            yield ErrorRecord(
-                name,
-                f"refused: {parts} MIME parts or more than {_MAX_MIME_NESTING} multipart "
-                "levels (a crafted e-mail?)",
-                sha256,
-            )
-            return
+        # The reader bounds parts, nesting and header sizes itself, keeping what
+        # it read before a limit (its notes say where it stopped).
+        limit = self.limits.max_member_bytes
         try:
-            mail = read_msg(data) if kind == "msg" else read_eml(data)
+            mail = (
+                read_msg(data, max_attachment_bytes=limit)
+                if kind == "msg"
+                else read_eml(data, max_attachment_bytes=limit)
+            )
         except ExtractionError as exc:
             yield ErrorRecord(name, str(exc), sha256)
             return
         yield Opened(name, "e-mail")
-        yield Item(name, holder, data=data, text=mail.text, holder_sha256=sha256)
-        for note in mail.problems:
-            yield ErrorRecord(f"{name}!<part>", note, sha256)
-        seen: dict[str, int] = {}
+        # What the reader had to cut or guess is a note on the mail: it was read.
+        yield Item(
+            name,
+            holder,
+            data=data,
+            text=mail.text,
+            holder_sha256=sha256,
+            notes=tuple(mail.problems),
+        )
+        seen = Occurrences()
         for part in mail.attachments:
-            count = seen[part.name] = seen.get(part.name, 0) + 1
-            full = f"{name}!{part.name}" + (f"#{count}" if count > 1 else "")
+            full = child_locator(name, part.name, seen(part.name))
             problem = unsafe_name(part.name)
             try:
                 budget.count_member()
             except ExtractionError as exc:
                 yield ErrorRecord(name, str(exc), sha256)
                 return
+            if part.too_large:
+                size = f" ({part.size} bytes)" if part.size is not None else ""
+                yield SkippedRecord(full, f"larger than the {limit}-byte limit{size}", None, sha256)
+                continue
             notes = (f"suspicious attachment name: {problem}",) if problem else ()
             member = Member(part.name, part.data)
             yield from self._member(full, member, _NO_CHATS, holder, sha256, budget, depth, notes)
