@@ -441,17 +441,14 @@ def compare_command(a: str, b: str, output_format: str) -> None:
 @_index_option
 def fingerprint_command(file: str, index_location: str) -> None:
     """Print a file's signature as JSON (keyed with the index's key, if the index exists)."""
-    import hashlib
     import os
     import secrets
-    from pathlib import Path
 
-    from .extract import extract
     from .fingerprint import Fingerprinter
+    from .intake import extract_file
 
-    data = Path(file).read_bytes()
     try:
-        extracted = extract(data, file)
+        extracted, sha256 = extract_file(file)
     except ExtractionError as exc:
         _fail(str(exc))
         return
@@ -467,7 +464,7 @@ def fingerprint_command(file: str, index_location: str) -> None:
     fp = fingerprinter.fingerprint(extracted.text)
     signature = {
         "file": file,
-        "sha256": hashlib.sha256(data).hexdigest(),
+        "sha256": sha256,
         "mime": extracted.mime,
         "key_id": fingerprinter.key_id,
         "ephemeral_key": ephemeral,

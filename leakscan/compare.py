@@ -7,14 +7,12 @@ in-memory index and A is matched against it.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import secrets
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from .extract import Extracted, extract
+from .extract import Extracted
 from .fingerprint import Fingerprinter, hamming
 from .index import Index
 from .match import Matcher, MatchParams
@@ -110,8 +108,9 @@ def compare_texts(
 
 
 def _read(path: str | os.PathLike[str]) -> tuple[Extracted, str]:
-    data = Path(path).read_bytes()
-    return extract(data, os.fspath(path)), hashlib.sha256(data).hexdigest()
+    from .intake import extract_file  # a worker reads it: a hostile file cannot hang compare
+
+    return extract_file(os.fspath(path))
 
 
 def compare(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> Comparison:

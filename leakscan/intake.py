@@ -16,12 +16,20 @@ import os
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from .errors import LeakscanError, UnsupportedFormatError
+from .errors import ExtractionError, LeakscanError, UnsupportedFormatError
 from .extract import Extracted, detect_mime, extract
+from .isolation import Failure, Isolation, Pool
 from .records import ErrorRecord, SkippedRecord
-from .walk import Item, open_evidence, read_evidence
+from .walk import Item, display_name, open_evidence, read_evidence
 
-__all__ = ["Loaded", "internal_error", "load_item", "read_item", "read_item_stream"]
+__all__ = [
+    "Loaded",
+    "extract_file",
+    "internal_error",
+    "load_item",
+    "read_item",
+    "read_item_stream",
+]
 
 log = logging.getLogger(__name__)
 
@@ -120,3 +128,30 @@ def load_item(item: Item, max_bytes: int) -> Loaded | ErrorRecord | SkippedRecor
         return ErrorRecord(item.name, str(exc), holder)
     except Exception as exc:
         return internal_error(item, holder, exc)
+
+
+def _load_file(argument: tuple[str, int]) -> tuple[Extracted, str] | ErrorRecord | SkippedRecord:
+    path, max_bytes = argument
+    loaded = load_item(Item(display_name(path), path), max_bytes)
+    if isinstance(loaded, Loaded):
+        return loaded.extracted, loaded.sha256
+    return loaded
+
+
+def extract_file(
+    path: str, *, isolation: Isolation | None = None, max_bytes: int = 256 << 20
+) -> tuple[Extracted, str]:
+    """Read and extract one file in a sandboxed worker (time limit, memory cap): its text
+    and sha256. Raises ExtractionError with the one-line reason when it cannot be read."""
+    with Pool(isolation or Isolation()) as pool:
+        pool.submit(path, _load_file, (path, max_bytes))
+        (done,) = pool.poll()
+    result = done.result
+    if isinstance(result, Failure):
+        raise ExtractionError(f"{display_name(path)}: {result.reason}")
+    if isinstance(result, ErrorRecord):
+        raise ExtractionError(f"{result.suspect}: {result.error}")
+    if isinstance(result, SkippedRecord):
+        raise ExtractionError(f"{result.suspect}: not read: {result.reason}")
+    extracted, sha256 = result
+    return extracted, sha256

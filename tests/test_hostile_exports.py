@@ -249,3 +249,15 @@ def test_a_killed_scan_leaves_no_worker_behind(index_path: Path, tmp_path: Path)
     finally:
         process.kill()
     assert processes_mentioning(str(export)) == []
+
+
+def test_compare_and_fingerprint_refuse_a_fifo_instead_of_hanging(tmp_path: Path) -> None:
+    pipe = tmp_path / "looks-like.txt"
+    os.mkfifo(pipe)
+    note = tmp_path / "note.txt"
+    note.write_text(leak_note(8), encoding="utf-8")
+    index = str(tmp_path / "none.sqlite")
+    for args in (["compare", str(note), str(pipe)], ["fingerprint", str(pipe), "--index", index]):
+        result = run_cli(*args, timeout=60)
+        assert result.returncode == 2, result.stderr
+        assert "not a regular file" in result.stderr
