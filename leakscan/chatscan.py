@@ -9,9 +9,11 @@ documents: an ``attachment-name`` finding, weaker than any text match.
 
 The chat is read as a stream (:func:`~leakscan.exports.chat.iter_chat`), and
 a run of one sender is matched once it reaches :data:`RUN_MAX_CHARS` or
-:data:`RUN_MAX_MESSAGES`: the next run starts again with the last messages of
-that one (up to :data:`RUN_OVERLAP_CHARS`), so a paste cut there is still
-found whole on one side, and memory stays bounded however long the chat.
+:data:`RUN_MAX_MESSAGES`, so memory stays bounded however long the chat. The
+next run starts again with the last messages of that one (up to
+:data:`RUN_OVERLAP_CHARS`), which hands them over: a passage starting there is
+left to the next run, which sees it with what follows, so a paste cut at the
+boundary is still found whole, and once.
 """
 
 from __future__ import annotations
@@ -71,10 +73,10 @@ class ChatScan:
 
 
 class Run(NamedTuple):
-    """Consecutive messages of one sender; the first ``carried`` were matched in the run before."""
+    """Consecutive messages of one sender; the last ``handed`` start the next run too."""
 
     messages: list[Message]
-    carried: int = 0
+    handed: int = 0
 
 
 class _Dropped(NamedTuple):
@@ -91,29 +93,30 @@ def message_runs(messages: Iterable[Message]) -> Iterator[Run]:
     """Consecutive messages of one sender; a system line or another sender ends a run.
 
     A run reaching RUN_MAX_CHARS or RUN_MAX_MESSAGES is cut there, and the
-    next starts with its last messages (``carried``); every run holds at
+    next starts with its last messages (``handed``); every run holds at
     least one message of its own.
     """
     run: list[Message] = []
-    chars = carried = 0
+    chars = 0
     for message in messages:
         text = message.text
         if message.system or not text or text.isspace():
-            if len(run) > carried:
-                yield Run(run, carried)
-            run, chars, carried = [], 0, 0
+            if run:
+                yield Run(run)
+            run, chars = [], 0
             continue
         if run and run[-1].sender != message.sender:
-            yield Run(run, carried)
-            run, chars, carried = [], 0, 0
+            yield Run(run)
+            run, chars = [], 0
         elif run and (chars + len(text) + 1 > RUN_MAX_CHARS or len(run) >= RUN_MAX_MESSAGES):
-            yield Run(run, carried)
-            run = _overlap(run)
-            chars, carried = sum(len(m.text) + 1 for m in run), len(run)
+            overlap = _overlap(run)
+            if len(overlap) < len(run):  # else a long message joins a short run: no cut
+                yield Run(run, len(overlap))
+                run, chars = overlap, sum(len(m.text) + 1 for m in overlap)
         run.append(message)
         chars += len(text) + 1
-    if len(run) > carried:
-        yield Run(run, carried)
+    if run:
+        yield Run(run)
 
 
 def _overlap(run: list[Message]) -> list[Message]:
@@ -132,8 +135,7 @@ def _overlap(run: list[Message]) -> list[Message]:
 def _run_findings(chat_name: str, run: Run, find: FindText) -> list[Finding]:
     """Findings of one run, re-based on the first message they touch.
 
-    Passages that lie wholly in the messages carried from the run before were
-    reported with it, and are left out here.
+    Passages starting in the messages handed to the next run are left to it.
     """
     messages = run.messages
     starts: list[int] = []
@@ -144,10 +146,10 @@ def _run_findings(chat_name: str, run: Run, find: FindText) -> list[Finding]:
         parts.append(message.text)
         offset += len(message.text) + 1
     text = "\n".join(parts)
-    fresh = starts[run.carried] if run.carried else 0
+    handover = starts[len(messages) - run.handed] if run.handed else len(text) + 1
     results = []
     for finding in find(Extracted(text, "text/plain")):
-        found = [p for p in finding.passages if p.suspect_end > fresh]
+        found = [p for p in finding.passages if p.suspect_start < handover]
         if not found:
             continue
         first = bisect.bisect_right(starts, min(p.suspect_start for p in found)) - 1

@@ -6,9 +6,10 @@ account export holds its chats in ``{"chats": {"list": [...]}}`` (and
 steps through the objects that lead to message arrays over a window of the
 decoded text, and decodes each message whole with the standard library's
 C scanner (``json.JSONDecoder.raw_decode``), so it knows the line each
-message starts on. Numbers are kept as their digits (a 5,000-digit number is
-no error); a value too large (:data:`MAX_VALUE_CHARS`) or too deeply nested to
-decode is stepped over without being held, and, if it was a message, noted.
+message starts on. Integers are read as floats (a 5,000-digit one is no
+error, and no field read is a number); a value too large
+(:data:`MAX_VALUE_CHARS`) or too deeply nested to decode is stepped over
+without being held, and, if it was a message, noted.
 
     >>> import io
     >>> export = {"name": "Ops", "type": "private_group", "id": 7, "messages": [
@@ -65,8 +66,9 @@ _ACCOUNT = re.compile(
     r'\{\s*"about"\s*:\s*"(?:[^"\\]|\\.)*"\s*,\s*"(?:personal_information|chats)"'
 )
 _JSON_SPACE = re.compile(r"[ \t\n\r]*")
-# Numbers stay strings: int() refuses more than 4,300 digits, and no number is needed.
-_DECODER = json.JSONDecoder(parse_int=str)
+# int() refuses more than 4,300 digits (a ValueError that once ended whole scans);
+# float() takes any number of them, and no field read is a number.
+_DECODER = json.JSONDecoder(parse_int=float)
 # Text the walker is done with is dropped once there is this much of it.
 _DROP = CHUNK_BYTES
 # What the skipper looks for outside strings, and the rest of a string up to its closing quote.
@@ -246,11 +248,14 @@ class _Walker:
     def value(self, pos: int) -> tuple[Any, int]:
         """Decode the JSON value at pos whole, reading as far as it takes: (value, end).
 
-        Raises _Unreadable for a value over MAX_VALUE_CHARS or nested too deeply.
+        Raises _Unreadable for a value over MAX_VALUE_CHARS (no more than that
+        is read for it) or nested too deeply.
         """
         text = self.text
+        over = f"over {MAX_VALUE_CHARS} characters"
         while True:
             rel = pos - text.base
+            held = len(text.text) - rel
             try:
                 value, end = _DECODER.raw_decode(text.text, rel)
             except json.JSONDecodeError as exc:
@@ -262,19 +267,17 @@ class _Walker:
                     raise ChatFormatError(
                         f"invalid Telegram JSON at {where}: {exc.msg}{self.damage()}"
                     ) from None
-                if len(text.text) - rel > MAX_VALUE_CHARS:
-                    raise _Unreadable(f"over {MAX_VALUE_CHARS} characters") from None
-                text.more(max(len(text.text) - rel, _DROP))
-                continue
             except RecursionError:
                 raise _Unreadable("nested too deeply") from None
-            # A number held whole ends where the text does: it may go on.
-            if end == len(text.text) and not text.eof:
+            else:
                 if end - rel > MAX_VALUE_CHARS:
-                    raise _Unreadable(f"over {MAX_VALUE_CHARS} characters")
-                text.more(max(end - rel, _DROP))
-                continue
-            return value, text.base + end
+                    raise _Unreadable(over)
+                # A number held whole ends where the text held does: it may go on.
+                if end < len(text.text) or text.eof:
+                    return value, text.base + end
+            if held > MAX_VALUE_CHARS:
+                raise _Unreadable(over)
+            text.more(min(max(held, _DROP), MAX_VALUE_CHARS + 1 - held))
 
     def skip(self, pos: int, what: str) -> int:
         """Step over the value at pos without decoding or holding it: its end."""

@@ -360,8 +360,22 @@ class _Open:
             self.kept += len(part)
 
 
+class _Begun(NamedTuple):
+    """A message whose header was read in the block at hand."""
+
+    line: int
+    sender: str | None
+    sent_at: str
+    text_start: int
+    attachments: tuple[AttachmentRef, ...]
+
+
 class _Reader:
-    """The second pass: messages from blocks of text, with their lines and offsets."""
+    """The second pass: messages from blocks of text, with their lines and offsets.
+
+    A message held whole by one block is sliced from it; one that runs on into
+    the next block is gathered in an _Open.
+    """
 
     def __init__(self, chat: ChatStream, ios: bool, day_first: bool) -> None:
         self.chat = chat
@@ -378,7 +392,8 @@ class _Reader:
         return self.line
 
     def block(self, block: str, at_line_start: bool) -> Iterator[Message]:
-        pos = 0
+        pos = 0  # where the text not yet given to a message starts
+        begun: _Begun | None = None
         for match in _HEADER.finditer(block, 0 if at_line_start else 1):
             header = _header(match)
             if header is None or header.ios != self.ios:
@@ -387,11 +402,16 @@ class _Reader:
             if sent_at is None:
                 continue
             start, end = match.span()
-            self.extend(block, pos, start)
-            line = self.line_at(block, start)
-            if self.open is not None:
+            if begun is not None:
+                yield self.whole(begun, block, pos, start)
+            elif self.open is not None:
+                self.open.add(block[pos:start])
+                self.line_at(block, start)
                 yield self.close(self.open)
+                self.open = None
             else:
+                self.blank(block, pos, start)
+                self.line_at(block, start)
                 self.chat.layout = "ios" if self.ios else "android"
             line_end = block.find("\n", end)
             if line_end < 0:
@@ -401,17 +421,40 @@ class _Reader:
             attachments: tuple[AttachmentRef, ...] = ()
             if sender is not None:
                 attachments = _attachments(block[pos:line_end].rstrip("\r"))
-            self.open = _Open(line, sender, sent_at, self.offset + pos, attachments)
-        self.extend(block, pos, len(block))
+            begun = _Begun(self.line, sender, sent_at, self.offset + pos, attachments)
+        if begun is not None:
+            self.open = _Open(*begun)
+        if self.open is not None:
+            self.open.add(block[pos:])
+        else:
+            self.blank(block, pos, len(block))
         self.line_at(block, len(block))
         self.counted = 0
         self.offset += len(block)
 
-    def extend(self, block: str, start: int, end: int) -> None:
-        """Text between headers: the open message's, or blank before the first message."""
-        if self.open is not None:
-            self.open.add(block[start:end])
-        elif lead := _NON_BLANK.search(block, start, end):
+    def whole(self, begun: _Begun, block: str, start: int, end: int) -> Message:
+        """A message whose text is block[start:end] (up to its trailing line ends)."""
+        text = block[start:end].rstrip("\r\n")
+        self.line = begun.line + block.count("\n", start, end)
+        self.counted = end
+        if len(text) > MAX_MESSAGE_CHARS:
+            open = _Open(*begun)
+            open.add(block[start:end])
+            return self.close(open)
+        return Message(
+            begun.line,
+            begun.line + text.count("\n"),
+            begun.sender,
+            begun.sent_at,
+            text,
+            begun.text_start,
+            begun.attachments,
+            begun.sender is None,
+        )
+
+    def blank(self, block: str, start: int, end: int) -> None:
+        """Text before the first message must be blank: else this is no chat (a fragment)."""
+        if lead := _NON_BLANK.search(block, start, end):
             line = self.line_at(block, lead.start())
             raise ChatFormatError(f"not a WhatsApp chat: line {line} is text before any message")
 
