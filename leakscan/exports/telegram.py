@@ -264,8 +264,9 @@ class _Walker:
                 )
                 if not cut_short or text.eof:
                     where = text.where(text.base + exc.pos)
+                    end = ", and the text ends there (truncated?)" if cut_short else ""
                     raise ChatFormatError(
-                        f"invalid Telegram JSON at {where}: {exc.msg}{self.damage()}"
+                        f"invalid Telegram JSON at {where}: {exc.msg}{end}{self.damage()}"
                     ) from None
             except RecursionError:
                 raise _Unreadable("nested too deeply") from None
