@@ -34,7 +34,7 @@ __all__ = [
     "iter_chat",
 ]
 
-#: A message's text is cut after this many characters (WhatsApp's own limit is 65,536).
+#: A message's text is cut after this many characters (far more than an app sends in one).
 MAX_MESSAGE_CHARS = 4 << 20
 #: Bytes read from a chat file at a time.
 CHUNK_BYTES = 1 << 20
