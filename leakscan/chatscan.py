@@ -231,26 +231,28 @@ def scan_chat(
     result = ChatScan()
     dropped: list[_Dropped] = []
 
-    def checked(messages: Iterable[Message]) -> Iterator[Message]:
-        """The messages, counted, and their traces of missing attachments kept on the way."""
-        for message in messages:
-            result.messages += not message.system
-            for ref in message.attachments:
-                if ref.name and ref.name in context.missing:
-                    trace = _Dropped(
-                        message.line, message.sender, message.sent_at, ref.name, ref.pages
-                    )
-                    dropped.append(trace)
-            yield message
-
-    try:
-        messages = iter_chat(context.app, stream)
+    def checked() -> Iterator[Message]:
+        """The messages, counted, their traces of missing attachments kept; damage ends them."""
+        messages = None
         try:
-            for run in message_runs(checked(messages)):
-                result.findings.extend(_run_findings(chat_name, run, find))
+            messages = iter_chat(context.app, stream)
+            for message in messages:
+                result.messages += not message.system
+                for ref in message.attachments:
+                    if ref.name and ref.name in context.missing:
+                        dropped.append(
+                            _Dropped(
+                                message.line, message.sender, message.sent_at, ref.name, ref.pages
+                            )
+                        )
+                yield message
+        except ChatFormatError as exc:
+            result.error = str(exc)
         finally:
-            result.notes = list(messages.notes)
-    except ChatFormatError as exc:
-        result.error = str(exc)
+            if messages is not None:
+                result.notes = list(messages.notes)
+
+    for run in message_runs(checked()):
+        result.findings.extend(_run_findings(chat_name, run, find))
     result.findings.extend(_attachment_findings(chat_name, dropped, index, sha256, member_sha256))
     return result

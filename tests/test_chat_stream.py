@@ -443,6 +443,43 @@ def test_values_too_deep_or_too_large_are_stepped_over() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    "filler",
+    [
+        pytest.param(" \n" * 1_000_000, id="whitespace"),
+        pytest.param('"x": ' + "7" * 2_000_000 + ", ", id="number"),
+        pytest.param('"x": "' + 'a\\"[{' * 500_000 + '", ', id="string"),
+        pytest.param('"x": ' + "[" * 300_000 + "]" * 300_000 + ", ", id="nesting"),
+    ],
+)
+def test_what_is_held_stays_small_whatever_the_file_holds(filler: str) -> None:
+    original = TG_EXPORTS["one chat"].decode()
+    text = original.replace('"id": 3,', filler + '"id": 3,')  # the third message: skipped
+    text = text.replace('"messages": [', filler + '"messages": [')  # stepped over
+    text = text.replace("},\n  {", "}," + " \n" * 200_000 + "{")  # between messages
+    held: list[int] = []
+    more = telegram._Text.more
+
+    def watched(self: Any, at_least: int = 1) -> bool:
+        held.append(len(self.text))
+        return more(self, at_least)
+
+    with (
+        mock.patch.object(telegram._Text, "more", watched),
+        mock.patch.object(chat_module, "CHUNK_BYTES", 4096),
+        mock.patch.object(telegram, "_DROP", 4096),
+        mock.patch.object(telegram, "MAX_VALUE_CHARS", 50_000),
+    ):
+        stream = telegram.iter_messages(io.BytesIO(text.encode()))
+        got = list(stream)
+    expected = telegram.parse(TG_EXPORTS["one chat"]).messages
+    assert [m.text for m in got] == [m.text for i, m in enumerate(expected) if i != 2]
+    line = text.count("\n", 0, text.index('"id": 3,')) - filler.count("\n")
+    why = "nested too deeply" if "[[" in filler else "over 50000 characters"
+    assert stream.notes == [f"line {line}: a message {why} was skipped"]
+    assert len(text) > 2_000_000 and max(held) < 60_000
+
+
 def test_a_message_text_over_the_cap_is_cut() -> None:
     data = TG_EXPORTS["one chat"]
     with mock.patch.object(telegram, "MAX_MESSAGE_CHARS", 5):
@@ -759,21 +796,23 @@ def test_a_paste_cut_by_the_run_limit_is_found_whole_and_once(index_path: Path) 
     assert (result.messages, result.notes, result.error) == (520, [], None)
 
 
-def test_a_truncated_export_keeps_the_findings_before_the_cut(index_path: Path) -> None:
+@pytest.mark.parametrize("cut", [b"Thanks", b"and more"])
+def test_a_truncated_export_keeps_the_findings_before_the_cut(index_path: Path, cut: bytes) -> None:
     messages = [
         TgMessage(at(0), "Ayesha Khan", "Did you get it?"),
         TgMessage(
             at(1), "Bilal Qureshi", ["Here: ", {"type": "bold", "text": words(BUDGET, 40, 40)}]
         ),
-        TgMessage(at(2), None, "", action="invite_members"),
-        TgMessage(at(3), "Ayesha Khan", "Thanks, see you at the canal"),
+        TgMessage(at(2), "Bilal Qureshi", "and more tomorrow"),  # the same run: cut in it
+        TgMessage(at(3), None, "", action="invite_members"),
+        TgMessage(at(4), "Ayesha Khan", "Thanks, see you at the canal"),
     ]
     data = telegram_chat_json(TgChat("Budget Team", messages)).encode()
-    result = scan_bytes(index_path, "telegram", data[: data.index(b"Thanks")])
+    result = scan_bytes(index_path, "telegram", data[: data.index(cut)])
     (finding,) = result.findings
     assert finding.source == "Budget memo.txt" and finding.sender == "Bilal Qureshi"
     assert finding.suspect.startswith("chat.txt#L") and finding.sent_at == at(1).isoformat()
-    assert result.messages == 2
+    assert result.messages == (3 if cut == b"Thanks" else 2)
     assert result.error is not None and "truncated?" in result.error
 
 

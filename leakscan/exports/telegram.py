@@ -183,12 +183,15 @@ class _Text:
         return self.text[pos - self.base]
 
     def space(self, pos: int) -> int:
-        """The position after the JSON whitespace at pos."""
+        """The position after the JSON whitespace at pos (however much of it there is)."""
         while True:
             match = _JSON_SPACE.match(self.text, pos - self.base)
             assert match is not None  # the pattern matches the empty string
             pos = self.base + match.end()
-            if match.end() < len(self.text) or not self.more():
+            if match.end() < len(self.text):
+                return pos
+            self.drop(pos)
+            if not self.more():
                 return pos
 
     def line_at(self, pos: int) -> int:
@@ -264,9 +267,9 @@ class _Walker:
                 )
                 if not cut_short or text.eof:
                     where = text.where(text.base + exc.pos)
-                    end = ", and the text ends there (truncated?)" if cut_short else ""
+                    ends = ", and the text ends there (truncated?)" if cut_short else ""
                     raise ChatFormatError(
-                        f"invalid Telegram JSON at {where}: {exc.msg}{end}{self.damage()}"
+                        f"invalid Telegram JSON at {where}: {exc.msg}{ends}{self.damage()}"
                     ) from None
             except RecursionError:
                 raise _Unreadable("nested too deeply") from None
@@ -288,10 +291,14 @@ class _Walker:
         rel = pos - text.base
         if text.char(pos) not in '"[{':
             while True:
-                match = _SCALAR.match(text.text, rel)
+                match = _SCALAR.match(text.text, pos - text.base)
                 assert match is not None  # the pattern matches the empty string
-                if match.end() < len(text.text) or not text.more():
-                    return text.base + match.end()
+                pos = text.base + match.end()
+                if match.end() < len(text.text):
+                    return pos
+                text.drop(pos)
+                if not text.more():
+                    return pos
         while True:
             if in_string:
                 match = _STRING_REST.match(text.text, rel)
