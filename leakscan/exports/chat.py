@@ -3,15 +3,50 @@
 A message keeps its text exactly as the export has it (invisible marks
 included): evidence is quoted from it, and ``text_start`` says where in the
 chat file's decoded text it begins, so a quote can be checked against the file.
+
+Chats are read as streams (:func:`iter_chat`): one message at a time, in
+memory bounded whatever the file's size, so a chat of hundreds of megabytes
+costs what a small one does. A message's text is cut after
+:data:`MAX_MESSAGE_CHARS` characters (the apps' own limits are far lower: such
+a message is damage or a forgery); the stream's ``notes`` say so.
 """
 
 from __future__ import annotations
 
+import codecs
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import IO
 
 from ..errors import ExtractionError
 
-__all__ = ["AttachmentRef", "Chat", "ChatContext", "ChatFormatError", "Message", "SentIn"]
+__all__ = [
+    "MAX_MESSAGE_CHARS",
+    "AttachmentRef",
+    "Chat",
+    "ChatContext",
+    "ChatFormatError",
+    "ChatStream",
+    "Message",
+    "SentIn",
+    "iter_chat",
+]
+
+#: A message's text is cut after this many characters (far more than an app sends in one).
+MAX_MESSAGE_CHARS = 4 << 20
+#: Bytes read from a chat file at a time.
+CHUNK_BYTES = 1 << 20
+
+_Decode = Callable[[bytes, str, bool], tuple[str, int]]
+_DECODERS: dict[str, _Decode] = {
+    "utf-8": codecs.utf_8_decode,
+    "utf-16-le": codecs.utf_16_le_decode,
+    "utf-16-be": codecs.utf_16_be_decode,
+    "utf-32-le": codecs.utf_32_le_decode,
+    "utf-32-be": codecs.utf_32_be_decode,
+}
 
 
 class ChatFormatError(ExtractionError):
@@ -76,7 +111,98 @@ class SentIn:
 
 @dataclass(frozen=True)
 class ChatContext:
-    """A chat file found in an export, parsed, with the attachments the export lacks."""
+    """A chat file found in an export: its app ("whatsapp" or "telegram") and the
+    names of the attachments it sent that the export lacks. The messages are not
+    kept: they are read again, as a stream, when the chat is scanned."""
 
-    chat: Chat
+    app: str
     missing: frozenset[str] = frozenset()
+
+
+class ChatStream(Iterator[Message]):
+    """A chat's messages as they are read, and what the reading learnt on the way.
+
+    ``layout`` (see :class:`Chat`) is known once the first message is out
+    (WhatsApp) or once the file is read to its end (Telegram). ``notes`` say
+    how the reading was degraded without being given up: damaged bytes
+    replaced, a message cut at :data:`MAX_MESSAGE_CHARS`, a value too large
+    or too deep to read skipped. A file that stops being a chat midway raises
+    ChatFormatError from ``next()`` after the messages before the damage.
+    """
+
+    def __init__(self, app: str, read: Callable[[ChatStream], Iterator[Message]]) -> None:
+        self.app = app
+        self.layout: str | None = None
+        self.notes: list[str] = []
+        self._messages = read(self)
+
+    def __next__(self) -> Message:
+        return next(self._messages)
+
+
+def iter_chat(app: str, stream: IO[bytes]) -> ChatStream:
+    """Messages of a chat file of ``app`` ("whatsapp" or "telegram"), read from a binary stream.
+
+    The stream should be seekable (WhatsApp's is read twice); one that is not
+    is copied to a temporary file first.
+    """
+    from . import telegram, whatsapp
+
+    if app == "whatsapp":
+        return whatsapp.iter_messages(stream)
+    if app == "telegram":
+        return telegram.iter_messages(stream)
+    raise ChatFormatError(f"not a chat app leakscan reads: {app!r}")
+
+
+def rewindable(stream: IO[bytes]) -> IO[bytes]:
+    """The stream itself if it can seek, else a temporary copy of the rest of it (to close)."""
+    if stream.seekable():
+        return stream
+    copy = tempfile.SpooledTemporaryFile(max_size=8 * CHUNK_BYTES)  # noqa: SIM115
+    shutil.copyfileobj(stream, copy, CHUNK_BYTES)
+    copy.seek(0)
+    return copy
+
+
+def decode_chunks(
+    stream: IO[bytes], encoding: str, notes: list[str] | None, offset: int = 0
+) -> Iterator[str]:
+    """The rest of the stream as text, a chunk at a time.
+
+    Damaged bytes become U+FFFD, never an error: one bad byte must not cost the
+    chat. The first of them is noted in ``notes`` (with its byte offset, counted
+    from ``offset`` at the stream's current position).
+    """
+    decode = _DECODERS.get(encoding) or _single_byte(encoding)
+    pending = b""
+    damaged = False
+    while True:
+        chunk = stream.read(CHUNK_BYTES)
+        final = not chunk
+        data = pending + chunk if pending else chunk
+        try:
+            text, used = decode(data, "strict", final)
+        except UnicodeDecodeError as exc:
+            text, used = decode(data, "replace", final)
+            if not damaged and notes is not None:
+                notes.append(
+                    f"bytes that are not {encoding.upper()} replaced by U+FFFD "
+                    f"(the first at byte {offset + exc.start})"
+                )
+            damaged = True
+        offset += used
+        pending = data[used:]
+        if text:
+            yield text
+        if final:
+            return
+
+
+def _single_byte(encoding: str) -> _Decode:
+    """A decoder for a code page of one byte per character (it never waits for more bytes)."""
+
+    def decode(data: bytes, errors: str, final: bool) -> tuple[str, int]:
+        return data.decode(encoding, errors), len(data)
+
+    return decode

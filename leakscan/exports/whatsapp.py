@@ -1,33 +1,48 @@
-"""WhatsApp chat exports (the ``.txt`` of "Export chat"), parsed from their decoded text.
+"""WhatsApp chat exports (the ``.txt`` of "Export chat"), read as a stream of messages.
 
 Each message starts with a header line, Android ``07/03/2026, 21:22 - Name: text``
 or iOS ``[07/03/2026, 21:22:39] Name: text``; lines without a header continue
 the message before. Headers vary by locale (date order and separators, 12-hour
 clocks, Arabic-Indic digits, bidi marks anywhere), so they are matched by
-structure, and the day/month order is decided once for the whole file.
+structure, and the day/month order is decided once for the whole file: a
+first pass over it keeps only counters, a second yields the messages.
 
-    >>> chat = parse("07/03/2026, 21:22 - Ayesha: The memo: page two\\nand three\\n")
-    >>> m = chat.messages[0]
+    >>> import io
+    >>> data = "07/03/2026, 21:22 - Ayesha: The memo: page two\\nand three\\n".encode()
+    >>> m = next(iter_messages(io.BytesIO(data)))
     >>> (m.sender, m.sent_at, m.text, m.line, m.end_line)
     ('Ayesha', '2026-03-07T21:22:00', 'The memo: page two\\nand three', 1, 2)
 
 Lines are split at ``\\n`` only (a ``\\r`` before it is not part of the text).
-The text is read in linear time: the header regex is anchored and possessive
-(it never backtracks over a long line), and attachment markers are only
-looked for in first lines short enough to be one.
+The text is read in linear time and bounded memory, a block of lines at a
+time: the header regex is anchored and possessive (it never backtracks over a
+long line), a line longer than 64 Ki characters is read in pieces (its header,
+sender and attachment marker are looked for in its first), and a message's
+text is cut at :data:`~leakscan.exports.chat.MAX_MESSAGE_CHARS`.
 """
 
 from __future__ import annotations
 
+import codecs
 import re
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 from functools import lru_cache
-from itertools import pairwise
-from typing import NamedTuple
+from typing import IO, NamedTuple
 
-from .chat import AttachmentRef, Chat, ChatFormatError, Message
+from ..extract.text import LEGACY_ENCODINGS
+from .chat import (
+    MAX_MESSAGE_CHARS,
+    AttachmentRef,
+    Chat,
+    ChatFormatError,
+    ChatStream,
+    Message,
+    decode_chunks,
+    rewindable,
+)
 
-__all__ = ["looks_like_chat", "parse"]
+__all__ = ["iter_messages", "looks_like_chat", "parse"]
 
 # Invisible marks exports put around header parts, sender names and markers:
 # BOM, LRM, RLM, bidi embeddings/overrides and isolates.
@@ -59,6 +74,17 @@ _STRIP = " \t\u00a0\u202f" + _MARK_CHARS
 
 # How many non-empty lines looks_like_chat reads.
 _SAMPLE_LINES = 40
+# Bytes read to tell the encoding; characters handled at a time; a longer line is cut up.
+_SNIFF_BYTES = 1 << 16
+_BLOCK = 1 << 20
+_LONG_LINE = 1 << 16
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
 
 # Longest first line that can be an attachment marker.
 _MAX_MARKER_LINE = 1024
@@ -100,19 +126,21 @@ _PAGES = re.compile(rf"(?P<name>.*?){_W}*+•{_W}*+(?P<pages>\d+){_W}++\w+")
 
 
 class _Header(NamedTuple):
-    """One header line as matched, before the file's day/month order is known."""
+    """A header's date and time, read from its text, before the file's day/month order is known."""
 
-    start: int
-    end: int
     ios: bool
-    year: int
     # (month, day) when the year comes first, else the two fields as written.
     first: int
     second: int
     year_first: bool
-    time: str  # "21:22:39"
     # Written as the US locale writes it (3/7/26, 9:22 PM): month first, when nothing else tells.
-    us_style: bool = False
+    us_style: bool
+    # Local time in ISO 8601 read day first, and read month first; None if no such day.
+    day_first_at: str | None
+    month_first_at: str | None
+
+    def sent_at(self, day_first: bool) -> str | None:
+        return self.day_first_at if day_first else self.month_first_at
 
 
 def looks_like_chat(text: str) -> bool:
@@ -137,17 +165,31 @@ def looks_like_chat(text: str) -> bool:
         seen += 1
         match = _HEADER.match(text, start, end)
         header = _header(match) if match else None
-        if header is not None and (
-            _sent_at(header, day_first=True) or _sent_at(header, day_first=False)
-        ):
+        if match and header is not None and (header.day_first_at or header.month_first_at):
             if ios is None:
                 ios = header.ios
-            if header.ios == ios and _sender(text, header.end, end) is not None:
+            if header.ios == ios and _sender(text, match.end(), end) is not None:
                 named = True
         elif seen == 1:
             return False
         pos = end + 1
     return named
+
+
+def iter_messages(stream: IO[bytes]) -> ChatStream:
+    """Messages of a WhatsApp export read from a binary stream, in bounded memory.
+
+    They are those :func:`parse` finds in the decoded file. The bytes are
+    decoded as a byte-order mark says (UTF-8, UTF-16, UTF-32), as UTF-16 when
+    NUL bytes say so, else as UTF-8, or as a legacy code page when damage
+    outnumbers valid UTF-8 in the first 64 KiB; damaged bytes become U+FFFD
+    (noted). ``text_start`` counts characters of that decoded text, after any
+    byte-order mark. The stream is read twice: once for what decides the
+    day/month order (counters only), then for the messages; one that cannot
+    seek is copied to a temporary file. ChatFormatError (from ``next()``) if
+    the file is not a WhatsApp chat.
+    """
+    return ChatStream("whatsapp", lambda chat: _read(chat, stream))
 
 
 def parse(text: str) -> Chat:
@@ -159,50 +201,295 @@ def parse(text: str) -> Chat:
     ``text_start`` to the end of the message's last line, line breaks kept,
     trailing empty lines dropped. Non-blank text before the first header
     (a fragment, not an export) is an error rather than silently dropped.
+
+    A header, a sender's name and an attachment marker are looked for in the
+    first 64 Ki characters of a line; a message's text is cut after
+    :data:`~leakscan.exports.chat.MAX_MESSAGE_CHARS` characters. This holds
+    the whole chat in memory: :func:`iter_messages` reads one of any size.
     """
-    headers = _file_headers(text)
-    day_first = _day_first(headers)
-    kept = [(h, sent) for h in headers if (sent := _sent_at(h, day_first)) is not None]
-    if not kept:
+    chat = ChatStream("whatsapp", lambda stream: _messages(stream, lambda notes: _slices(text)))
+    messages = tuple(chat)
+    return Chat(app="whatsapp", layout=chat.layout or "android", messages=messages)
+
+
+def _slices(text: str) -> Iterator[str]:
+    for start in range(0, len(text), _BLOCK):
+        yield text[start : start + _BLOCK]
+
+
+def _read(chat: ChatStream, stream: IO[bytes]) -> Iterator[Message]:
+    source = rewindable(stream)
+    try:
+        origin = source.tell()
+        head = source.read(_SNIFF_BYTES)
+        encoding, skip = _encoding(head, chat.notes)
+
+        def texts(notes: list[str] | None) -> Iterator[str]:
+            source.seek(origin + skip)
+            return decode_chunks(source, encoding, notes, skip)
+
+        yield from _messages(chat, texts)
+    finally:
+        if source is not stream:
+            source.close()
+
+
+def _encoding(head: bytes, notes: list[str]) -> tuple[str, int]:
+    """The file's encoding and the length of its byte-order mark, told by its first bytes."""
+    for bom, encoding in _BOMS:
+        if head.startswith(bom):
+            return encoding, len(bom)
+    if b"\x00" in head:
+        even = head[0::2].count(0) / max(1, len(head[0::2]))
+        odd = head[1::2].count(0) / max(1, len(head[1::2]))
+        if odd > 0.3 and even < 0.05:
+            return "utf-16-le", 0
+        if even > 0.3 and odd < 0.05:
+            return "utf-16-be", 0
+        return "utf-8", 0
+    text = codecs.utf_8_decode(head, "replace", False)[0]
+    damaged = text.count("\ufffd")
+    if damaged and damaged > sum(c > "\x7f" for c in text) - damaged:
+        # More damage than UTF-8 characters: a chat re-saved in a Windows code page.
+        from charset_normalizer import from_bytes
+
+        best = from_bytes(head, cp_isolation=list(LEGACY_ENCODINGS)).best()
+        encoding = LEGACY_ENCODINGS[0] if best is None else best.encoding
+        notes.append(f"not UTF-8: read as {encoding}")
+        return encoding, 0
+    return "utf-8", 0
+
+
+def _blocks(texts: Iterable[str]) -> Iterator[tuple[str, bool]]:
+    """The text in blocks of whole lines, each with whether it starts at a line's start.
+
+    A line longer than _LONG_LINE characters comes in blocks of its own, so
+    memory stays bounded: only the first can hold its header.
+    """
+    carry = ""
+    at_line_start = True
+    for chunk in texts:
+        text = carry + chunk if carry else chunk
+        cut = text.rfind("\n") + 1
+        if cut:
+            yield text[:cut], at_line_start
+            carry, at_line_start = text[cut:], True
+        else:
+            carry = text
+        if len(carry) > _LONG_LINE:
+            yield carry, at_line_start
+            carry, at_line_start = "", False
+    if carry:
+        yield carry, at_line_start
+
+
+def _messages(
+    chat: ChatStream, texts: Callable[[list[str] | None], Iterable[str]]
+) -> Iterator[Message]:
+    """Both passes over the text: the day/month order first, then the messages."""
+    order = _Order()
+    for block, at_line_start in _blocks(texts(chat.notes)):
+        for match in _HEADER.finditer(block, 0 if at_line_start else 1):
+            header = _header(match)
+            if header is not None:
+                order.add(header)
+    day_first = order.day_first()
+    if order.ios is None or not order.valid[day_first]:
         raise ChatFormatError("not a WhatsApp chat: no message header line")
-    if lead := _NON_BLANK.search(text, 0, kept[0][0].start):
-        line = 1 + text.count("\n", 0, lead.start())
-        raise ChatFormatError(f"not a WhatsApp chat: line {line} is text before any message")
-    messages: list[Message] = []
-    line = 1 + text.count("\n", 0, kept[0][0].start)
-    for i, (header, sent_at) in enumerate(kept):
-        following = kept[i + 1][0].start if i + 1 < len(kept) else len(text)
-        line_end = text.find("\n", header.end, following)
-        if line_end < 0:
-            line_end = following
-        named = _sender(text, header.end, line_end)
-        sender, start = (None, header.end) if named is None else (named[0], named[1] + 2)
-        end = following
-        while end > start and text[end - 1] in "\r\n":
-            end -= 1
-        end_line = line + text.count("\n", header.start, end)
-        attachments: tuple[AttachmentRef, ...] = ()
-        if sender is not None:
-            attachments = _attachments(text[start : min(line_end, end)].rstrip("\r"))
-        messages.append(
-            Message(
-                line=line,
-                end_line=end_line,
-                sender=sender,
-                sent_at=sent_at,
-                text=text[start:end],
-                text_start=start,
-                attachments=attachments,
-                system=sender is None,
-            )
+    reader = _Reader(chat, order.ios, day_first)
+    for block, at_line_start in _blocks(texts(None)):
+        yield from reader.block(block, at_line_start)
+    if reader.open is not None:
+        yield reader.close(reader.open)
+
+
+class _Open:
+    """The message being read: its text so far (up to the cap) and what its end needs."""
+
+    __slots__ = (
+        "attachments",
+        "kept",
+        "length",
+        "line",
+        "newlines",
+        "parts",
+        "sender",
+        "sent_at",
+        "text_start",
+        "trail",
+        "trail_newlines",
+    )
+
+    def __init__(
+        self,
+        line: int,
+        sender: str | None,
+        sent_at: str,
+        text_start: int,
+        attachments: tuple[AttachmentRef, ...],
+    ) -> None:
+        self.line = line
+        self.sender = sender
+        self.sent_at = sent_at
+        self.text_start = text_start
+        self.attachments = attachments
+        self.parts: list[str] = []
+        self.kept = 0  # characters in parts
+        self.length = 0  # characters read
+        self.newlines = 0
+        # The run of "\r" and "\n" the text ends with so far: dropped if no text follows.
+        self.trail = 0
+        self.trail_newlines = 0
+
+    def add(self, text: str) -> None:
+        if not text:
+            return
+        newlines = text.count("\n")
+        core = len(text.rstrip("\r\n"))
+        if core:
+            self.trail = len(text) - core
+            self.trail_newlines = text.count("\n", core)
+        else:
+            self.trail += len(text)
+            self.trail_newlines += newlines
+        self.newlines += newlines
+        self.length += len(text)
+        if self.kept < MAX_MESSAGE_CHARS:
+            part = text[: MAX_MESSAGE_CHARS - self.kept]
+            self.parts.append(part)
+            self.kept += len(part)
+
+
+class _Begun(NamedTuple):
+    """A message whose header was read in the block at hand."""
+
+    line: int
+    sender: str | None
+    sent_at: str
+    text_start: int
+    attachments: tuple[AttachmentRef, ...]
+
+
+class _Reader:
+    """The second pass: messages from blocks of text, with their lines and offsets.
+
+    A message held whole by one block is sliced from it; one that runs on into
+    the next block is gathered in an _Open.
+    """
+
+    def __init__(self, chat: ChatStream, ios: bool, day_first: bool) -> None:
+        self.chat = chat
+        self.ios = ios
+        self.day_first = day_first
+        self.open: _Open | None = None
+        self.offset = 0  # character offset of the block's start
+        self.line = 1  # line at position self.counted of the block
+        self.counted = 0
+
+    def line_at(self, block: str, pos: int) -> int:
+        self.line += block.count("\n", self.counted, pos)
+        self.counted = pos
+        return self.line
+
+    def block(self, block: str, at_line_start: bool) -> Iterator[Message]:
+        pos = 0  # where the text not yet given to a message starts
+        begun: _Begun | None = None
+        for match in _HEADER.finditer(block, 0 if at_line_start else 1):
+            header = _header(match)
+            if header is None or header.ios != self.ios:
+                continue
+            sent_at = header.sent_at(self.day_first)
+            if sent_at is None:
+                continue
+            start, end = match.span()
+            if begun is not None:
+                yield self.whole(begun, block, pos, start)
+            elif self.open is not None:
+                self.open.add(block[pos:start])
+                self.line_at(block, start)
+                yield self.close(self.open)
+                self.open = None
+            else:
+                self.blank(block, pos, start)
+                self.line_at(block, start)
+                self.chat.layout = "ios" if self.ios else "android"
+            line_end = block.find("\n", end)
+            if line_end < 0:
+                line_end = len(block)
+            named = _sender(block, end, line_end)
+            sender, pos = (None, end) if named is None else (named[0], named[1] + 2)
+            attachments: tuple[AttachmentRef, ...] = ()
+            if sender is not None:
+                attachments = _attachments(block[pos:line_end].rstrip("\r"))
+            begun = _Begun(self.line, sender, sent_at, self.offset + pos, attachments)
+        if begun is not None:
+            self.open = _Open(*begun)
+        if self.open is not None:
+            self.open.add(block[pos:])
+        else:
+            self.blank(block, pos, len(block))
+        self.line_at(block, len(block))
+        self.counted = 0
+        self.offset += len(block)
+
+    def whole(self, begun: _Begun, block: str, start: int, end: int) -> Message:
+        """A message whose text is block[start:end] (up to its trailing line ends)."""
+        text = block[start:end].rstrip("\r\n")
+        self.line = begun.line + block.count("\n", start, end)
+        self.counted = end
+        if len(text) > MAX_MESSAGE_CHARS:
+            open = _Open(*begun)
+            open.add(block[start:end])
+            return self.close(open)
+        return Message(
+            begun.line,
+            begun.line + text.count("\n"),
+            begun.sender,
+            begun.sent_at,
+            text,
+            begun.text_start,
+            begun.attachments,
+            begun.sender is None,
         )
-        line = end_line + text.count("\n", end, following)
-    layout = "ios" if kept[0][0].ios else "android"
-    return Chat(app="whatsapp", layout=layout, messages=tuple(messages))
+
+    def blank(self, block: str, start: int, end: int) -> None:
+        """Text before the first message must be blank: else this is no chat (a fragment)."""
+        if lead := _NON_BLANK.search(block, start, end):
+            line = self.line_at(block, lead.start())
+            raise ChatFormatError(f"not a WhatsApp chat: line {line} is text before any message")
+
+    def close(self, open: _Open) -> Message:
+        length = open.length - open.trail
+        text = "".join(open.parts)
+        if len(text) > length:
+            text = text[:length]
+        if len(text) < length:
+            self.chat.notes.append(
+                f"line {open.line}: message text cut after {len(text)} characters "
+                f"({length - len(text)} more not read)"
+            )
+        return Message(
+            line=open.line,
+            end_line=open.line + open.newlines - open.trail_newlines,
+            sender=open.sender,
+            sent_at=open.sent_at,
+            text=text,
+            text_start=open.text_start,
+            attachments=open.attachments,
+            system=open.sender is None,
+        )
 
 
 def _header(match: re.Match[str]) -> _Header | None:
     """A header's fields, or None if its numbers cannot be a date and time in any order."""
+    return _header_of(match[0])
+
+
+@lru_cache(maxsize=1 << 14)
+def _header_of(text: str) -> _Header | None:
+    """_header of a header's text: read once, as messages sent in one minute repeat it."""
+    match = _HEADER.match(text)
+    assert match is not None  # the text of a match matches again
     ios, d1, d2, d3, h, mi, sec, ampm = match.group("ios", "d1", "d2", "d3", "h", "mi", "s", "ampm")
     year_first = len(d1) == 4
     if year_first:
@@ -221,57 +508,69 @@ def _header(match: re.Match[str]) -> _Header | None:
         hour = hour % 12 + (12 if pm else 0)
     if hour > 23 or minute > 59 or seconds > 59:
         return None
+    if year < 100:
+        year += 2000
+    time = f"T{hour:02d}:{minute:02d}:{seconds:02d}"
+    written = _iso_date(year, first, second)
+    swapped = written if year_first else _iso_date(year, second, first)
     return _Header(
-        start=match.start(),
-        end=match.end(),
         ios=ios is not None,
-        year=year + 2000 if year < 100 else year,
         first=first,
         second=second,
         year_first=year_first,
-        time=f"{hour:02d}:{minute:02d}:{seconds:02d}",
-        us_style=ampm is not None and ampm[:1] in ("A", "P") and len(d3) == 2 and "/" in match[0],
+        us_style=ampm is not None and ampm[:1] in ("A", "P") and len(d3) == 2 and "/" in text,
+        day_first_at=None if swapped is None else swapped + time,
+        month_first_at=None if written is None else written + time,
     )
 
 
-def _file_headers(text: str) -> list[_Header]:
-    """Header lines of the layout (Android or iOS) of the first one; other lines are text."""
-    headers: list[_Header] = []
-    for match in _HEADER.finditer(text):
-        header = _header(match)
-        if header is not None and (not headers or header.ios == headers[0].ios):
-            headers.append(header)
-    return headers
+class _Order:
+    """What decides a file's day/month order, counted header by header in a first pass.
 
+    A field over 12 must be the day; else the order that keeps time running
+    forward; if both do, the locale's way of writing. Only headers of the
+    layout (Android or iOS) of the first one count: other lines are text.
+    """
 
-def _day_first(headers: list[_Header]) -> bool:
-    """The file's date order: a field over 12 must be the day; else keep time running forward."""
-    free = [h for h in headers if not h.year_first]
-    day_votes = sum(h.first > 12 >= h.second for h in free)
-    month_votes = sum(h.second > 12 >= h.first for h in free)
-    if day_votes or month_votes:
-        return day_votes >= month_votes
-    day_ordered = _in_order(headers, day_first=True)
-    month_ordered = _in_order(headers, day_first=False)
-    if day_ordered and month_ordered and free:
-        # Truly ambiguous (say, a chat of one day): go by the locale's way of writing.
-        return sum(h.us_style for h in free) * 2 <= len(free)
-    return day_ordered or not month_ordered
+    def __init__(self) -> None:
+        self.ios: bool | None = None
+        self.free = 0  # headers whose year comes last: their order is in question
+        self.day_votes = 0
+        self.month_votes = 0
+        self.us_votes = 0
+        # Per order (day first: True): headers with a real date, whether time ran forward.
+        self.valid = {True: 0, False: 0}
+        self.ordered = {True: True, False: True}
+        self.last = {True: "", False: ""}
 
+    def add(self, header: _Header) -> None:
+        if self.ios is None:
+            self.ios = header.ios
+        elif header.ios != self.ios:
+            return
+        if not header.year_first:
+            self.free += 1
+            self.day_votes += header.first > 12 >= header.second
+            self.month_votes += header.second > 12 >= header.first
+            self.us_votes += header.us_style
+        for day_first in (True, False):
+            stamp = header.sent_at(day_first)
+            if stamp is None:
+                self.ordered[day_first] = False
+                continue
+            self.valid[day_first] += 1
+            if stamp < self.last[day_first]:
+                self.ordered[day_first] = False
+            self.last[day_first] = stamp
 
-def _in_order(headers: list[_Header], day_first: bool) -> bool:
-    """Whether the timestamps never go back under this date order."""
-    stamps = [_sent_at(h, day_first) or "" for h in headers]
-    return "" not in stamps and all(a <= b for a, b in pairwise(stamps))
-
-
-def _sent_at(header: _Header, day_first: bool) -> str | None:
-    """ISO 8601 local time of a header under a date order, or None if that date does not exist."""
-    if header.year_first or not day_first:
-        day = _iso_date(header.year, header.first, header.second)
-    else:
-        day = _iso_date(header.year, header.second, header.first)
-    return None if day is None else f"{day}T{header.time}"
+    def day_first(self) -> bool:
+        if self.day_votes or self.month_votes:
+            return self.day_votes >= self.month_votes
+        day_ordered, month_ordered = self.ordered[True], self.ordered[False]
+        if day_ordered and month_ordered and self.free:
+            # Truly ambiguous (say, a chat of one day): go by the locale's way of writing.
+            return self.us_votes * 2 <= self.free
+        return day_ordered or not month_ordered
 
 
 @lru_cache(maxsize=4096)
