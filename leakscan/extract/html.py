@@ -187,7 +187,9 @@ def _as_text(data: bytes) -> str:
 # remembers where a search found nothing, so no input makes it scan the same text
 # over and over: linear time, where a regex over whole tags can backtrack (and the
 # standard library's parser has had quadratic cases).
-_MARKUP = re.compile(r"<(?:(?P<closing>/)?(?P<name>[a-zA-Z][^\s/>]{0,64})[^>]*>|!--|[!?/][^>]*>)")
+_MARKUP = re.compile(
+    r"<(?:(?P<closing>/)?(?P<name>[a-zA-Z][^\s/>]{0,64})[^>]*>|(?P<comment>!--)|[!?/][^>]*>)"
+)
 _RAW_TEXT = frozenset({"script", "style"})  # content is not markup: skip to the end tag
 
 
@@ -249,12 +251,14 @@ def strip_tags(markup: str, drop: frozenset[str] = _DROP) -> str:
             parts.append(chunk if pre else _SPACES.sub(" ", chunk))
         position = match.end()
         name = match.group("name")
-        if name is None:  # a comment: skipped if it ends, else read as text
+        if match.group("comment"):  # skipped if it ends, else read as text
             end = ahead.find("-->", position)
             if end == -1:
                 parts.append(match.group())
             else:
                 position = end + 3
+            continue
+        if name is None:  # a declaration, processing instruction or bogus end tag: no text
             continue
         name = name.lower()
         closing = match.group("closing") is not None

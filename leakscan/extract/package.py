@@ -381,13 +381,15 @@ class Target(Protocol):
 def parse_stream(target: Target, reader: PartReader) -> list[str]:
     """Feed a part's XML to ``target`` as it is inflated; notes on what was not read.
 
-    Parsing stops at the reader's limits, at damaged XML (libxml2's nesting
-    and node-size limits included): what the target saw before that stands.
+    Parsing stops at the reader's limits, or at damaged XML (nesting past
+    libxml2's 2,048 levels included): what the target saw before that stands.
     """
     from lxml import etree
 
+    # huge_tree: nesting up to 2,048 levels (not 256). Safe here: there is no tree, entities
+    # are gone, and the reader's cap bounds everything libxml2 could hold.
     parser = etree.XMLParser(
-        target=target, resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
+        target=target, resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True
     )
     entities = EntityFilter()
     problems: list[str] = []

@@ -43,6 +43,7 @@ LEGACY_ENCODINGS = (
     "cp720",  # DOS Arabic
     "cp864",  # DOS Arabic
 )
+_REPLACED_RUN = re.compile("\ufffd+")
 # Two candidates whose mess or coherence ratios differ by less than this are a tie.
 _TIE = 0.01
 
@@ -93,12 +94,16 @@ def _decode_legacy(data: bytes) -> tuple[str | None, str]:
 
 
 def _replaced(body: bytes, encoding: str) -> tuple[str, int, int, int]:
-    """(text with U+FFFD for damage, damaged bytes, damaged sequences, valid non-ASCII chars)."""
+    """(text with U+FFFD for damage, damaged bytes, damaged places, valid non-ASCII chars).
+
+    A damaged place is a run of invalid bytes: one flipped lead byte leaves its
+    continuation bytes invalid too, and that is one place.
+    """
     text = body.decode(encoding, "replace")
     kept = body.decode(encoding, "ignore")
     damaged_bytes = len(body) - len(kept.encode(encoding))
     non_ascii = len(kept) - len(kept.encode("ascii", "ignore"))
-    return text, damaged_bytes, len(text) - len(kept), non_ascii
+    return text, damaged_bytes, len(_REPLACED_RUN.findall(text)), non_ascii
 
 
 def _damage_note(damaged_bytes: int, encoding: str) -> str:
@@ -106,19 +111,20 @@ def _damage_note(damaged_bytes: int, encoding: str) -> str:
     return f"{damaged_bytes} damaged byte{plural} replaced by U+FFFD (not valid {encoding.upper()})"
 
 
-def _mostly_utf8(body: bytes, sequences: int, valid_non_ascii: int) -> bool:
+def _mostly_utf8(body: bytes, places: int, valid_non_ascii: int) -> bool:
     """Damaged UTF-8 rather than a legacy code page, told by the pattern of invalid bytes.
 
     A legacy code page's letters rarely form valid UTF-8 sequences: in Windows-1256
-    Urdu about one in twenty-five does, in Windows-1252 French none. Real UTF-8 with
-    damage keeps nearly all of its multi-byte characters, or was only cut short.
+    Urdu about one letter in twenty-five does (measured on our Urdu samples: 409
+    valid sequences to 10,335 invalid ones), in Windows-1252 French none. Real UTF-8
+    with damage keeps nearly all of its multi-byte characters, or was only cut short.
     """
     if valid_non_ascii == 0:
         return False
-    if valid_non_ascii >= 2 * sequences:
+    if valid_non_ascii >= 2 * places:
         return True
     # one incomplete character at the very end: a file cut short
-    return sequences == 1 and _cut_short(body)
+    return places == 1 and _cut_short(body)
 
 
 def _cut_short(body: bytes) -> bool:
@@ -152,9 +158,9 @@ def decode_with_notes(data: bytes) -> tuple[str, tuple[str, ...]]:
         return body.decode(used), ()
     except UnicodeDecodeError as exc:
         error = exc
-    text, damaged_bytes, sequences, valid_non_ascii = _replaced(body, used)
+    text, damaged_bytes, places, valid_non_ascii = _replaced(body, used)
     note = (_damage_note(damaged_bytes, used),)
-    if used != "utf-8" or _mostly_utf8(body, sequences, valid_non_ascii):
+    if used != "utf-8" or _mostly_utf8(body, places, valid_non_ascii):
         return text, note  # UTF-16/32 have no legacy rival: their damage is only damage
     reason = ""
     if body is data:  # no byte-order mark promised UTF-8
