@@ -23,7 +23,7 @@ import unicodedata
 import zipfile
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import docx
@@ -257,6 +257,14 @@ def test_a_stray_byte_in_long_ascii_text_is_not_fatal() -> None:
     assert LEAK in got.text
 
 
+def test_rtf_surrogate_halves_are_joined_and_lone_ones_replaced() -> None:
+    # \uN escapes: an emoji as its two UTF-16 halves, then a half on its own
+    data = rb"{\rtf1\ansi " + LEAK.encode() + rb" \u-10179?\u-8704? and \u55296? alone}"
+    got = extract(data, "memo.rtf")
+    assert got.text == f"{LEAK} \U0001f600 and \ufffd alone"
+    assert got.notes == ("1 unpaired UTF-16 surrogate (\\uN) replaced by U+FFFD",)
+
+
 # ---------------------------------------------------------------------------
 # 2. HTML nested past the parser's limit
 # ---------------------------------------------------------------------------
@@ -464,6 +472,12 @@ def test_docx_bloated_with_junk_parts_reads_only_its_text_parts() -> None:
     document = members["word/document.xml"]
     assert isinstance(document, bytes)
     members["word/document.xml"] = document.replace(b"placeholder", LEAK.encode())
+    types = members["[Content_Types].xml"]
+    assert isinstance(types, bytes)
+    if b'Extension="png"' not in types:
+        members["[Content_Types].xml"] = types.replace(
+            b"<Default ", b'<Default Extension="png" ContentType="image/png"/><Default ', 1
+        )
     data = write_zip([*members.items(), *((f"word/media/junk{n}.png", junk) for n in range(300))])
     got = extract(data, "memo.docx")
     assert got.text == LEAK
@@ -499,6 +513,24 @@ def test_docx_nested_past_libxml2s_default_limit_is_read_part_by_part() -> None:
     got = extract(data, "memo.docx")
     assert got.text == LEAK
     assert noted(got, r"python-docx refused it: .*depth")
+
+
+def test_docx_whose_zip_directory_lies_about_sizes_is_read_to_the_real_end() -> None:
+    # zipfile stops at the declared size and then fails the CRC check: python-docx gives up
+    paragraphs = "".join(
+        f"<w:p><w:r><w:t>Line {n} of the memo.</w:t></w:r></w:p>" for n in range(50)
+    )
+    document = (
+        f'<?xml version="1.0"?><w:document {_W_NS}><w:body>{paragraphs}'
+        f"<w:p><w:r><w:t>{LEAK}</w:t></w:r></w:p></w:body></w:document>"
+    ).encode()
+    lying = replace(deflated(document), size=200)
+    data = write_zip(
+        [*members_of(_plain_docx(), "word/document.xml"), ("word/document.xml", lying)]
+    )
+    got = extract(data, "memo.docx")
+    assert got.text.splitlines()[-1] == LEAK
+    assert noted(got, r"^DOCX read part by part.*python-docx refused it: .*Bad CRC-32")
 
 
 def test_xlsx_with_a_5_gib_sheet_keeps_the_rows_before_the_junk(tmp_path: Path) -> None:

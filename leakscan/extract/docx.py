@@ -23,7 +23,7 @@ from .package import (
     open_package,
     oversized,
     parse_stream,
-    refused_by_libxml2,
+    refused_as_hostile,
     relationships,
 )
 
@@ -209,7 +209,7 @@ def extract(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Extracted:
         try:
             return _with_python_docx(data)
         except ExtractionError as exc:
-            if not refused_by_libxml2(exc):
+            if not refused_as_hostile(exc):
                 raise
             why = f"python-docx refused it: {exc}"
     return extract_streamed(data, limits, why)

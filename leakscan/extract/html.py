@@ -183,10 +183,11 @@ def _as_text(data: bytes) -> str:
         return data.decode("utf-8", "replace")
 
 
-# The tokenizer below only moves forward with str.find and literal searches, and
-# remembers where a search found nothing, so no input makes it scan the same text
-# over and over: linear time, where a regex over whole tags can backtrack (and the
-# standard library's parser has had quadratic cases).
+# The tokenizer below scans forward only: its tag pattern searches no further than
+# the last ">" (so a tag it starts always ends, without backtracking), and searches
+# for end tags and comment ends remember where they found nothing. No input makes
+# it go over the same text again and again: linear time, where the standard
+# library's parser has had quadratic cases.
 _MARKUP = re.compile(
     r"<(?:(?P<closing>/)?(?P<name>[a-zA-Z][^\s/>]{0,64})[^>]*>|(?P<comment>!--)|[!?/][^>]*>)"
 )

@@ -29,7 +29,7 @@ from .package import (
     open_package,
     parse_stream,
     read_small,
-    refused_by_libxml2,
+    refused_as_hostile,
 )
 
 if TYPE_CHECKING:
@@ -266,7 +266,7 @@ def _body_lines(
     try:
         root = _parse(content, "content.xml")
     except ExtractionError as exc:
-        if not refused_by_libxml2(exc):
+        if not refused_as_hostile(exc):
             raise
         notes.append(f"content.xml read as it streams: {exc}")
         return _streamed_body(data, info, limits, [])

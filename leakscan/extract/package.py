@@ -40,7 +40,7 @@ __all__ = [
     "oversized",
     "parse_stream",
     "read_small",
-    "refused_by_libxml2",
+    "refused_as_hostile",
     "relationships",
 ]
 
@@ -197,8 +197,12 @@ class PartReader:
             self.damaged = "fails its CRC check"
 
     def _through_zipfile(self) -> Iterator[bytes]:
+        """Other compression methods (bzip2, LZMA): zipfile inflates, the cap still counts."""
         try:
-            with zipfile.ZipFile(io.BytesIO(self.data)).open(self.info.filename) as member:
+            with (
+                zipfile.ZipFile(io.BytesIO(self.data)) as archive,
+                archive.open(self.info) as member,
+            ):
                 while True:
                     piece = member.read(self.CHUNK)
                     if not piece:
@@ -209,8 +213,8 @@ class PartReader:
                     yield taken
                     if self.cut:
                         return
-        except (zipfile.BadZipFile, NotImplementedError, OSError, EOFError) as exc:
-            self.damaged = one_line(exc)
+        except Exception as exc:  # zipfile, bz2 and lzma raise many kinds on damaged data
+            self.damaged = f"damaged compressed data ({type(exc).__name__}: {one_line(exc)})"
 
     def problem(self) -> str | None:
         """A note on this part when it was cut short or damaged, else None."""
@@ -472,16 +476,20 @@ def main_part(
 
 
 _HOSTILE_MESSAGE = re.compile(
-    r"amplification|entity|excessive depth|resource limit|huge|nested too deep", re.IGNORECASE
+    r"amplification|entity|excessive depth|resource limit|huge|nested too deep|bad crc",
+    re.IGNORECASE,
 )
 
 
-def refused_by_libxml2(exc: BaseException) -> bool:
-    """True if an error (or one it came from) is libxml2 refusing a hostile construct.
+def refused_as_hostile(exc: BaseException) -> bool:
+    """True if a library gave up on a whole file for a reason reading part by part survives.
 
-    Entity bombs and loops, undeclared entities, nesting and text-node limits:
-    a library that loads the whole part gives up on all of it, where a streamed
-    reading keeps the text around them.
+    libxml2 refusing a hostile construct (entity bombs and loops, undeclared
+    entities, nesting and text-node limits), or zipfile finding a part whose
+    CRC does not match what it read: it stops at the size the ZIP directory
+    declares, which may be a lie, where :class:`PartReader` reads the deflate
+    stream to its real end (within the cap). Either way a streamed reading keeps
+    the text around the trouble.
     """
     seen: set[int] = set()
     current: BaseException | None = exc

@@ -27,7 +27,7 @@ from .package import (
     open_package,
     oversized,
     parse_stream,
-    refused_by_libxml2,
+    refused_as_hostile,
     relationships,
 )
 
@@ -244,7 +244,7 @@ def extract(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Extracted:
         try:
             return _with_python_pptx(data)
         except ExtractionError as exc:
-            if not refused_by_libxml2(exc):
+            if not refused_as_hostile(exc):
                 raise
             why = f"python-pptx refused it: {exc}"
     return extract_streamed(data, limits, why)

@@ -29,7 +29,7 @@ from .package import (
     open_package,
     oversized,
     parse_stream,
-    refused_by_libxml2,
+    refused_as_hostile,
     relationships,
 )
 
@@ -279,7 +279,7 @@ def extract(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Extracted:
         try:
             return _with_openpyxl(data)
         except ExtractionError as exc:
-            if not refused_by_libxml2(exc):
+            if not refused_as_hostile(exc):
                 raise
             why = f"openpyxl refused it: {exc}"
     return extract_streamed(data, limits, why)
