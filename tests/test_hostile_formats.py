@@ -533,6 +533,43 @@ def test_docx_whose_zip_directory_lies_about_sizes_is_read_to_the_real_end() -> 
     assert noted(got, r"^DOCX read part by part.*python-docx refused it: .*Bad CRC-32")
 
 
+def test_docx_with_many_bombed_headers_stops_at_the_package_budget() -> None:
+    # every section names its own header part, each a bomb: each is cut, and all of them
+    # together stop at the budget of the whole package
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/header"
+    sections = "".join(
+        f'<w:p><w:pPr><w:sectPr><w:headerReference w:type="default" r:id="rH{n}"/>'
+        "</w:sectPr></w:pPr></w:p>"
+        for n in range(40)
+    )
+    document = (
+        f'<?xml version="1.0"?><w:document {_W_NS}><w:body><w:p><w:r><w:t>{LEAK}</w:t></w:r>'
+        f"</w:p>{sections}</w:body></w:document>"
+    ).encode()
+    members = dict(members_of(_plain_docx()))
+    rels = members["word/_rels/document.xml.rels"]
+    assert isinstance(rels, bytes)
+    links = "".join(
+        f'<Relationship Id="rH{n}" Target="header{n}.xml" Type="{rel}"/>' for n in range(40)
+    )
+    members["word/_rels/document.xml.rels"] = rels.replace(
+        b"</Relationships>", links.encode() + b"</Relationships>"
+    )
+    members["word/document.xml"] = document
+    header = deflated_run(
+        f'<?xml version="1.0"?><w:hdr {_W_NS}>'.encode(),
+        (b"<w:p><w:r><w:t>" + FILLER + b"</w:t></w:r></w:p>") * 1000,
+        1024,
+        b"</w:hdr>",
+    )
+    data = write_zip([*members.items(), *((f"word/header{n}.xml", header) for n in range(40))])
+    got = docx_extractor.extract(data, Limits(total_bytes=20 << 20))  # default: 256 MiB
+    assert LEAK in got.text.splitlines()  # after the headers, but the body is read first
+    assert noted(got, r"^word/header0\.xml: compressed over 100:1")
+    assert noted(got, r"^word/header2\.xml: cut where the 20 MiB read from all of the package")
+    assert noted(got, r"^37 more parts not read \(word/header3\.xml \.\.\.\): the 20 MiB read")
+
+
 def test_xlsx_with_a_5_gib_sheet_keeps_the_rows_before_the_junk(tmp_path: Path) -> None:
     plain = make_xlsx(tmp_path / "plain.xlsx", {"Ledger": [["placeholder"]]}).read_bytes()
     prefix = (

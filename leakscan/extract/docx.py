@@ -15,17 +15,7 @@ from dataclasses import dataclass, field
 
 from ..errors import ExtractionError
 from . import DOCX, Extracted, check_not_ole, one_line
-from .package import (
-    DEFAULT_LIMITS,
-    Limits,
-    PartReader,
-    main_part,
-    open_package,
-    oversized,
-    parse_stream,
-    refused_as_hostile,
-    relationships,
-)
+from .package import DEFAULT_LIMITS, Limits, Package, refused_as_hostile
 
 __all__ = ["extract", "extract_streamed"]
 
@@ -160,16 +150,9 @@ class _Paragraphs:
         return None
 
 
-def _stream_part(
-    data: bytes, archive: zipfile.ZipFile, name: str, limits: Limits, notes: list[str]
-) -> _Paragraphs:
+def _stream_part(package: Package, name: str, notes: list[str]) -> _Paragraphs:
     target = _Paragraphs()
-    try:
-        info = archive.getinfo(name)
-    except KeyError:
-        notes.append(f"{name} is missing")
-        return target
-    notes.extend(parse_stream(target, PartReader(data, info, limits)))
+    notes.extend(package.stream(target, name))
     for index, parts in target._open:  # paragraphs left open where the part was cut
         target.lines[index] = "".join(parts)
     return target
@@ -181,10 +164,10 @@ def extract_streamed(data: bytes, limits: Limits = DEFAULT_LIMITS, why: str = ""
     notes: list[str] = []
     if why:
         notes.append(f"DOCX read part by part, only the parts that hold text ({why})")
-    with open_package(data, "DOCX") as archive:
-        name = main_part(data, archive, "word/document.xml", limits)
-        body = _stream_part(data, archive, name, limits, notes)
-        related = relationships(data, archive, name, limits)
+    with Package(data, "DOCX", limits) as package:
+        name = package.main_part("word/document.xml")
+        body = _stream_part(package, name, notes)
+        related = package.relationships(name)
         lines: dict[str, list[str]] = {"header": [], "footer": []}
         seen: set[str] = set()
         for kind, reference in (("header", _HEADER_REFERENCE), ("footer", _FOOTER_REFERENCE)):
@@ -194,7 +177,8 @@ def extract_streamed(data: bytes, limits: Limits = DEFAULT_LIMITS, why: str = ""
                     part = related.get(rid or "", ("", ""))[1]
                     if part and part not in seen:
                         seen.add(part)
-                        lines[kind].extend(_stream_part(data, archive, part, limits, notes).lines)
+                        lines[kind].extend(_stream_part(package, part, notes).lines)
+    notes.extend(package.summary())
     text = "\n".join([*lines["header"], *body.lines, *lines["footer"]])
     if not text.strip():
         raise ExtractionError("DOCX holds no text" + (f" ({'; '.join(notes)})" if notes else ""))
@@ -203,8 +187,8 @@ def extract_streamed(data: bytes, limits: Limits = DEFAULT_LIMITS, why: str = ""
 
 def extract(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Extracted:
     check_not_ole(data, "DOCX", "legacy Word .doc")
-    with open_package(data, "DOCX") as archive:
-        why = oversized(archive, limits)
+    with Package(data, "DOCX", limits) as package:
+        why = package.oversized()
     if why is None:
         try:
             return _with_python_docx(data)

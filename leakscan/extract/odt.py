@@ -21,16 +21,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import EncryptedDocumentError, ExtractionError
 from . import ODT, Extracted, one_line
-from .package import (
-    DEFAULT_LIMITS,
-    EntityFilter,
-    Limits,
-    PartReader,
-    open_package,
-    parse_stream,
-    read_small,
-    refused_as_hostile,
-)
+from .package import DEFAULT_LIMITS, EntityFilter, Limits, Package, refused_as_hostile
 
 if TYPE_CHECKING:
     from lxml import etree
@@ -232,19 +223,15 @@ class _BodyLines:
         return self.lines
 
 
-def _streamed_body(
-    data: bytes, info: zipfile.ZipInfo, limits: Limits, notes: list[str]
-) -> list[str]:
+def _streamed_body(package: Package, notes: list[str]) -> list[str]:
     target = _BodyLines()
-    notes.extend(parse_stream(target, PartReader(data, info, limits)))
+    notes.extend(package.stream(target, "content.xml"))
     return target.finish()
 
 
-def _read_whole(
-    data: bytes, info: zipfile.ZipInfo, limits: Limits, notes: list[str]
-) -> bytes | None:
+def _read_whole(package: Package, info: zipfile.ZipInfo, notes: list[str]) -> bytes | None:
     """A part's bytes if they fit the limits (else None), DTD and entity references removed."""
-    reader = PartReader(data, info, limits)
+    reader = package.reader(info)
     content = b"".join(reader.chunks())
     if reader.cut:
         return None
@@ -253,39 +240,33 @@ def _read_whole(
     return _without_entities(content, info.filename, notes)
 
 
-def _body_lines(
-    data: bytes, archive: zipfile.ZipFile, limits: Limits, notes: list[str]
-) -> list[str]:
-    try:
-        info = archive.getinfo("content.xml")
-    except KeyError:
-        raise ExtractionError("not a valid ODT: the ZIP archive has no content.xml") from None
-    content = _read_whole(data, info, limits, notes)
+def _body_lines(package: Package, notes: list[str]) -> list[str]:
+    info = package.info("content.xml")
+    if info is None:
+        raise ExtractionError("not a valid ODT: the ZIP archive has no content.xml")
+    content = _read_whole(package, info, notes)
     if content is None:
-        return _streamed_body(data, info, limits, notes)
+        return _streamed_body(package, notes)
     try:
         root = _parse(content, "content.xml")
     except ExtractionError as exc:
         if not refused_as_hostile(exc):
             raise
         notes.append(f"content.xml read as it streams: {exc}")
-        return _streamed_body(data, info, limits, [])
+        return _streamed_body(package, [])
     body = root.find(f"{{{_OFFICE}}}body")
     if body is None:
         raise ExtractionError("damaged ODT: content.xml has no office:body")
     return _lines(body)
 
 
-def _master_styles(
-    data: bytes, archive: zipfile.ZipFile, limits: Limits, notes: list[str]
-) -> etree._Element | None:
+def _master_styles(package: Package, notes: list[str]) -> etree._Element | None:
     """styles.xml as a tree, or None: without it only headers and footers are lost."""
-    try:
-        info = archive.getinfo("styles.xml")
-    except KeyError:
+    info = package.info("styles.xml")
+    if info is None:
         return None
     try:
-        styles = _read_whole(data, info, limits, notes)
+        styles = _read_whole(package, info, notes)
         if styles is None:
             notes.append("styles.xml is over the size limit: headers and footers not read")
             return None
@@ -296,12 +277,12 @@ def _master_styles(
 
 def extract(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Extracted:
     notes: list[str] = []
-    with open_package(data, "ODT") as archive:
+    with Package(data, "ODT", limits) as package:
         try:
-            if _is_encrypted(read_small(data, archive, "META-INF/manifest.xml", limits)):
+            if _is_encrypted(package.read_small("META-INF/manifest.xml")):
                 raise EncryptedDocumentError("ODT is password-protected (its parts are encrypted)")
-            body = _body_lines(data, archive, limits, notes)
-            master = _master_styles(data, archive, limits, notes)
+            body = _body_lines(package, notes)
+            master = _master_styles(package, notes)
         except ExtractionError:
             raise
         except Exception as exc:  # zipfile and zlib raise many kinds on damaged members

@@ -4,11 +4,12 @@ python-docx, openpyxl and python-pptx load a whole package: every part, however
 large, and every part's XML as one tree. A seized file can be built to exploit
 that (hundreds of megabytes of junk parts, a 5 GB run of repeated bytes
 deflated to 5 MB as the main part, a DTD whose entities expand a billion
-times). :func:`oversized` tells from the ZIP directory whether a package is safe
-to hand to those libraries; when it is not, the extractors read only the parts
-that hold text, through :class:`PartReader`, which inflates a part itself and
-stops at a cap of decompressed bytes (counted as they come, whatever the ZIP
-headers declare) or when the compression ratio says "bomb". The XML is parsed
+times). :meth:`Package.oversized` tells from the ZIP directory whether a package
+is safe to hand to those libraries; when it is not, the extractors read only the
+parts that hold text, through :class:`PartReader`, which inflates a part itself
+and stops at a cap of decompressed bytes (counted as they come, whatever the ZIP
+headers declare), when the compression ratio says "bomb", or when the budget of
+all the parts of the package is spent. The XML is parsed
 as it streams (:func:`parse_stream`, events into a target object, no tree), so
 memory stays bounded whatever the part holds; DTDs are removed and entity
 references dropped before libxml2 sees them (:class:`EntityFilter`).
@@ -33,15 +34,11 @@ __all__ = [
     "DEFAULT_LIMITS",
     "EntityFilter",
     "Limits",
+    "Package",
     "PartReader",
     "Target",
-    "main_part",
-    "open_package",
-    "oversized",
     "parse_stream",
-    "read_small",
     "refused_as_hostile",
-    "relationships",
 ]
 
 _MiB = 1 << 20
@@ -61,41 +58,112 @@ class Limits:
     package_bytes: int = 256 * _MiB
     #: nor one with more parts than this
     members: int = 10_000
-    #: small parts (relationships, workbook, shared-string tables are not small) read whole
+    #: small parts (relationships, a workbook's sheet list) are read whole, up to this
     small_part_bytes: int = 4 * _MiB
+    #: decompressed bytes read from all the parts of one package together
+    total_bytes: int = 256 * _MiB
 
 
 DEFAULT_LIMITS = Limits()
 
 
-def open_package(data: bytes, kind: str) -> zipfile.ZipFile:
-    """The package as a ZipFile; an unreadable ZIP is an ExtractionError naming ``kind``."""
-    try:
-        return zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile as exc:
-        raise ExtractionError(
-            f"not a valid {kind}: not a ZIP archive, or cut short ({exc})"
-        ) from exc
-    except Exception as exc:  # zipfile raises OSError, ValueError... on a damaged directory
-        raise ExtractionError(f"not a valid {kind}: {type(exc).__name__}: {one_line(exc)}") from exc
+class Package:
+    """One office package opened for reading part by part; all its parts share one budget.
 
+    Use as a context manager. An unreadable ZIP is an ExtractionError naming
+    ``kind`` ("not a valid DOCX: ...").
+    """
 
-def oversized(archive: zipfile.ZipFile, limits: Limits = DEFAULT_LIMITS) -> str | None:
-    """Why this package must not be loaded whole by a library (from its ZIP directory), or None."""
-    infos = archive.infolist()
-    if len(infos) > limits.members:
-        return f"{len(infos)} parts"
-    total = sum(info.file_size for info in infos)
-    if total > limits.package_bytes:
-        return f"{total / _MiB:.0f} MiB uncompressed in {len(infos)} parts"
-    for info in infos:
-        if info.file_size > limits.part_bytes:
-            return f"{info.filename} is {info.file_size / _MiB:.0f} MiB uncompressed"
-        if info.file_size > limits.ratio_floor and info.file_size > limits.ratio * max(
-            1, info.compress_size
-        ):
-            return f"{info.filename} is compressed over {limits.ratio}:1"
-    return None
+    def __init__(self, data: bytes, kind: str, limits: Limits = DEFAULT_LIMITS) -> None:
+        self.data = data
+        self.kind = kind
+        self.limits = limits
+        #: decompressed bytes the parts of this package may still produce
+        self.budget = limits.total_bytes
+        #: parts not even started because the budget was spent
+        self.unread: list[str] = []
+        try:
+            self.archive = zipfile.ZipFile(io.BytesIO(data))
+        except zipfile.BadZipFile as exc:
+            raise ExtractionError(
+                f"not a valid {kind}: not a ZIP archive, or cut short ({exc})"
+            ) from exc
+        except Exception as exc:  # zipfile raises OSError, ValueError... on a damaged directory
+            raise ExtractionError(
+                f"not a valid {kind}: {type(exc).__name__}: {one_line(exc)}"
+            ) from exc
+
+    def __enter__(self) -> Package:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.archive.close()
+
+    def oversized(self) -> str | None:
+        """Why this package must not be loaded whole by a library (from its directory), or None."""
+        limits = self.limits
+        infos = self.archive.infolist()
+        if len(infos) > limits.members:
+            return f"{len(infos)} parts"
+        total = sum(info.file_size for info in infos)
+        if total > limits.package_bytes:
+            return f"{total / _MiB:.0f} MiB uncompressed in {len(infos)} parts"
+        for info in infos:
+            if info.file_size > limits.part_bytes:
+                return f"{info.filename} is {info.file_size / _MiB:.0f} MiB uncompressed"
+            if info.file_size > limits.ratio_floor and info.file_size > limits.ratio * max(
+                1, info.compress_size
+            ):
+                return f"{info.filename} is compressed over {limits.ratio}:1"
+        return None
+
+    def info(self, name: str) -> zipfile.ZipInfo | None:
+        try:
+            return self.archive.getinfo(name)
+        except KeyError:
+            return None
+
+    def reader(self, info: zipfile.ZipInfo, cap: int | None = None) -> PartReader:
+        return PartReader(self, info, cap)
+
+    def read_small(self, name: str) -> bytes | None:
+        """A small part (relationships, a sheet list) whole; None if absent or too big."""
+        info = self.info(name)
+        if info is None:
+            return None
+        reader = self.reader(info, cap=self.limits.small_part_bytes)
+        content = b"".join(reader.chunks())
+        return None if reader.cut else content
+
+    def stream(self, target: Target, name: str) -> list[str]:
+        """Parse a part into ``target`` as it is inflated (:func:`parse_stream`); notes."""
+        info = self.info(name)
+        if info is None:
+            return [f"{name} is missing"]
+        if self.budget <= 0:
+            self.unread.append(name)
+            return []
+        return parse_stream(target, self.reader(info))
+
+    def summary(self) -> list[str]:
+        """A note on the parts left unread when the budget ran out (empty if none)."""
+        if not self.unread:
+            return []
+        return [
+            f"{len(self.unread)} more parts not read ({self.unread[0]} ...): the "
+            f"{self.limits.total_bytes / _MiB:g} MiB read from all of the package's parts ran out"
+        ]
+
+    def relationships(self, part: str) -> dict[str, tuple[str, str]]:
+        """Relationship id → (type, part name) of ``part``'s internal targets ("": the package)."""
+        return _relationships(self.read_small(_rels_name(part) if part else "_rels/.rels"), part)
+
+    def main_part(self, default: str) -> str:
+        """The package's main part (its officeDocument relationship), or ``default``."""
+        for kind, name in self.relationships("").values():
+            if kind.endswith(_OFFICE_DOCUMENT) and self.info(name) is not None:
+                return name
+        return default
 
 
 class PartReader:
@@ -109,17 +177,12 @@ class PartReader:
 
     CHUNK = 1 << 16
 
-    def __init__(
-        self,
-        data: bytes,
-        info: zipfile.ZipInfo,
-        limits: Limits = DEFAULT_LIMITS,
-        cap: int | None = None,
-    ) -> None:
-        self.data = data
+    def __init__(self, package: Package, info: zipfile.ZipInfo, cap: int | None = None) -> None:
+        self.package = package
+        self.data = package.data
         self.info = info
-        self.limits = limits
-        self.cap = limits.part_bytes if cap is None else cap
+        self.limits = package.limits
+        self.cap = package.limits.part_bytes if cap is None else cap
         self.produced = 0
         self.cut: str | None = None
         self.damaged: str | None = None
@@ -144,15 +207,21 @@ class PartReader:
 
     def _take(self, chunk: bytes, consumed: int) -> bytes | None:
         """The part of ``chunk`` within the limits (None when nothing more may be read)."""
-        room = self.cap - self.produced
-        if room <= 0:
-            self.cut = f"cut after {self.cap / _MiB:g} MiB"
-            return None
-        if len(chunk) > room:
+        package, limits = self.package, self.limits
+        room = min(self.cap - self.produced, package.budget)
+        if room < len(chunk):
+            if package.budget < self.cap - self.produced:
+                self.cut = (
+                    f"cut where the {limits.total_bytes / _MiB:g} MiB read from all of the "
+                    "package's parts ran out"
+                )
+            else:
+                self.cut = f"cut after {self.cap / _MiB:g} MiB"
+            if room <= 0:
+                return None
             chunk = chunk[:room]
-            self.cut = f"cut after {self.cap / _MiB:g} MiB"
         self.produced += len(chunk)
-        limits = self.limits
+        package.budget -= len(chunk)
         if self.produced > limits.ratio_floor and self.produced > limits.ratio * max(1, consumed):
             self.cut = (
                 f"compressed over {limits.ratio}:1 (a ZIP bomb?): cut after "
@@ -223,21 +292,6 @@ class PartReader:
         if self.damaged:
             return f"{self.info.filename}: {self.damaged}"
         return None
-
-
-def read_small(
-    data: bytes, archive: zipfile.ZipFile, name: str, limits: Limits = DEFAULT_LIMITS
-) -> bytes | None:
-    """A small part (relationships, a workbook's sheet list) whole, or None if absent or too big."""
-    try:
-        info = archive.getinfo(name)
-    except KeyError:
-        return None
-    reader = PartReader(data, info, limits, cap=limits.small_part_bytes)
-    content = b"".join(reader.chunks())
-    if reader.cut:
-        return None
-    return content
 
 
 # -- XML as it streams -------------------------------------------------------
@@ -433,13 +487,9 @@ def _rels_name(part: str) -> str:
     return posixpath.join(folder, "_rels", f"{name}.rels")
 
 
-def relationships(
-    data: bytes, archive: zipfile.ZipFile, part: str, limits: Limits = DEFAULT_LIMITS
-) -> dict[str, tuple[str, str]]:
-    """Relationship id → (type, part name) of ``part``'s internal targets ("" for the package)."""
+def _relationships(content: bytes | None, part: str) -> dict[str, tuple[str, str]]:
     from lxml import etree
 
-    content = read_small(data, archive, _rels_name(part) if part else "_rels/.rels", limits)
     if content is None:
         return {}
     entities = EntityFilter()
@@ -465,16 +515,6 @@ def relationships(
     return found
 
 
-def main_part(
-    data: bytes, archive: zipfile.ZipFile, default: str, limits: Limits = DEFAULT_LIMITS
-) -> str:
-    """The package's main part (its officeDocument relationship), or ``default``."""
-    for kind, name in relationships(data, archive, "", limits).values():
-        if kind.endswith(_OFFICE_DOCUMENT) and name in archive.NameToInfo:
-            return name
-    return default
-
-
 _HOSTILE_MESSAGE = re.compile(
     r"amplification|entity|excessive depth|resource limit|huge|nested too deep|bad crc",
     re.IGNORECASE,
@@ -488,14 +528,15 @@ def refused_as_hostile(exc: BaseException) -> bool:
     entities, nesting and text-node limits), or zipfile finding a part whose
     CRC does not match what it read: it stops at the size the ZIP directory
     declares, which may be a lie, where :class:`PartReader` reads the deflate
-    stream to its real end (within the cap). Either way a streamed reading keeps
-    the text around the trouble.
+    stream to its real end (within the cap); or the library running out of
+    memory under the worker's cap. A streamed reading keeps the text around the
+    trouble, in little memory.
     """
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        if _HOSTILE_MESSAGE.search(str(current)):
+        if isinstance(current, MemoryError) or _HOSTILE_MESSAGE.search(str(current)):
             return True
         current = current.__cause__ or current.__context__
     return False

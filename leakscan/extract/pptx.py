@@ -19,17 +19,7 @@ from dataclasses import dataclass, field
 
 from ..errors import ExtractionError
 from . import PPTX, Extracted, check_not_ole, from_pages, one_line
-from .package import (
-    DEFAULT_LIMITS,
-    Limits,
-    PartReader,
-    main_part,
-    open_package,
-    oversized,
-    parse_stream,
-    refused_as_hostile,
-    relationships,
-)
+from .package import DEFAULT_LIMITS, Limits, Package, refused_as_hostile
 
 __all__ = ["extract", "extract_streamed"]
 
@@ -188,21 +178,10 @@ class _Frames:
 
 
 def _frames(
-    data: bytes,
-    archive: zipfile.ZipFile,
-    name: str,
-    limits: Limits,
-    notes: list[str],
-    *,
-    notes_only: bool = False,
+    package: Package, name: str, notes: list[str], *, notes_only: bool = False
 ) -> list[str]:
     target = _Frames(notes_only=notes_only)
-    try:
-        info = archive.getinfo(name)
-    except KeyError:
-        notes.append(f"{name} is missing")
-        return []
-    notes.extend(parse_stream(target, PartReader(data, info, limits)))
+    notes.extend(package.stream(target, name))
     return target.texts
 
 
@@ -213,33 +192,32 @@ def extract_streamed(data: bytes, limits: Limits = DEFAULT_LIMITS, why: str = ""
     if why:
         notes.append(f"PPTX read part by part, only the parts that hold text ({why})")
     pages: list[str] = []
-    with open_package(data, "PPTX") as archive:
-        presentation = main_part(data, archive, "ppt/presentation.xml", limits)
+    with Package(data, "PPTX", limits) as package:
+        presentation = package.main_part("ppt/presentation.xml")
+        if package.info(presentation) is None:
+            raise ExtractionError(f"not a valid PPTX: no {presentation}")
         slide_ids = _SlideIds()
-        try:
-            info = archive.getinfo(presentation)
-        except KeyError:
-            raise ExtractionError(f"not a valid PPTX: no {presentation}") from None
-        notes.extend(parse_stream(slide_ids, PartReader(data, info, limits)))
-        related = relationships(data, archive, presentation, limits)
+        notes.extend(package.stream(slide_ids, presentation))
+        related = package.relationships(presentation)
         for rid in slide_ids.ids:
             kind, slide = related.get(rid, ("", ""))
             if not kind.endswith("/slide"):
                 continue
-            texts = _frames(data, archive, slide, limits, notes)
-            for kind, part in relationships(data, archive, slide, limits).values():
+            texts = _frames(package, slide, notes)
+            for kind, part in package.relationships(slide).values():
                 if kind.endswith("/notesSlide"):
-                    texts.extend(_frames(data, archive, part, limits, notes, notes_only=True))
+                    texts.extend(_frames(package, part, notes, notes_only=True))
                     break
             pages.append("\n".join(text for text in texts if text.strip()))
+    notes.extend(package.summary())
     result = from_pages(pages, PPTX, "PPTX")
     return Extracted(result.text, PPTX, result.pages, tuple(notes))
 
 
 def extract(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Extracted:
     check_not_ole(data, "PPTX", "legacy PowerPoint .ppt")
-    with open_package(data, "PPTX") as archive:
-        why = oversized(archive, limits)
+    with Package(data, "PPTX", limits) as package:
+        why = package.oversized()
     if why is None:
         try:
             return _with_python_pptx(data)

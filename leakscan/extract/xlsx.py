@@ -21,17 +21,7 @@ from dataclasses import dataclass, field
 
 from ..errors import ExtractionError
 from . import XLSX, Extracted, check_not_ole, from_pages, one_line
-from .package import (
-    DEFAULT_LIMITS,
-    Limits,
-    PartReader,
-    main_part,
-    open_package,
-    oversized,
-    parse_stream,
-    refused_as_hostile,
-    relationships,
-)
+from .package import DEFAULT_LIMITS, Limits, Package, refused_as_hostile
 
 __all__ = ["extract", "extract_streamed"]
 
@@ -234,47 +224,38 @@ def _column_index(letters: str) -> int:
     return index
 
 
-def _stream(
-    target: object, data: bytes, archive: zipfile.ZipFile, name: str, limits: Limits
-) -> list[str]:
-    try:
-        info = archive.getinfo(name)
-    except KeyError:
-        return [f"{name} is missing"]
-    return parse_stream(target, PartReader(data, info, limits))  # type: ignore[arg-type]
-
-
 def extract_streamed(data: bytes, limits: Limits = DEFAULT_LIMITS, why: str = "") -> Extracted:
     """XLSX text read part by part within ``limits``: how :func:`extract` reads a hostile file."""
     check_not_ole(data, "XLSX", "legacy Excel .xls")
     notes = ["XLSX read part by part, without cell styles: dates show as numbers" + _why(why)]
     texts: list[str] = []
-    with open_package(data, "XLSX") as archive:
-        workbook = main_part(data, archive, "xl/workbook.xml", limits)
+    with Package(data, "XLSX", limits) as package:
+        workbook = package.main_part("xl/workbook.xml")
         sheets = _Sheets()
-        notes.extend(_stream(sheets, data, archive, workbook, limits))
-        related = relationships(data, archive, workbook, limits)
+        notes.extend(package.stream(sheets, workbook))
+        related = package.relationships(workbook)
         strings = _Strings()
         for kind, part in related.values():
             if kind.endswith("/sharedStrings"):
-                notes.extend(_stream(strings, data, archive, part, limits))
+                notes.extend(package.stream(strings, part))
                 break
         for rid in sheets.ids:
             kind, part = related.get(rid, ("", ""))
             if not kind.endswith("/worksheet"):
                 continue  # chart sheets hold no cells; openpyxl leaves them out too
             cells = _Cells(strings.strings)
-            notes.extend(_stream(cells, data, archive, part, limits))
+            notes.extend(package.stream(cells, part))
             cells.flush_row()  # a row left open where the part was cut
             texts.append("\n".join(cells.rows))
+    notes.extend(package.summary())
     result = from_pages(texts, XLSX, "XLSX")
     return Extracted(result.text, XLSX, result.pages, tuple(notes))
 
 
 def extract(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Extracted:
     check_not_ole(data, "XLSX", "legacy Excel .xls")
-    with open_package(data, "XLSX") as archive:
-        why = oversized(archive, limits)
+    with Package(data, "XLSX", limits) as package:
+        why = package.oversized()
     if why is None:
         try:
             return _with_openpyxl(data)
