@@ -38,11 +38,12 @@ from leakscan.extract import docx as docx_extractor
 from leakscan.extract import odt as odt_extractor
 from leakscan.extract import xlsx as xlsx_extractor
 from leakscan.extract.html import html_to_text, strip_tags
-from leakscan.extract.package import EntityFilter, Limits
+from leakscan.extract.package import Limits
 from leakscan.extract.pdf import extract_with_pdfium
 from leakscan.extract.pptx import _with_python_pptx
 from leakscan.extract.pptx import extract_streamed as pptx_streamed
 from leakscan.extract.text import decode_with_notes
+from leakscan.extract.xmlstream import EntityFilter
 from leakscan.fingerprint import Fingerprinter
 from leakscan.normalize import _MARK_RUN, MAX_MARK_RUN, normalize_text, normalize_token, tokenize
 from tests.factories import ENGLISH_MEMO, URDU_MEMO, make_docx

@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING
 
 from ..errors import EncryptedDocumentError, ExtractionError
 from . import ODT, Extracted, one_line
-from .package import DEFAULT_LIMITS, EntityFilter, Limits, Package, refused_as_hostile
+from .package import DEFAULT_LIMITS, Limits, Package, refused_as_hostile
+from .xmlstream import EntityFilter
 
 if TYPE_CHECKING:
     from lxml import etree
