@@ -15,6 +15,13 @@ formats, encodings and keyboards:
 * Arabic-Indic and Extended Arabic-Indic digits become ASCII digits;
 * a word hyphenated across a line break is joined (``classi-\\nfied``);
 * punctuation (including ۔ ، ؟) is never part of a token.
+
+Cost is linear in the text whatever it holds: Unicode normalization sorts each
+run of combining marks, in quadratic time in CPython, so a run of alternating
+marks (200,000 after one letter) would take minutes. No script writes more
+than 30 marks in a row (UAX #15's "stream-safe" bound); longer runs are cut to
+their first 30 before each normalization step, which leaves every real token
+as it was.
 """
 
 from __future__ import annotations
@@ -26,8 +33,10 @@ from itertools import chain
 import numpy as np
 
 __all__ = [
+    "MAX_MARK_RUN",
     "NORMALIZATION_VERSION",
     "TokenizedText",
+    "cap_mark_runs",
     "is_arabic_script",
     "normalize_text",
     "normalize_token",
@@ -56,6 +65,14 @@ _MARKS = (
 # One raw token: a run of word characters (re is 2x faster than the regex module here).
 _TOKEN = re.compile(rf"([\w{_MARKS}{_INVISIBLE}]+)")
 _LINE_BREAK_HYPHEN = re.compile(r"[-\u2010\u2011][ \t]*\r?\n[ \t]*")
+#: Most combining marks in a row a token keeps (UAX #15: stream-safe text has at most 30).
+MAX_MARK_RUN = 30
+# Every combining mark (canonical combining class > 0) a token can hold or normalize
+# into lies in _MARKS or is one of these: halfwidth kana sound marks (class 0, NFKC
+# turns them into U+3099/U+309A) and the Kaithi nukta of decomposed Kaithi letters.
+# tests/test_normalize.py checks this against the whole Unicode database.
+_OTHER_MARKS = "ﾞﾟ𑂺゙゚"
+_MARK_RUN = re.compile(f"[{_MARKS}{_OTHER_MARKS}]{{{MAX_MARK_RUN + 1},}}")
 _ARABIC_SCRIPT = re.compile(r"[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff]")
 
 
@@ -94,6 +111,37 @@ _FOLD: dict[int, int | None] = {
 }
 
 
+def _is_mark(char: str) -> bool:
+    return unicodedata.combining(char) != 0 or char in "\uff9e\uff9f"
+
+
+def _cap_run(match: re.Match[str]) -> str:
+    kept: list[str] = []
+    run = 0
+    for char in match.group():
+        if _is_mark(char):
+            run += 1
+            if run > MAX_MARK_RUN:
+                continue
+        else:
+            run = 0
+        kept.append(char)
+    return "".join(kept)
+
+
+def cap_mark_runs(text: str) -> str:
+    """Keep at most 30 combining marks in a row: longer runs make normalization quadratic.
+
+    >>> len(cap_mark_runs("e" + "\u0301\u0323" * 1000))
+    31
+    >>> cap_mark_runs("کِتاب") == "کِتاب"
+    True
+    """
+    if len(text) <= MAX_MARK_RUN or _MARK_RUN.search(text) is None:
+        return text
+    return _MARK_RUN.sub(_cap_run, text)
+
+
 def normalize_token(raw: str) -> str:
     """Return the matching form of one raw token (may contain spaces after NFKC).
 
@@ -103,8 +151,9 @@ def normalize_token(raw: str) -> str:
     True
     """
     text = _LINE_BREAK_HYPHEN.sub("", raw)
-    text = unicodedata.normalize("NFKC", text).casefold()
-    text = unicodedata.normalize("NFD", text).translate(_FOLD)
+    text = unicodedata.normalize("NFKC", cap_mark_runs(text)).casefold()
+    # dropping tatweel and invisible characters can join two runs of marks into one
+    text = cap_mark_runs(unicodedata.normalize("NFD", text).translate(_FOLD))
     return unicodedata.normalize("NFC", text)
 
 

@@ -236,5 +236,5 @@ def extract(data: bytes, name: str = "", mime: str | None = None) -> Extracted:
     chosen, function = found
     result = _read_as(function, data, chosen, detected)
     if chosen != detected:
-        return Extracted(result.text, detected, result.pages)
+        return Extracted(result.text, detected, result.pages, result.notes)
     return result

@@ -4,25 +4,30 @@ Every paragraph and heading becomes one line, wherever it sits (lists, tables,
 sections, text boxes, footnotes), as the DOCX reader does, so a document saved
 as ODT and as DOCX gives the same text. Deleted tracked changes, comments and
 index templates are not text of the document and are left out.
+
+A seized file may be built to attack its reader. Entities are never expanded:
+a DTD is removed before parsing and entity references dropped, with a note
+(libxml2 would otherwise refuse a "billion laughs" part whole). Parts are read
+with a cap on decompressed bytes (:mod:`leakscan.extract.package`); a
+content.xml over it, or nested past libxml2's limits, is read as it streams,
+up to the cap, with a note.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
 import zipfile
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..errors import EncryptedDocumentError, ExtractionError
 from . import ODT, Extracted, one_line
+from .package import DEFAULT_LIMITS, Limits, Package, refused_as_hostile
+from .xmlstream import EntityFilter
 
 if TYPE_CHECKING:
     from lxml import etree
 
 __all__ = ["extract"]
-
-#: Largest XML part read (uncompressed): a bigger one is a ZIP bomb, not a document.
-MAX_PART_BYTES = 256 << 20
 
 _TEXT = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
 _OFFICE = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
@@ -116,18 +121,15 @@ def _lines(root: etree._Element) -> list[str]:
     return lines
 
 
-def _read_part(archive: zipfile.ZipFile, name: str) -> bytes | None:
-    try:
-        info = archive.getinfo(name)
-    except KeyError:
-        return None
-    if info.file_size > MAX_PART_BYTES:
-        raise ExtractionError(
-            f"ODT {name} is {info.file_size} bytes uncompressed, over the "
-            f"{MAX_PART_BYTES >> 20} MiB limit: not read"
+def _without_entities(data: bytes, name: str, notes: list[str]) -> bytes:
+    entities = EntityFilter()
+    cleaned = entities.feed(data) + entities.flush()
+    if entities.declared or entities.dropped:
+        notes.append(
+            f"{name}: a DTD declaring {entities.declared} entities was ignored and "
+            f"{entities.dropped} entity references were not expanded"
         )
-    with archive.open(info) as member:
-        return member.read(MAX_PART_BYTES + 1)
+    return cleaned
 
 
 def _parse(data: bytes, name: str) -> etree._Element:
@@ -145,7 +147,7 @@ def _is_encrypted(manifest: bytes | None) -> bool:
     if manifest is None:
         return False
     try:
-        root = _parse(manifest, "META-INF/manifest.xml")
+        root = _parse(_without_entities(manifest, "manifest", []), "META-INF/manifest.xml")
     except ExtractionError:
         return b"encryption-data" in manifest  # a damaged manifest still says so
     return root.find(f".//{{{_MANIFEST}}}encryption-data") is not None
@@ -165,42 +167,134 @@ def _header_footer_lines(styles: etree._Element, kinds: tuple[str, ...]) -> list
     return lines
 
 
-def _read(data: bytes) -> tuple[bytes, bytes | None]:
-    """(content.xml, styles.xml) of the package; errors as ExtractionError."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            if _is_encrypted(_read_part(archive, "META-INF/manifest.xml")):
-                raise EncryptedDocumentError("ODT is password-protected (its parts are encrypted)")
-            content = _read_part(archive, "content.xml")
-            styles = _read_part(archive, "styles.xml")
-    except zipfile.BadZipFile as exc:
-        raise ExtractionError(f"not a valid ODT: not a ZIP archive, or cut short ({exc})") from exc
-    except ExtractionError:
-        raise
-    except Exception as exc:  # zipfile and zlib raise many kinds on damaged members
-        raise ExtractionError(f"damaged ODT: {type(exc).__name__}: {one_line(exc)}") from exc
-    if content is None:
+@dataclass
+class _BodyLines:
+    """lxml parser target: the lines :func:`_lines` gives for office:body, without a tree.
+
+    Used when content.xml is too large or too deep to hold as a tree: text is
+    taken as it streams, each paragraph a line in document order (nested ones
+    after the text of the paragraph holding them, as the tree walk gives them).
+    """
+
+    lines: list[str] = field(default_factory=list)
+    _open: list[tuple[int, list[str]]] = field(default_factory=list)
+    _body = 0
+    _skip = 0
+
+    def start(self, tag: str, attrib: dict[str, str]) -> None:
+        if tag == f"{{{_OFFICE}}}body":
+            self._body += 1
+        if not self._body or self._skip:
+            self._skip += bool(self._skip)
+            return
+        if tag in _SKIP:
+            self._skip = 1
+        elif tag in _BLOCKS:
+            self.lines.append("")
+            self._open.append((len(self.lines) - 1, []))
+        elif self._open:
+            parts = self._open[-1][1]
+            if tag == _SPACE:
+                parts.append(_spaces(attrib.get(f"{{{_TEXT}}}c")))
+            elif tag == _TAB:
+                parts.append("\t")
+            elif tag == _LINE_BREAK:
+                parts.append("\n")
+
+    def end(self, tag: str) -> None:
+        if self._skip:
+            self._skip -= 1
+            return
+        if tag in _BLOCKS and self._open and self._body:
+            index, parts = self._open.pop()
+            self.lines[index] = "".join(parts)
+        elif tag == f"{{{_OFFICE}}}body":
+            self._body -= 1
+
+    def data(self, data: str) -> None:
+        if self._open and not self._skip:
+            self._open[-1][1].append(data)
+
+    def close(self) -> None:
+        return None
+
+    def finish(self) -> list[str]:
+        for index, parts in self._open:  # paragraphs left open where the part was cut
+            self.lines[index] = "".join(parts)
+        return self.lines
+
+
+def _streamed_body(package: Package, notes: list[str]) -> list[str]:
+    target = _BodyLines()
+    notes.extend(package.stream(target, "content.xml"))
+    return target.finish()
+
+
+def _read_whole(package: Package, info: zipfile.ZipInfo, notes: list[str]) -> bytes | None:
+    """A part's bytes if they fit the limits (else None), DTD and entity references removed."""
+    reader = package.reader(info)
+    content = b"".join(reader.chunks())
+    if reader.cut:
+        return None
+    if reader.damaged:
+        raise ExtractionError(f"damaged ODT: {info.filename} {reader.damaged}")
+    return _without_entities(content, info.filename, notes)
+
+
+def _body_lines(package: Package, notes: list[str]) -> list[str]:
+    info = package.info("content.xml")
+    if info is None:
         raise ExtractionError("not a valid ODT: the ZIP archive has no content.xml")
-    return content, styles
-
-
-def extract(data: bytes) -> Extracted:
-    content, styles = _read(data)
-    body = _parse(content, "content.xml").find(f"{{{_OFFICE}}}body")
+    content = _read_whole(package, info, notes)
+    if content is None:
+        return _streamed_body(package, notes)
+    try:
+        root = _parse(content, "content.xml")
+    except ExtractionError as exc:
+        if not refused_as_hostile(exc):
+            raise
+        notes.append(f"content.xml read as it streams: {exc}")
+        return _streamed_body(package, [])
+    body = root.find(f"{{{_OFFICE}}}body")
     if body is None:
         raise ExtractionError("damaged ODT: content.xml has no office:body")
-    master = None
-    if styles is not None:
-        # a damaged styles.xml loses the headers and footers; the body is still worth reading
-        with contextlib.suppress(ExtractionError):
-            master = _parse(styles, "styles.xml")
+    return _lines(body)
+
+
+def _master_styles(package: Package, notes: list[str]) -> etree._Element | None:
+    """styles.xml as a tree, or None: without it only headers and footers are lost."""
+    info = package.info("styles.xml")
+    if info is None:
+        return None
+    try:
+        styles = _read_whole(package, info, notes)
+        if styles is None:
+            notes.append("styles.xml is over the size limit: headers and footers not read")
+            return None
+        return _parse(styles, "styles.xml")
+    except ExtractionError:
+        return None
+
+
+def extract(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Extracted:
+    notes: list[str] = []
+    with Package(data, "ODT", limits) as package:
+        try:
+            if _is_encrypted(package.read_small("META-INF/manifest.xml")):
+                raise EncryptedDocumentError("ODT is password-protected (its parts are encrypted)")
+            body = _body_lines(package, notes)
+            master = _master_styles(package, notes)
+        except ExtractionError:
+            raise
+        except Exception as exc:  # zipfile and zlib raise many kinds on damaged members
+            raise ExtractionError(f"damaged ODT: {type(exc).__name__}: {one_line(exc)}") from exc
     lines: list[str] = []
     if master is not None:
         lines.extend(_header_footer_lines(master, _HEADERS))
-    lines.extend(_lines(body))
+    lines.extend(body)
     if master is not None:
         lines.extend(_header_footer_lines(master, _FOOTERS))
     text = "\n".join(lines)
     if not text.strip():
         raise ExtractionError("ODT holds no text")
-    return Extracted(text, ODT)
+    return Extracted(text, ODT, notes=tuple(notes))

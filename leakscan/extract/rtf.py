@@ -21,6 +21,7 @@ _ANSICPG = re.compile(rb"\\ansicpg(\d{1,5})")
 # An escaped backslash is consumed first, so "\\header" (literal text) is left alone.
 _HEADER_FOOTER = re.compile(r"\\\\|\\((?:header|footer)[lrf]?)(?![a-zA-Z])")
 _LEADING = b" \t\r\n\xef\xbb\xbf"
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _codepage(data: bytes) -> str:
@@ -71,6 +72,23 @@ def extract(data: bytes) -> Extracted:
         raise ExtractionError(f"RTF uses a character set Python cannot decode: {exc}") from exc
     except Exception as exc:  # striprtf is a hand-written scanner: map whatever it raises
         raise ExtractionError(f"damaged RTF: {type(exc).__name__}: {exc}") from exc
+    text, notes = _join_surrogates(text)
     if not text.strip():
         raise ExtractionError("RTF holds no text")
-    return Extracted(text, RTF)
+    return Extracted(text, RTF, notes=notes)
+
+
+def _join_surrogates(text: str) -> tuple[str, tuple[str, ...]]:
+    r"""Characters beyond the BMP, which RTF writes as two ``\uN`` halves, made whole.
+
+    A half without its other half (a damaged or crafted file) becomes U+FFFD,
+    noted: text with lone surrogates cannot be written out as UTF-8.
+    """
+    if _SURROGATE.search(text) is None:
+        return text, ()
+    joined = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    lone = len(_SURROGATE.findall(text)) - 2 * (len(text) - len(joined))
+    if not lone:
+        return joined, ()
+    plural = "" if lone == 1 else "s"
+    return joined, (f"{lone} unpaired UTF-16 surrogate{plural} (\\uN) replaced by U+FFFD",)
