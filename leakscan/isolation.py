@@ -24,7 +24,6 @@ resume the job after it).
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import math
 import multiprocessing
 import os
@@ -47,7 +46,6 @@ __all__ = [
     "Pool",
     "Progress",
     "default_worker_memory",
-    "die_with_parent",
     "run_isolated",
     "run_steps",
 ]
@@ -150,21 +148,6 @@ class Progress:
 
 # -- the worker side -------------------------------------------------------------
 
-_PR_SET_PDEATHSIG = 1
-
-
-def die_with_parent() -> None:
-    """Ask Linux to SIGKILL this process when its parent dies (no-op elsewhere).
-
-    Meant for ``preexec_fn`` of external tools and for workers: a scan killed
-    with ``kill -9`` must leave no process behind.
-    """
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    except (OSError, AttributeError):  # pragma: no cover - not Linux
-        pass
-
 
 def _cap_memory(memory_bytes: int) -> None:
     if memory_bytes:
@@ -179,7 +162,7 @@ def _describe(exc: BaseException) -> str:
 
 def _serve(
     conn: Connection,
-    parent: int,
+    arm_death_signal: Callable[[], None],
     memory_bytes: int,
     initializer: Callable[..., None] | None,
     initargs: tuple[Any, ...],
@@ -187,9 +170,7 @@ def _serve(
     """A worker's life: own process group, capped, serving jobs until told to stop."""
     with contextlib.suppress(OSError):  # already a group leader
         os.setpgid(0, 0)
-    die_with_parent()
-    if os.getppid() != parent:  # the parent died before the death signal was armed
-        os._exit(0)
+    arm_death_signal()  # a scan killed with kill -9 leaves no worker behind
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the scanning process
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _cap_memory(memory_bytes)

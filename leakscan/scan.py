@@ -206,6 +206,8 @@ class Scanner:
             return Outcome((*notes, internal_error(item, holder, exc)))
         records: list[Record] = [*notes, *result.findings]
         records.extend(NoteRecord(item.name, note, holder) for note in result.notes)
+        if result.error is not None:  # damaged past a point: what came before was scanned
+            records.append(ErrorRecord(item.name, result.error, holder))
         return Outcome(tuple(records), chat_messages=result.messages, bytes_scanned=size)
 
     def _find(self, name: str, extracted: Extracted, loaded: Loaded) -> list[Finding]:
