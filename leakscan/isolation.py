@@ -37,6 +37,7 @@ from multiprocessing.connection import Connection, wait
 from typing import Any, Generic, TypeVar
 
 from .errors import ConfigurationError
+from .procs import die_with_parent
 
 __all__ = [
     "DEFAULT_ISOLATION",
@@ -383,7 +384,7 @@ class Pool:
             target=_serve,
             args=(
                 theirs,
-                os.getpid(),
+                die_with_parent(),
                 self.isolation.memory_cap,
                 self._initializer,
                 self._initargs,
