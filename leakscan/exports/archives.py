@@ -69,6 +69,7 @@ _MAX_ZIP_SECTIONS = 16
 #: Decompressed bytes a stream keeps behind its read position (tarfile seeks back a little).
 _HISTORY = 4 << 20
 _PIECE = 256 << 10
+_ZIP_INPUT = 64 << 10
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,9 @@ class ArchiveLimits:
     max_depth: int = 17
     #: The total limit grows to this many times the outermost archive's size on disk.
     max_total_ratio: int = 50
+    #: Members refused as decompression bombs below one archive before the whole of it
+    #: is refused (a nested bomb holds thousands; each costs little, all of them a lot).
+    max_bomb_members: int = 64
 
     def __post_init__(self) -> None:
         for name in (
@@ -103,6 +107,7 @@ class ArchiveLimits:
             "max_ratio",
             "max_members",
             "max_total_ratio",
+            "max_bomb_members",
         ):
             value = getattr(self, name)
             if not isinstance(value, int) or value <= 0:
@@ -125,9 +130,11 @@ class Budget:
     total_bytes: int = 0
     members: int = 0
     on_disk: int = 0
+    #: Members refused as decompression bombs so far.
+    bombs: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("total_bytes", "members", "on_disk"):
+        for name in ("total_bytes", "members", "on_disk", "bombs"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 0:
                 raise ConfigurationError(f"archive budget {name} must be a non-negative integer")
@@ -143,6 +150,16 @@ class Budget:
             raise _TooManyMembers(
                 f"refused: more than {self.limits.max_members} members (decompression bomb?)"
             )
+        if self.bombs > self.limits.max_bomb_members:
+            raise _BombError(
+                f"refused: more than {self.limits.max_bomb_members} members are decompression "
+                "bombs: the rest was not read"
+            )
+
+    def bomb(self, refusal: Refused) -> Refused:
+        """Count a member refused as a decompression bomb (too many stop the archive)."""
+        self.bombs += 1
+        return refusal
 
     def count_bytes(self, count: int) -> None:
         """Count bytes brought into memory; over the total limit the archive stops."""
@@ -260,7 +277,7 @@ def unsafe_name(name: str) -> str | None:
     posix = name.replace("\\", "/")
     if posix.startswith("/") or (len(posix) > 1 and posix[1] == ":"):
         return "absolute member name (path traversal)"
-    if ".." in PurePosixPath(posix).parts:
+    if ".." in posix.split("/"):  # as PurePosixPath(posix).parts, at a tenth of the cost
         return "member name climbs out of the archive with '..' (path traversal)"
     return None
 
@@ -608,6 +625,12 @@ class _Expanding(io.RawIOBase):
             raise _BombError(
                 f"refused: expands more than {limits.max_ratio}:1 (decompression bomb?)"
             )
+
+    def allowance(self) -> int:
+        """Bytes the stream may still produce before a limit stops it."""
+        by_ratio = max(_RATIO_FLOOR, self._budget.limits.max_ratio * max(1, self._size))
+        by_total = self._budget.allowed_total - self._budget.total_bytes
+        return max(0, min(by_ratio - self.produced, by_total))
 
     def finish(self) -> None:
         """Read to the end of the last stream, so that ``trailing_at`` is known."""
@@ -984,6 +1007,15 @@ def _tar_member(
 ) -> Iterator[Member | Refused]:
     notes: list[str] = []
     member = _shown_name(info.name, number, notes)
+    if expanding is not None and info.isreg():
+        # Reading or skipping a member of a compressed tar decompresses all its bytes:
+        # one that declares more than the limits still allow is refused now.
+        allowance = expanding.allowance()
+        if info.size > allowance:
+            raise _BombError(
+                f"refused: member {member!r} declares {info.size} bytes; going past it "
+                f"would expand beyond the limits ({allowance} bytes left; decompression bomb?)"
+            )
     link = info.issym() or info.islnk()
     verdict = _screen(
         member,
@@ -1556,11 +1588,13 @@ def _zip_entry(
         return None
     if entry.name.endswith("/"):
         entry.notes.append("a directory entry that holds data")
+    limits = budget.limits
+    bomb = entry.usize > _RATIO_FLOOR and entry.usize > limits.max_ratio * max(1, entry.csize)
     verdict = _screen(
         entry.name,
         budget,
         select,
-        size=0 if entry.problem else entry.usize,
+        size=0 if entry.problem or bomb else entry.usize,
         link=stat.S_ISLNK(entry.mode),
         encrypted=bool(entry.flags & 0x41),
     )
@@ -1568,23 +1602,19 @@ def _zip_entry(
         return verdict or None
     if entry.problem:
         return Refused(entry.name, entry.problem)
-    limits = budget.limits
+    if bomb:
+        return budget.bomb(_ratio_refusal(entry.name, entry.usize, entry.csize, limits))
     if entry.method not in (0, 8, 12, 14):
         method = _METHOD_NAMES.get(entry.method, "unknown")
         return Refused(
             entry.name, f"cannot read: compression method {entry.method} ({method}) not supported"
         )
-    if entry.usize > _RATIO_FLOOR and entry.usize > limits.max_ratio * max(1, entry.csize):
-        return _ratio_refusal(entry.name, entry.usize, entry.csize, limits)
     try:
         data, crc = _zip_data(handle, entry, budget)
     except _MemberTooLarge:
         return _too_large(entry.name, limits)
-    except _RatioExceeded:
-        return Refused(
-            entry.name,
-            f"refused: expands more than {limits.max_ratio}:1 (decompression bomb?)",
-        )
+    except _RatioExceeded as exc:
+        return budget.bomb(Refused(entry.name, f"refused: {exc} (decompression bomb?)"))
     except _BombError:
         raise
     except (*_DECODE_ERRORS, struct.error, _TruncatedMember) as exc:
@@ -1659,7 +1689,8 @@ def _zip_data(handle: IO[bytes], entry: _Entry, budget: Budget) -> tuple[bytes, 
             if decoder.needs_input:
                 if remaining <= 0:
                     break  # the data is used up without an end marker (LZMA may do this)
-                data = handle.read(min(_CHUNK, remaining))
+                # Small input pieces: the ratio so far is known early.
+                data = handle.read(min(_ZIP_INPUT, remaining))
                 if not data:
                     raise _TruncatedMember("its data ends before its declared size")
                 remaining -= len(data)
@@ -1668,8 +1699,16 @@ def _zip_data(handle: IO[bytes], entry: _Entry, budget: Budget) -> tuple[bytes, 
                 break
         got += len(piece)
         budget.count_bytes(len(piece))
-        if got > _RATIO_FLOOR and got > limits.max_ratio * max(1, entry.csize):
-            raise _RatioExceeded
+        if got > _RATIO_FLOOR:
+            if got > limits.max_ratio * max(1, entry.csize):
+                raise _RatioExceeded(f"expands more than {limits.max_ratio}:1")
+            # Past its declared size a member's header lies: then the ratio so far counts.
+            consumed = entry.csize - remaining
+            if got > entry.usize and got > limits.max_ratio * max(1, consumed):
+                raise _RatioExceeded(
+                    f"declares {entry.usize} bytes but expands more than {limits.max_ratio}:1 "
+                    "past them (a lying header)"
+                )
         if got > limits.max_member_bytes:
             raise _MemberTooLarge
         crc = zlib.crc32(piece, crc)
@@ -1701,11 +1740,15 @@ def _read_7z(
                 continue
             notes: list[str] = []
             member = _shown_name(info.filename or "", number, notes)
+            block = _7z_block_ratio(info)
+            bomb = block is not None and block[0] > max(
+                _RATIO_FLOOR, limits.max_ratio * max(1, block[1])
+            )
             verdict = _screen(
                 member,
                 budget,
                 select,
-                size=info.uncompressed or 0,
+                size=0 if bomb else info.uncompressed or 0,
                 link=info.is_symlink,
                 special=bool(getattr(info, "is_socket", False)),
                 encrypted=encrypted,
@@ -1713,6 +1756,10 @@ def _read_7z(
             if verdict is not True:
                 if verdict:
                     yield verdict
+                continue
+            if block is not None and bomb:
+                # Reading any member of a solid block decompresses the block up to it.
+                yield budget.bomb(_ratio_refusal(member, block[0], block[1], limits))
                 continue
             wanted.append((info.id, member, notes, info.uncompressed or 0))
         # Read in batches of about one member limit: bounded memory, few passes
@@ -1729,6 +1776,19 @@ def _read_7z(
             if item is not None:
                 batch.append(item)
                 batch_bytes += item[3]
+
+
+def _7z_block_ratio(info: Any) -> tuple[int, int] | None:
+    """The declared unpacked and packed sizes of the (solid) block holding a 7z member."""
+    folder = getattr(info, "folder", None)
+    if folder is None:
+        return None
+    try:
+        unpacked = max(int(size) for size in folder.unpacksizes)
+        packed = sum(int(size) for size in info._get_property("packsizes") or ())
+    except (AttributeError, TypeError, ValueError):
+        return None
+    return unpacked, packed
 
 
 def _read_7z_batch(
