@@ -70,6 +70,8 @@ _MAX_ZIP_SECTIONS = 16
 _HISTORY = 4 << 20
 _PIECE = 256 << 10
 _ZIP_INPUT = 64 << 10
+_STREAM_INPUT = 64 << 10
+_RUNNING_RATIO_FLOOR = 64 << 20
 
 
 @dataclass(frozen=True)
@@ -576,6 +578,7 @@ class _Expanding(io.RawIOBase):
         self.streams = 1
         self.trailing_at: int | None = None
         self.produced = 0
+        self._failure: _Damaged | None = None
 
     def readable(self) -> bool:
         return True
@@ -605,8 +608,15 @@ class _Expanding(io.RawIOBase):
     def readinto(self, buffer: Any) -> int:
         view = memoryview(buffer).cast("B")
         wanted = len(view)
-        while self._end - self._pos < wanted and self._more():
-            pass
+        if self._failure is not None and self._pos >= self._end:
+            raise self._failure
+        try:
+            while self._end - self._pos < wanted and self._more():
+                pass
+        except _Damaged as exc:
+            if self._pos >= self._end:
+                raise
+            self._failure = exc  # what came before the damage is read first
         if self._pos >= self._end:
             return 0
         start = self._pos - self._buffer_start
@@ -616,6 +626,11 @@ class _Expanding(io.RawIOBase):
         self._trim()
         return got
 
+    @property
+    def failure(self) -> _Damaged | None:
+        """The damage that cut the stream short, once the bytes before it were read."""
+        return self._failure
+
     def account(self, count: int) -> None:
         """Count bytes produced beyond the stream (a sparse member's holes)."""
         self.produced += count
@@ -624,6 +639,15 @@ class _Expanding(io.RawIOBase):
         if self.produced > _RATIO_FLOOR and self.produced > limits.max_ratio * max(1, self._size):
             raise _BombError(
                 f"refused: expands more than {limits.max_ratio}:1 (decompression bomb?)"
+            )
+        # A stream declares no sizes: past 64 MiB, the ratio of what it has read so far
+        # counts too (zeros up front in an honest archive rarely run that long).
+        if self.produced > _RUNNING_RATIO_FLOOR and self.produced > limits.max_ratio * max(
+            1, self._read_in
+        ):
+            raise _BombError(
+                f"refused: its first {self.produced} bytes came from {self._read_in} "
+                f"compressed bytes, more than {limits.max_ratio}:1 (decompression bomb?)"
             )
 
     def allowance(self) -> int:
@@ -667,7 +691,8 @@ class _Expanding(io.RawIOBase):
             if decoder.needs_input:
                 data, self._input = self._input, b""
                 if not data:
-                    data = self._handle.read(_CHUNK)
+                    # Small input pieces: output comes (and counts) before damage further on.
+                    data = self._handle.read(_STREAM_INPUT)
                     self._read_in += len(data)
                 if not data:
                     raise _Damaged(
@@ -948,8 +973,9 @@ def _tar_members(
         except ExtractionError:
             raise
         except Exception as exc:
-            if first:
+            if first and isinstance(exc, tarfile.ReadError):  # not a tar header at all
                 raise ExtractionError(f"not a readable tar archive: {_describe(exc)}") from exc
+            first = False
             yield Refused(f"<damaged tar header at offset {pos}>", f"damaged: {_describe(exc)}")
             pos = yield from _after_tar(source, pos + tarfile.BLOCKSIZE, end, budget, select)
             continue
@@ -986,6 +1012,8 @@ def _tar_members(
             except ExtractionError:
                 raise
             except tarfile.ReadError as exc:
+                if expanding is not None and expanding.failure is not None:
+                    raise expanding.failure from exc
                 if str(exc) != "unexpected end of data":
                     raise _Damaged(f"damaged tar archive: {_describe(exc)}") from exc
                 raise ExtractionError(
@@ -1039,7 +1067,9 @@ def _tar_member(
         return
     except (_BombError, _Damaged):
         raise
-    except tarfile.ReadError as exc:  # the data ends early: the archive is truncated
+    except tarfile.ReadError as exc:  # the data ends early: truncated or damaged
+        if expanding is not None and expanding.failure is not None:
+            raise expanding.failure from exc
         raise ExtractionError(f"truncated tar archive: {_describe(exc)}") from exc
     except Exception as exc:
         yield Refused(member, f"damaged member: {_describe(exc)}")
@@ -1109,12 +1139,31 @@ def _next_tar_header(
     source: _Source, pos: int, end: int | None, keep: int
 ) -> tuple[int | None, bytes | None, int]:
     """The next valid ustar header after ``pos`` (None if none within the scan limit),
-    the bytes before it (None if more than ``keep``), and where the scan stopped."""
+    the bytes before it (None if more than ``keep``), and where the scan stopped.
+    Holes of a sparse file are skipped, not read."""
     held: bytearray | None = bytearray()  # the bytes from pos on, while they fit in keep
     offset = pos
+    scanned = 0
     tail = b""
-    source.seek(pos)
-    while offset - pos < max(_SCAN_LIMIT, keep) and (end is None or offset < end):
+    disk = None if isinstance(source, _Expanding) else source
+    while scanned < max(_SCAN_LIMIT, keep) and (end is None or offset < end):
+        if disk is not None:
+            data_at = _next_data(disk, offset)
+            if data_at is not None and (data_at < 0 or (end is not None and data_at >= end)):
+                stop = end if end is not None else offset
+                if held is not None and len(held) + stop - offset > keep:
+                    held = None
+                elif held is not None:
+                    held += bytes(stop - offset)
+                offset = stop
+                break
+            if data_at is not None and data_at > offset:
+                if held is not None and len(held) + data_at - offset <= keep:
+                    held += bytes(data_at - offset)
+                else:
+                    held = None
+                offset, tail = data_at, b""
+        source.seek(offset)
         chunk = source.read(_CHUNK)
         if not chunk:
             break
@@ -1128,12 +1177,12 @@ def _next_tar_header(
                 continue
             source.seek(candidate)
             if _valid_tar_header(source.read(tarfile.BLOCKSIZE)):
-                if held is None or len(held) + len(chunk) > keep + _CHUNK:
+                if held is None:
                     return candidate, None, candidate
                 before = (bytes(held) + chunk)[: candidate - pos]
                 return candidate, before if len(before) <= keep else None, candidate
-            source.seek(offset + len(chunk))
         offset += len(chunk)
+        scanned += len(chunk)
         tail = chunk[-4:]
         if held is not None:
             held += chunk
@@ -1528,21 +1577,18 @@ def _read_zip(
 ) -> Iterator[Member | Refused]:
     limits = budget.limits
     survey = _survey_zip(handle, size, limits.max_members)
-    gaps = _unclaimed(survey, size)
-    events: list[tuple[int, int, int]] = [
-        (_first_byte(survey, i), 1, i) for i in range(len(survey.directories))
-    ]
-    events += [(lo, 0, i) for i, (lo, _hi) in enumerate(gaps)]
-    events.sort()
+    gaps = [gap for gap in _unclaimed(survey, size) if not _apk_signing_block(handle, *gap)]
     total = sum(len(listed) for listed in survey.entries)
     done = 0
-    for _position, what, index in events:
-        if what == 0:
-            lo, hi = gaps[index]
-            if not _apk_signing_block(handle, lo, hi):
-                yield from _stray(handle, lo, hi, budget, select, _gap_note(survey, lo, hi))
-            continue
-        for entry in survey.entries[index]:
+
+    def gaps_before(position: int) -> Iterator[Member | Refused]:
+        while gaps and gaps[0][0] < position:
+            lo, hi = gaps.pop(0)
+            yield from _stray(handle, lo, hi, budget, select, _gap_note(survey, lo, hi))
+
+    for listed in survey.entries:
+        for entry in listed:
+            yield from gaps_before(entry.offset)
             done += 1
             try:
                 result = _zip_entry(handle, entry, budget, select)
@@ -1554,6 +1600,7 @@ def _read_zip(
                 ) from None
             if result is not None:
                 yield result
+    yield from gaps_before(size)
     if survey.unlisted:
         raise _TooManyMembers(
             f"refused: more than {limits.max_members} members (decompression bomb or padding?): "
