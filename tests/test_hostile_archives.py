@@ -754,6 +754,18 @@ def test_links_and_passwords_stay_unread() -> None:
     assert "not followed" in reasons["link"] and "password-protected" in reasons["locked.txt"]
 
 
+@pytest.mark.parametrize("kind", ["zip", "tar"])
+def test_an_error_in_the_callers_select_is_not_taken_for_damage(kind: str) -> None:
+    data = zip_bytes({"a.txt": LEAK}) if kind == "zip" else tar_bytes({"a.txt": LEAK})
+
+    def select(name: str) -> bool:
+        raise KeyError(name)
+
+    budget = Budget(ArchiveLimits())
+    with pytest.raises(KeyError):
+        list(read_archive(kind, io.BytesIO(data), "a", len(data), budget, select))
+
+
 def test_unsafe_name_still_says_why() -> None:
     assert unsafe_name("../x") and "path traversal" in (unsafe_name("C:\\x") or "")
     assert unsafe_name("a/../../b") and unsafe_name("") == "empty member name"

@@ -220,6 +220,14 @@ class _TarHeaderError(Exception):
     """A tar header is refused before tarfile reads it (too large, malformed, crafted)."""
 
 
+class _CallerFailure(BaseException):
+    """The caller's ``select`` raised: carried past the handlers for hostile input."""
+
+    def __init__(self, original: BaseException) -> None:
+        super().__init__(original)
+        self.original = original
+
+
 ARCHIVE_KINDS = ("zip", "tar", "7z", "gzip", "bzip2", "xz")
 
 _MAGIC = (
@@ -342,9 +350,18 @@ def read_archive(
         raise ConfigurationError(f"unknown archive kind {kind!r}")
     if budget.on_disk == 0 and budget.total_bytes == 0 and budget.members == 0:
         budget.on_disk = max(0, size)
+
+    def chosen(member: str) -> bool:
+        try:
+            return select(member)
+        except Exception as exc:  # the caller's bug is not a damaged archive
+            raise _CallerFailure(exc) from exc
+
     try:
         handle.seek(0)
-        yield from readers[kind](handle, name, size, budget, select)
+        yield from readers[kind](handle, name, size, budget, chosen)
+    except _CallerFailure as failure:
+        raise failure.original from None
     except ExtractionError:
         raise
     except MemoryError as exc:
