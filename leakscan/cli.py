@@ -224,6 +224,13 @@ def index_stats(index_location: str) -> None:
     "--max-archive-ratio times its own size if that is more.",
 )
 @click.option(
+    "--max-archive-ratio",
+    default=50,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Let one archive expand to this many times its own size (see --max-archive-size).",
+)
+@click.option(
     "--max-ratio",
     default=200,
     show_default=True,
@@ -256,6 +263,7 @@ def scan_command(
     timeout_seconds: float,
     worker_memory: int | None,
     max_archive_size: int,
+    max_archive_ratio: int,
     max_ratio: int,
     max_members: int,
     max_depth: int,
@@ -277,6 +285,7 @@ def scan_command(
         archive_limits=ArchiveLimits(
             max_member_bytes=max_file_bytes,
             max_total_bytes=max_archive_size << 20,
+            max_total_ratio=max_archive_ratio,
             max_ratio=max_ratio,
             max_members=max_members,
             max_depth=max_depth,

@@ -21,6 +21,7 @@ import pytest
 from leakscan import ErrorRecord, Finding, Index, Scanner, ScanOptions, SkippedRecord, Summary
 from leakscan import build as build_index
 from leakscan.exports.archives import ArchiveLimits, Budget, Member, Refused, read_archive
+from leakscan.records import NoteRecord
 from tests.indexes import build_text_index
 from tests.texts import prose
 
@@ -189,11 +190,12 @@ def test_hostile_member_names_are_read_in_memory_and_their_leaks_found(
     records = scan(index_path, path, tar_path)
     grouped = by_suspect(records)
     for name in ("../../outside.txt", "/etc/absolute.txt", "C:\\Windows\\drive.txt"):
-        (record,) = grouped[f"{path}!{name}"]
+        note, record = grouped[f"{path}!{name}"]  # flagged, and read all the same
+        assert isinstance(note, NoteRecord) and "member name" in note.note
         assert isinstance(record, Finding) and record.source == "plan.txt"
-    assert isinstance(grouped[f"{path}!fine/copy.txt"][0], Finding)
-    (climb,) = grouped[f"{tar_path}!../climb.txt"]
-    assert isinstance(climb, Finding)
+    assert [type(r) for r in grouped[f"{path}!fine/copy.txt"]] == [Finding]
+    note, climb = grouped[f"{tar_path}!../climb.txt"]
+    assert isinstance(note, NoteRecord) and isinstance(climb, Finding)
     (link_record,) = grouped[f"{tar_path}!passwd-link"]
     assert isinstance(link_record, SkippedRecord) and "not followed" in link_record.reason
     assert not (tmp_path.parent / "outside.txt").exists()

@@ -247,7 +247,7 @@ class Expander:
         notes: tuple[str, ...] = (),
     ) -> Iterator[Entry]:
         data = member.data
-        notes = (*getattr(member, "notes", ()), *notes)
+        notes = (*member.notes, *notes)
         try:
             kind = archive_kind(data[:_HEAD], io.BytesIO(data), member.name) if data else None
             mail = None if kind or not data else _mail_kind(data[:_HEAD], member.name)
@@ -349,10 +349,8 @@ class Expander:
 
 
 def _budget(limits: ArchiveLimits, on_disk: int) -> Budget:
-    budget = Budget(limits)
-    if hasattr(budget, "on_disk"):
-        budget.on_disk = on_disk
-    return budget
+    """One outermost archive's budget: it may expand to a multiple of its size on disk."""
+    return Budget(limits, on_disk=on_disk)
 
 
 def _describe(exc: BaseException) -> str:
