@@ -24,11 +24,13 @@ from .errors import (
 from .exports.archives import ArchiveLimits
 from .fingerprint import Fingerprint, Fingerprinter, Scheme, fingerprint_text
 from .index import Index, IndexStats
+from .isolation import Isolation
 from .match import MatchParams
-from .records import ErrorRecord, Finding, Passage, SkippedRecord, Summary
+from .records import AlsoAtRecord, ErrorRecord, Finding, NoteRecord, Passage, SkippedRecord, Summary
 from .scan import Scanner, ScanOptions, scan
 
 __all__ = [
+    "AlsoAtRecord",
     "ArchiveLimits",
     "BuildReport",
     "Comparison",
@@ -42,10 +44,12 @@ __all__ = [
     "Index",
     "IndexNotFoundError",
     "IndexStats",
+    "Isolation",
     "KeyMismatchError",
     "LeakscanError",
     "LeakscanIndexError",
     "MatchParams",
+    "NoteRecord",
     "Passage",
     "ScanOptions",
     "Scanner",

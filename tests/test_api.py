@@ -8,6 +8,9 @@ import sys
 import leakscan
 
 EXPECTED = [
+    "AlsoAtRecord",
+    "Isolation",
+    "NoteRecord",
     "ArchiveLimits",
     "BuildReport",
     "Comparison",

@@ -601,7 +601,9 @@ with open(sys.argv[2], "rb") as stream:
         count += 1
         if sys.argv[3] in m.text:
             found.append([m.line, m.end_line, m.sender, m.sent_at, m.text_start])
-rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent that forked us.
+with open("/proc/self/status") as status:
+    rss = next(int(l.split()[1]) for l in status if l.startswith("VmHWM:")) // 1024
 print(json.dumps({{"count": count, "found": found, "rss_mib": rss}}))
 """
 
@@ -846,7 +848,8 @@ with Index.open(sys.argv[1], key=sys.argv[2].encode(), readonly=True) as index:
             lambda extracted: scanner.scan_text(extracted.text, "chat.txt", "f" * 64),
         )
 findings = [[f.suspect, f.source, f.sender, f.sent_at, f.matched_tokens] for f in result.findings]
-rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+with open("/proc/self/status") as status:  # VmHWM: ru_maxrss is inherited across fork
+    rss = next(int(l.split()[1]) for l in status if l.startswith("VmHWM:")) // 1024
 print(json.dumps({{"findings": findings, "messages": result.messages, "rss_mib": rss}}))
 """
 

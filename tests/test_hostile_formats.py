@@ -423,7 +423,9 @@ started = time.perf_counter()
 got = extract(data, "bomb.docx")
 print(json.dumps({
     "leak": sys.argv[3] in got.text, "notes": got.notes, "seconds": time.perf_counter() - started,
-    "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss >> 10,
+    "peak_mib": next(  # VmHWM: ru_maxrss is inherited from the forking parent
+        int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:")
+    ) >> 10,
 }))
 """
 
