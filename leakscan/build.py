@@ -26,7 +26,7 @@ from .index import Index, builds_index
 from .intake import Loaded, internal_error, load_item
 from .isolation import Done, Failure, Isolation, Progress, run_steps
 from .names import locator_part
-from .records import ErrorRecord, SkippedRecord
+from .records import ErrorRecord, NoteRecord, SkippedRecord
 from .scan import DEFAULT_MAX_FILE_BYTES
 from .walk import Item, display_name, hash_evidence
 
@@ -134,7 +134,7 @@ def _work(job: _BuildJob, progress: Progress) -> None:
         number += 1
         if number <= job.file.skip:
             continue
-        if isinstance(entry, Opened):
+        if isinstance(entry, Opened | NoteRecord):
             progress.part(None)
         elif isinstance(entry, Item):
             progress.step(entry.name, "scan")

@@ -131,8 +131,9 @@ class Outcome:
     """What one entry of a file job came to: an item's records, or a container opened."""
 
     records: tuple[Record, ...] = ()
-    #: False for a container opened (its members are the items).
+    #: False for a container opened (its members are the items) and for a note about one.
     item: bool = True
+    container: bool = False
     chat_messages: int = 0
     bytes_scanned: int = 0
 
@@ -249,7 +250,9 @@ class Scanner:
             if number <= job.skip:
                 continue
             if isinstance(entry, Opened):
-                progress.part(Outcome(item=False))
+                progress.part(Outcome(item=False, container=True))
+            elif isinstance(entry, NoteRecord):
+                progress.part(Outcome((entry,), item=False))
             elif isinstance(entry, Item):
                 progress.step(entry.name, "scan")
                 progress.part(self._item_outcome(entry))
@@ -349,7 +352,7 @@ def _count(summary: Summary, outcome: Outcome) -> None:
     """Every item is counted once: scanned, skipped or in error."""
     records = list(outcome.records)
     if not outcome.item:
-        summary.containers += 1
+        summary.containers += outcome.container
         return
     summary.items += 1
     summary.chat_messages += outcome.chat_messages

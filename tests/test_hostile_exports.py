@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import tarfile
 import time
 import zipfile
 from pathlib import Path
@@ -187,19 +188,34 @@ def test_empty_files_are_skipped_not_errors(index_path: Path, tmp_path: Path) ->
     assert summary_of(records).skipped == 5
 
 
-def test_sparse_decoy_posing_as_an_archive_is_judged_without_reading(
+def test_sparse_decoy_posing_as_an_archive_is_judged_without_reading_its_holes(
     index_path: Path, tmp_path: Path
 ) -> None:
     path = tmp_path / "decoy.zip"
     with path.open("wb") as handle:
         handle.write(b"PK\x03\x04" + b"\x00" * 100)
-        handle.truncate(8 << 30)  # 8 GiB long, a few KiB stored
+        handle.truncate(64 << 30)  # 64 GiB long, a few KiB stored
     started = time.monotonic()
     records = scan(index_path, path)
     assert time.monotonic() - started < 20
-    (record,) = records[:-1]
-    assert isinstance(record, SkippedRecord | ErrorRecord)
+    kinds = sorted(type(r).__name__ for r in records[:-1])
+    assert kinds == ["ErrorRecord", "NoteRecord"]  # damaged ZIP; sparse, not hashed
     assert summary_of(records).items == 1
+
+
+def test_a_leak_in_a_sparse_archive_is_still_read(index_path: Path, tmp_path: Path) -> None:
+    path = tmp_path / "holes.tar"
+    with tarfile.open(path, "w") as archive:
+        data = leak_note(9).encode()
+        info = tarfile.TarInfo("memo.txt")
+        info.size = len(data)
+        archive.addfile(info, io.BytesIO(data))
+    with path.open("r+b") as handle:
+        handle.truncate(1 << 30)  # a 1 GiB hole after the archive: not hashed, not a hiding place
+    records = scan(index_path, path)
+    assert [r.suspect for r in records if isinstance(r, Finding)] == [f"{path}!memo.txt"]
+    (note,) = [r for r in records if isinstance(r, NoteRecord)]
+    assert "sparse" in note.note and note.suspect == str(path)
 
 
 def test_ctrl_c_stops_a_scan_at_once_and_leaves_no_process(
