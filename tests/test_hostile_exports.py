@@ -17,8 +17,11 @@ import tarfile
 import time
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from leakscan import ErrorRecord, Finding, Index, Scanner, ScanOptions, SkippedRecord, Summary
 from leakscan.records import NoteRecord
@@ -277,3 +280,99 @@ def test_compare_and_fingerprint_refuse_a_fifo_instead_of_hanging(tmp_path: Path
         result = run_cli(*args, timeout=60)
         assert result.returncode == 2, result.stderr
         assert "not a regular file" in result.stderr
+
+
+def _seed_containers() -> list[tuple[str, bytes]]:
+    """Small real containers of every kind the expander opens, to be damaged."""
+    memo = leak_note(10).encode()
+    seeds = []
+    zipped = io.BytesIO()
+    with zipfile.ZipFile(zipped, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("a.txt", memo)
+        inner = io.BytesIO()
+        with zipfile.ZipFile(inner, "w") as nested:
+            nested.writestr("b.txt", memo[:500])
+        archive.writestr("inner.zip", inner.getvalue())
+    seeds.append(("x.zip", zipped.getvalue()))
+    tarred = io.BytesIO()
+    with tarfile.open(fileobj=tarred, mode="w:gz") as archive:
+        info = tarfile.TarInfo("c.txt")
+        info.size = len(memo)
+        archive.addfile(info, io.BytesIO(memo))
+    seeds.append(("x.tar.gz", tarred.getvalue()))
+    mail = (
+        b"From: a@example.org\nTo: b@example.org\nSubject: s\nMIME-Version: 1.0\n"
+        b'Content-Type: multipart/mixed; boundary="q"\n\n--q\nContent-Type: text/plain\n\n'
+        + memo[:400]
+        + b"\n--q\nContent-Type: application/zip\nContent-Disposition: attachment; "
+        b'filename="y.zip"\nContent-Transfer-Encoding: base64\n\n'
+        + __import__("base64").encodebytes(zipped.getvalue())
+        + b"--q--\n"
+    )
+    seeds.append(("x.eml", mail))
+    return seeds
+
+
+SEEDS = _seed_containers()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.sampled_from(range(len(SEEDS))),
+    cuts=st.lists(st.tuples(st.integers(0, 1 << 16), st.binary(max_size=8)), max_size=6),
+    truncate=st.one_of(st.none(), st.integers(0, 1 << 16)),
+)
+def test_any_damage_to_a_container_gives_records_never_an_exception(
+    seed: int, cuts: list[tuple[int, bytes]], truncate: int | None, tmp_path_factory: Any
+) -> None:
+    from leakscan.exports.expand import Expander
+    from leakscan.exports.folders import FileJob
+
+    name, data = SEEDS[seed]
+    damaged = bytearray(data)
+    for offset, replacement in cuts:
+        at = offset % max(1, len(damaged))
+        damaged[at : at + len(replacement)] = replacement
+    if truncate is not None:
+        del damaged[truncate % max(1, len(damaged)) :]
+    path = tmp_path_factory.mktemp("fuzz") / name
+    path.write_bytes(bytes(damaged))
+    entries = list(Expander().expand_file(FileJob(str(path), str(path))))
+    assert entries, "every file gives at least one entry"
+
+
+_MAIN_MEMORY = """
+import atexit, sys
+
+def report() -> None:
+    with open("/proc/self/status") as status:  # this process alone, not its workers
+        peak = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+    sys.stderr.write(f"\\nscanning process peak: {peak} KiB\\n")
+
+atexit.register(report)
+sys.argv = ["leakscan", *sys.argv[1:]]
+from leakscan.cli import main
+main()
+"""
+
+
+def test_the_scanning_process_never_holds_a_member(index_path: Path, tmp_path: Path) -> None:
+    path = tmp_path / "big.tar"
+    with tarfile.open(path, "w") as archive:
+        for number, size in enumerate((150 << 20, 1000)):
+            data = os.urandom(1 << 20) * (size >> 20) if size > 1 << 20 else leak_note(11).encode()
+            info = tarfile.TarInfo(f"{number}.bin" if number == 0 else "memo.txt")
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    result = subprocess.run(
+        [sys.executable, "-c", _MAIN_MEMORY, "scan", "--index", str(index_path), str(path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    path.unlink()
+    assert result.returncode == 1, result.stderr
+    assert "memo.txt" in result.stdout
+    peak_kib = int(result.stderr.rsplit("scanning process peak: ", 1)[1].split()[0])
+    assert peak_kib < 150 << 10, f"the scanning process reached {peak_kib >> 10} MiB"
