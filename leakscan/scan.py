@@ -176,7 +176,7 @@ class Scanner:
                 replace(f, sent_in=sent.message, sender=sent.sender, sent_at=sent.sent_at)
                 for f in found
             ]
-        return Outcome((*notes, *found), bytes_scanned=len(loaded.extracted.text.encode()))
+        return Outcome((*notes, *found), bytes_scanned=_size_of(item))
 
     def _chat_outcome(self, item: Item) -> Outcome:
         """A chat export, streamed message by message (its size costs no attribution)."""
@@ -324,6 +324,16 @@ class Scanner:
                 yield part if isinstance(part, Outcome) else _failed(job, part)
             if isinstance(done.result, Failure):
                 yield _failed(job, done)
+
+
+def _size_of(item: Item) -> int:
+    """The item's own bytes (a member's uncompressed size), as ``bytes_scanned`` counts them."""
+    if item.data is not None:
+        return len(item.data)
+    try:
+        return os.stat(item.path).st_size
+    except OSError:
+        return 0
 
 
 def _notes(item: Item, sha256: str | None, extracted: tuple[str, ...]) -> tuple[NoteRecord, ...]:
