@@ -30,6 +30,7 @@ __all__ = [
     "read_evidence",
     "walk",
     "walk_entries",
+    "walk_target",
 ]
 
 
@@ -65,14 +66,21 @@ def display_name(path: str) -> str:
 def walk(targets: Sequence[str | os.PathLike[str]]) -> Iterator[Item | SkippedRecord | ErrorRecord]:
     """Every item below the targets; a missing target is a usage error."""
     for target in targets:
-        path = os.fspath(target)
-        try:
-            info = os.lstat(path)
-        except OSError as exc:
-            raise ConfigurationError(f"cannot read target {path}: {exc.strerror}") from exc
-        entries = walk_entries(path) if stat.S_ISDIR(info.st_mode) else [classify(path, info)]
-        for entry in entries:
+        for entry in walk_target(os.fspath(target)):
             yield Item(display_name(entry), entry) if isinstance(entry, str) else entry
+
+
+def walk_target(path: str) -> Iterator[str | SkippedRecord | ErrorRecord]:
+    """The regular files (paths) of one target, a folder or a file, and records for the
+    rest; a target that cannot be looked at is a usage error (ConfigurationError)."""
+    try:
+        info = os.lstat(path)
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read target {path}: {exc.strerror}") from exc
+    if stat.S_ISDIR(info.st_mode):
+        yield from walk_entries(path)
+    else:
+        yield classify(path, info)
 
 
 def classify(path: str, info: os.stat_result) -> str | SkippedRecord:

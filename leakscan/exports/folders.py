@@ -18,10 +18,10 @@ import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-from ..errors import ConfigurationError, ExtractionError
+from ..errors import ExtractionError
 from ..isolation import Failure, Isolation, Pool
 from ..records import ErrorRecord, SkippedRecord
-from ..walk import classify, display_name, open_evidence, walk_entries
+from ..walk import display_name, open_evidence, walk_target
 from .chat import ChatContext, Message, SentIn
 
 __all__ = ["CHAT_HEAD_BYTES", "ChatLinks", "FileJob", "Walker", "chat_app", "chat_links"]
@@ -146,13 +146,9 @@ class Walker:
         """Every file below the targets, in a stable order; a missing target is a usage error."""
         for target in targets:
             path = os.fspath(target)
-            try:
-                info = os.lstat(path)
-            except OSError as exc:
-                raise ConfigurationError(f"cannot read target {path}: {exc.strerror}") from exc
-            root = path if stat.S_ISDIR(info.st_mode) else os.path.dirname(path)
-            entries = walk_entries(path) if stat.S_ISDIR(info.st_mode) else [classify(path, info)]
-            for entry in entries:
+            folder = os.path.isdir(path) and not os.path.islink(path)
+            root = path if folder else os.path.dirname(path)
+            for entry in walk_target(path):  # a missing target raises ConfigurationError
                 if isinstance(entry, str):
                     yield from self._job(entry, root)
                 else:
