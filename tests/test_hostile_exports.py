@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from leakscan import ErrorRecord, Finding, Index, Scanner, ScanOptions, SkippedRecord, Summary
 from leakscan.records import NoteRecord
 from tests.indexes import build_text_index
+from tests.processes import alive_with
 from tests.texts import prose
 
 KEY = b"h" * 32
@@ -62,22 +63,6 @@ def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str
         timeout=timeout,
         check=False,
     )
-
-
-def processes_mentioning(marker: str) -> list[int]:
-    """Live processes whose command line names ``marker`` (a unique folder of one test)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            command = (entry / "cmdline").read_bytes()
-            state = (entry / "stat").read_text().split()[2]
-        except OSError:
-            continue
-        if marker.encode() in command and state != "Z":
-            found.append(int(entry.name))
-    return found
 
 
 def test_fifos_named_like_chats_never_stall_a_scan(index_path: Path, tmp_path: Path) -> None:
@@ -245,7 +230,7 @@ def test_ctrl_c_stops_a_scan_at_once_and_leaves_no_process(
     assert stopped_in < 10
     assert process.returncode == 2 and "interrupted" in stderr
     time.sleep(0.5)
-    assert processes_mentioning(str(export)) == []
+    assert alive_with(str(export)) == []
 
 
 def test_a_killed_scan_leaves_no_worker_behind(index_path: Path, tmp_path: Path) -> None:
@@ -259,15 +244,15 @@ def test_a_killed_scan_leaves_no_worker_behind(index_path: Path, tmp_path: Path)
     )
     try:
         time.sleep(3)
-        assert len(processes_mentioning(str(export))) >= 2, "a worker is busy"
+        assert len(alive_with(str(export))) >= 2, "a worker is busy"
         process.send_signal(signal.SIGKILL)
         process.wait(10)
         deadline = time.monotonic() + 10
-        while processes_mentioning(str(export)) and time.monotonic() < deadline:
+        while alive_with(str(export)) and time.monotonic() < deadline:
             time.sleep(0.1)
     finally:
         process.kill()
-    assert processes_mentioning(str(export)) == []
+    assert alive_with(str(export)) == []
 
 
 def test_compare_and_fingerprint_refuse_a_fifo_instead_of_hanging(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from leakscan.errors import ConfigurationError
 from leakscan.isolation import Failure, Isolation, Progress, run_isolated, run_steps
+from tests.processes import alive_with
 
 
 def _nothing() -> None:
@@ -67,23 +68,6 @@ def _spawn_and_hang(marker: str) -> str:
     return "never"
 
 
-def _alive_with(marker: str) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as handle:
-                command = handle.read()
-            with open(f"/proc/{entry}/stat") as handle:
-                state = handle.read().split()[2]
-        except OSError:
-            continue
-        if marker.encode() in command and state != "Z":
-            found.append(int(entry))
-    return found
-
-
 def test_a_timeout_kills_the_worker_and_every_process_it_started() -> None:
     marker = f"leakscan-orphan-check-{os.getpid()}-{time.time_ns()}"
     isolation = Isolation(jobs=1, timeout_seconds=1.5, memory_bytes=1 << 30)
@@ -91,9 +75,9 @@ def test_a_timeout_kills_the_worker_and_every_process_it_started() -> None:
     results = dict(run_isolated(isolation, _spawn_and_hang, work, initializer=_nothing))
     assert isinstance(results["hang"], Failure) and "timed out" in results["hang"].reason
     deadline = time.monotonic() + 5
-    while _alive_with(marker) and time.monotonic() < deadline:
+    while alive_with(marker) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert _alive_with(marker) == [], "the child of the stopped worker was left running"
+    assert alive_with(marker) == [], "the child of the stopped worker was left running"
 
 
 def _steps(count: int, progress: Progress) -> str:

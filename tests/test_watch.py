@@ -17,6 +17,7 @@ from watchdog.observers.polling import PollingObserver
 
 from leakscan import Index, ScanOptions, build
 from leakscan.watch import Watcher, WatchOptions
+from tests.processes import alive_with
 from tests.texts import prose
 
 KEY = b"w" * 32
@@ -386,3 +387,5 @@ def test_sigterm_stops_the_watcher_within_seconds_while_a_worker_is_busy(
         process.kill()
     assert process.returncode == 0
     assert stopped_in < 5
+    time.sleep(0.5)
+    assert alive_with(str(drop)) == [], "the busy worker was left running"
