@@ -367,7 +367,7 @@ class Watcher:
                         self._start(queue.popleft(), pool, in_flight)
                     wait = self.options.poll_seconds if in_flight else 0.0
                     for done in pool.poll(wait):  # wakes as soon as a worker is done
-                        self._finish(done.key, in_flight.pop(done.key), _result(done))
+                        self._done(done, pool, in_flight)
                     self._status(len(queue), len(in_flight))
                     busy = events or queue or in_flight or self._candidates
                     now = time.monotonic()
@@ -385,32 +385,45 @@ class Watcher:
         return self.stats
 
     def _start(self, path: str, pool: Pool, in_flight: dict[str, str]) -> None:
+        """Hash a settled file in a worker: even a huge or sparse one never holds up the loop."""
         entry = _entry(path)
         if not isinstance(entry, Item):
             if entry is not None:  # a FIFO, socket or link: never opened
                 self._write(entry)
             return
-        sha256 = _sha256(path)
-        if sha256 is None or path in in_flight:
+        if path in in_flight:
+            return
+        in_flight[path] = ""  # hashing
+        pool.submit(("hash", path), _sha256, path)
+
+    def _done(self, done: Done[tuple[str, str]], pool: Pool, in_flight: dict[str, str]) -> None:
+        step, path = done.key
+        if step == "scan":
+            self._finish(path, in_flight.pop(path), _result(done, path))
+            return
+        sha256 = done.result
+        if not isinstance(sha256, str):  # gone, unreadable, or its hashing was stopped
+            in_flight.pop(path)
+            if isinstance(sha256, Failure):
+                self._write(ErrorRecord(display_name(path), f"cannot hash: {sha256.reason}"))
             return
         first = self.state.first_seen(sha256)
-        if first is not None:
+        if first is not None or sha256 in in_flight.values():
+            in_flight.pop(path)
             self.stats.already_seen += 1
-            self._also_at(path, sha256, first)
+            if first is not None:
+                self._also_at(path, sha256, first)
             return
-        if sha256 in in_flight.values():
-            self.stats.already_seen += 1
-            return
-        pool.submit(path, _work_path, path)
         in_flight[path] = sha256
+        pool.submit(("scan", path), _work_path, path)
 
     def close(self) -> None:
         self.state.close()
 
 
-def _result(done: Done[str]) -> list[Record]:
+def _result(done: Done[tuple[str, str]], path: str) -> list[Record]:
     if isinstance(done.result, Failure):
-        return [ErrorRecord(display_name(done.key), done.result.reason)]
+        return [ErrorRecord(display_name(path), done.result.reason)]
     return list(done.result)
 
 

@@ -389,3 +389,22 @@ def test_sigterm_stops_the_watcher_within_seconds_while_a_worker_is_busy(
     assert stopped_in < 5
     time.sleep(0.5)
     assert alive_with(str(drop)) == [], "the busy worker was left running"
+
+
+def test_a_huge_sparse_file_never_holds_up_the_watcher(setup: tuple[Path, Path]) -> None:
+    index, drop = setup
+    with (drop / "huge.bin").open("wb") as handle:
+        handle.truncate(64 << 30)  # minutes to hash, a few KiB on disk
+    options = WatchOptions(
+        settle_seconds=0.4, poll_seconds=0.05, status_every=3600, scan=ScanOptions(jobs=2)
+    )
+    running = Running(index, drop, options)  # one worker hashes it, the other goes on
+    try:
+        time.sleep(FAST.settle_seconds * 3)  # settled, and its hashing under way in a worker
+        (drop / "letter.txt").write_text(excerpt(23), encoding="utf-8")
+        wait_for(lambda: bool(findings(running.output_path)), timeout=20)
+    finally:
+        started = time.monotonic()
+        running.stop()
+    assert time.monotonic() - started < 5
+    assert [Path(str(f["suspect"])).name for f in findings(running.output_path)] == ["letter.txt"]
