@@ -80,7 +80,18 @@ _MAGIC = (
 )
 
 
-_OFFICE_SUFFIXES = (".docx", ".docm", ".xlsx", ".xlsm", ".pptx", ".odt", ".ods", ".odp", ".epub")
+_OFFICE_SUFFIXES = (
+    ".docx",
+    ".docm",
+    ".xlsx",
+    ".xlsm",
+    ".pptx",
+    ".pptm",
+    ".odt",
+    ".ods",
+    ".odp",
+    ".epub",
+)
 
 
 def archive_kind(head: bytes, handle: IO[bytes] | None = None, name: str = "") -> str | None:
