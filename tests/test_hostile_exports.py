@@ -361,3 +361,13 @@ def test_the_scanning_process_never_holds_a_member(index_path: Path, tmp_path: P
     assert "memo.txt" in result.stdout
     peak_kib = int(result.stderr.rsplit("scanning process peak: ", 1)[1].split()[0])
     assert peak_kib < 150 << 10, f"the scanning process reached {peak_kib >> 10} MiB"
+
+
+def test_documents_named_with_locator_characters_are_still_found_by_name(tmp_path: Path) -> None:
+    location = build_text_index(
+        tmp_path, {"plan #2.txt": prose(12, 200), "budget!final.txt": prose(13, 200)}, KEY
+    )
+    with Index.open(location, readonly=True) as index:
+        assert [d.path for d in index.documents_named("plan #2.txt")] == ["plan %232.txt"]
+        assert [d.path for d in index.documents_named("Budget!Final.txt")] == ["budget%21final.txt"]
+        assert index.documents_named("final.txt") == []

@@ -41,6 +41,7 @@ from ..errors import (
     SchemeMismatchError,
 )
 from ..fingerprint import Fingerprint, Fingerprinter, Scheme, key_id
+from ..names import locator_part
 from .base import (
     ContentRecord,
     DocumentRecord,
@@ -332,14 +333,18 @@ class Index:
         A chat that lost an attachment still names it; this finds the archive
         documents it may have been.
         """
-        wanted = unicodedata.normalize("NFC", file_name_of(file_name)).casefold()
-        if not wanted:
-            return []
-        return [
-            document
-            for document in self.backend.documents_named(wanted)
-            if unicodedata.normalize("NFC", file_name_of(document.path)).casefold() == wanted
-        ]
+        # Built indexes store paths as locators (``%``, ``!``, ``#`` escaped); paths given
+        # to add_text are stored as given: look for both forms of the name.
+        found: dict[int, DocumentRecord] = {}
+        for form in dict.fromkeys((locator_part(file_name), file_name)):
+            wanted = unicodedata.normalize("NFC", file_name_of(form)).casefold()
+            if not wanted:
+                continue
+            for document in self.backend.documents_named(wanted):
+                name = unicodedata.normalize("NFC", file_name_of(document.path)).casefold()
+                if name == wanted:
+                    found.setdefault(document.id, document)
+        return sorted(found.values(), key=lambda d: (d.root, d.path))
 
     def add_fingerprint(
         self,
