@@ -8,6 +8,7 @@ processes with ``jobs > 1``; the one writer is this process.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -68,6 +69,8 @@ class _BuildJob:
     file: FileJob
     known_sha256: str | None
     max_bytes: int
+    #: Contents indexed now for the members of this file, if it is an archive (path → sha256).
+    known_members: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -158,6 +161,10 @@ def _document(
             return ErrorRecord(item.name, f"cannot read: {exc.strerror or exc}")
         if sha256 == job.known_sha256:
             return _Document(relative, item.name, sha256, info.st_size, mtime_ns, None)
+    if item.data is not None and relative in job.known_members:
+        sha256 = hashlib.sha256(item.data).hexdigest()
+        if sha256 == job.known_members[relative]:  # an unchanged member: not read again
+            return _Document(relative, item.name, sha256, len(item.data), mtime_ns, None)
     loaded = load_item(item, job.max_bytes)
     if not isinstance(loaded, Loaded):
         return loaded
@@ -203,12 +210,16 @@ def _jobs(
                 continue
             relative = locator_part(Path(os.path.relpath(entry.path, root)).as_posix())
             existing = index.find_document(relative, root)
+            members = index.backend.documents_below(root, relative + "!")
+            ids = [d.content_id for d in members] + ([existing.content_id] if existing else [])
+            contents = index.contents(ids) if ids else {}
             known = None
-            if existing is not None:
-                contents = index.contents([existing.content_id])
-                content = contents.get(existing.content_id)
-                known = content.sha256 if content is not None else None
-            job = _BuildJob(root, entry, known, max_bytes)
+            if existing is not None and existing.content_id in contents:
+                known = contents[existing.content_id].sha256
+            known_members = {
+                d.path: contents[d.content_id].sha256 for d in members if d.content_id in contents
+            }
+            job = _BuildJob(root, entry, known, max_bytes, known_members)
             yield job, job
 
 

@@ -7,12 +7,14 @@ command for classic ZIP encryption).
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import shutil
 import subprocess
 import tarfile
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import py7zr
@@ -355,3 +357,25 @@ def test_index_build_reads_archives_in_the_case_archive(tmp_path: Path) -> None:
     export.write_text(SOURCE, encoding="utf-8")
     (finding,) = [r for r in scan(location, export) if isinstance(r, Finding)]
     assert finding.source == "2024.zip!memos/plan.txt"
+
+
+def test_a_rebuild_does_not_read_unchanged_archive_members_again(tmp_path: Path) -> None:
+    """The worker is told what each member's content is now, and skips those unchanged."""
+    from leakscan.build import _BuildJob, _document
+    from leakscan.exports.folders import FileJob
+    from leakscan.fingerprint import Fingerprinter
+    from leakscan.walk import Item
+
+    path = tmp_path / "2024.zip"
+    path.write_bytes(b"not read here")
+    garbage = b"\x00\x01 not any readable format \xff" * 10  # would be an error if read
+    known = hashlib.sha256(garbage).hexdigest()
+    job = _BuildJob(
+        str(tmp_path), FileJob(str(path), str(path)), None, 1 << 20, {"2024.zip!memo.bin": known}
+    )
+    item = Item(f"{path}!memo.bin", str(path), data=garbage, holder_sha256="0" * 64)
+    unchanged = _document(Fingerprinter(KEY), job, item)
+    assert not isinstance(unchanged, ErrorRecord | SkippedRecord)
+    assert unchanged.fingerprinted is None and unchanged.sha256 == known
+    changed = _document(Fingerprinter(KEY), job, replace(item, data=garbage + b"!"))
+    assert isinstance(changed, ErrorRecord | SkippedRecord), "a changed member is read"

@@ -154,6 +154,10 @@ class IndexBackend(Protocol):
 
     def documents(self, root: str | None = None) -> Iterator[DocumentRecord]: ...
 
+    def documents_below(self, root: str, prefix: str) -> list[DocumentRecord]:
+        """Documents of a root whose path starts with ``prefix`` (an archive's members)."""
+        ...
+
     def documents_named(self, file_name: str) -> list[DocumentRecord]:
         """Documents whose path ends in this file name (any case); a superset is allowed."""
         ...

@@ -49,6 +49,9 @@ class MemoryBackend:
         chosen = [d for d in self._documents.values() if root is None or d.root == root]
         yield from sorted(chosen, key=lambda d: (d.root, d.path))
 
+    def documents_below(self, root: str, prefix: str) -> list[DocumentRecord]:
+        return [d for d in self.documents(root) if d.path.startswith(prefix)]
+
     def documents_named(self, file_name: str) -> list[DocumentRecord]:
         wanted = file_name.casefold()
         return [d for d in self.documents() if file_name_of(d.path).casefold() == wanted]

@@ -233,6 +233,18 @@ class SQLiteBackend:
         return iter([self._document(row) for row in rows.fetchall()])
 
     @_mapped("read")
+    def documents_below(self, root: str, prefix: str) -> list[DocumentRecord]:
+        if not prefix:
+            return list(self.documents(root))
+        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)  # a range on the (root, path) index
+        rows = self._db.execute(
+            "SELECT id, root, path, content_id, size, mtime_ns, mime FROM documents "
+            "WHERE root = ? AND path >= ? AND path < ? ORDER BY path",
+            (root, prefix, upper),
+        )
+        return [self._document(row) for row in rows.fetchall()]
+
+    @_mapped("read")
     def find_content(self, sha256: str) -> int | None:
         row = self._db.execute("SELECT id FROM contents WHERE sha256 = ?", (sha256,)).fetchone()
         return int(row[0]) if row else None
