@@ -493,7 +493,14 @@ def test_default_limits_and_their_validation() -> None:
     )
     assert Budget(limits).allowed_total == 400 * MIB
     assert Budget(limits, on_disk=10 << 30).allowed_total == 500 << 30
-    for bad in ({"max_total_ratio": 0}, {"max_bomb_members": -1}, {"max_total_bytes": 0}):
+    for bad in (
+        {"max_total_ratio": 0},
+        {"max_bomb_members": -1},
+        {"max_total_bytes": 0},
+        {"max_depth": 2.5},
+        {"max_depth": True},
+        {"max_members": True},
+    ):
         with pytest.raises(ConfigurationError):
             ArchiveLimits(**bad)  # type: ignore[arg-type]
     with pytest.raises(ConfigurationError):

@@ -71,8 +71,10 @@ class ArchiveLimits:
             "max_bomb_members",
         ):
             value = getattr(self, name)
-            if not isinstance(value, int) or value <= 0:
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise ConfigurationError(f"archive limit {name} must be a positive integer")
+        if not isinstance(self.max_depth, int) or isinstance(self.max_depth, bool):
+            raise ConfigurationError("archive limit max_depth must be an integer")
         if self.max_depth < 1:
             raise ConfigurationError("archive limit max_depth must be at least 1")
 
