@@ -7,7 +7,7 @@ and time) and lists every message its passages touch. A chat that kept only
 the name of a dropped attachment is checked against the names of indexed
 documents: an ``attachment-name`` finding, weaker than any text match.
 
-The chat is read as a stream (:func:`~leakscan.exports.chat.iter_chat`), and
+The chat is read as a stream (:func:`~leakscan.exports.chat_apps.iter_chat`), and
 a run of one sender is matched once it reaches :data:`RUN_MAX_CHARS` or
 :data:`RUN_MAX_MESSAGES`, so memory stays bounded however long the chat. The
 next run starts again with the last messages of that one (up to
@@ -23,7 +23,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import IO, NamedTuple
 
-from .exports.chat import ChatContext, ChatFormatError, Message, iter_chat
+from .exports.chat import ChatContext, ChatFormatError, Message
+from .exports.chat_apps import iter_chat
 from .extract import Extracted
 from .index import Index
 from .records import Finding

@@ -41,8 +41,8 @@ from leakscan.exports.chat import (
     ChatContext,
     ChatFormatError,
     Message,
-    iter_chat,
 )
+from leakscan.exports.chat_apps import iter_chat
 from tests.chat_factories import (
     FILE_NOT_INCLUDED,
     LRM,
@@ -594,7 +594,7 @@ ADDRESS_SPACE = 1 << 30
 _READ_CHILD = """
 import json, resource, sys
 resource.setrlimit(resource.RLIMIT_AS, ({limit}, {limit}))
-from leakscan.exports.chat import iter_chat
+from leakscan.exports.chat_apps import iter_chat
 count, found = 0, []
 with open(sys.argv[2], "rb") as stream:
     for m in iter_chat(sys.argv[1], stream):

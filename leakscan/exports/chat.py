@@ -31,7 +31,6 @@ __all__ = [
     "ChatStream",
     "Message",
     "SentIn",
-    "iter_chat",
 ]
 
 #: A message's text is cut after this many characters (far more than an app sends in one).
@@ -138,21 +137,6 @@ class ChatStream(Iterator[Message]):
 
     def __next__(self) -> Message:
         return next(self._messages)
-
-
-def iter_chat(app: str, stream: IO[bytes]) -> ChatStream:
-    """Messages of a chat file of ``app`` ("whatsapp" or "telegram"), read from a binary stream.
-
-    The stream should be seekable (WhatsApp's is read twice); one that is not
-    is copied to a temporary file first.
-    """
-    from . import telegram, whatsapp
-
-    if app == "whatsapp":
-        return whatsapp.iter_messages(stream)
-    if app == "telegram":
-        return telegram.iter_messages(stream)
-    raise ChatFormatError(f"not a chat app leakscan reads: {app!r}")
 
 
 def rewindable(stream: IO[bytes]) -> IO[bytes]:

@@ -191,7 +191,7 @@ class Expander:
 
     def _archive_chats(self, kind: str, handle: IO[bytes], name: str, size: int) -> _Chats:
         """First pass: every member name, and the chat files among them."""
-        from .chat import iter_chat
+        from .chat_apps import iter_chat
 
         names: set[str] = set()
 

@@ -88,7 +88,7 @@ def chat_links(argument: tuple[str, str, str]) -> ChatLinks | None:
     None when it is not a chat after all. A chat cut short keeps the links
     of the messages before the cut (the scan of the file reports the damage).
     """
-    from .chat import iter_chat
+    from .chat_apps import iter_chat
 
     path, name, app = argument
     folder = os.path.dirname(path)
