@@ -30,7 +30,7 @@ from datetime import date
 from functools import lru_cache
 from typing import IO, NamedTuple
 
-from ..extract.text import LEGACY_ENCODINGS
+from ..extract.text import BOMS, LEGACY_ENCODINGS
 from .chat import (
     MAX_MESSAGE_CHARS,
     AttachmentRef,
@@ -78,13 +78,6 @@ _SAMPLE_LINES = 40
 _SNIFF_BYTES = 1 << 16
 _BLOCK = 1 << 20
 _LONG_LINE = 1 << 16
-_BOMS = (
-    (codecs.BOM_UTF32_LE, "utf-32-le"),
-    (codecs.BOM_UTF32_BE, "utf-32-be"),
-    (codecs.BOM_UTF8, "utf-8"),
-    (codecs.BOM_UTF16_LE, "utf-16-le"),
-    (codecs.BOM_UTF16_BE, "utf-16-be"),
-)
 
 # Longest first line that can be an attachment marker.
 _MAX_MARKER_LINE = 1024
@@ -236,7 +229,7 @@ def _read(chat: ChatStream, stream: IO[bytes]) -> Iterator[Message]:
 
 def _encoding(head: bytes, notes: list[str]) -> tuple[str, int]:
     """The file's encoding and the length of its byte-order mark, told by its first bytes."""
-    for bom, encoding in _BOMS:
+    for bom, encoding in BOMS:
         if head.startswith(bom):
             return encoding, len(bom)
     if b"\x00" in head:

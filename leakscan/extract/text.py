@@ -19,9 +19,10 @@ import re
 from ..errors import ExtractionError
 from . import Extracted
 
-__all__ = ["LEGACY_ENCODINGS", "decode_text", "decode_with_notes", "extract"]
+__all__ = ["BOMS", "LEGACY_ENCODINGS", "decode_text", "decode_with_notes", "extract"]
 
-_BOMS = (
+#: Byte-order marks and the encoding each announces, longest first (UTF-32 LE starts as UTF-16 LE).
+BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32-le"),
     (codecs.BOM_UTF32_BE, "utf-32-be"),
     (codecs.BOM_UTF8, "utf-8"),
@@ -148,7 +149,7 @@ def decode_with_notes(data: bytes) -> tuple[str, tuple[str, ...]]:
     is decoded in that code page. UTF-16 and UTF-32 cut at an odd byte keep
     their text the same way. Raises ExtractionError when no reading fits.
     """
-    for bom, encoding in _BOMS:
+    for bom, encoding in BOMS:
         if data.startswith(bom):
             body, used = data[len(bom) :], encoding
             break
