@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from ..errors import ExtractionError
 from . import DOCX, Extracted, check_not_ole, one_line
-from .package import DEFAULT_LIMITS, Limits, Package, refused_as_hostile
+from .package import DEFAULT_LIMITS, Limits, Package, library_or_streamed
 
 __all__ = ["extract", "extract_streamed"]
 
@@ -187,13 +187,6 @@ def extract_streamed(data: bytes, limits: Limits = DEFAULT_LIMITS, why: str = ""
 
 def extract(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Extracted:
     check_not_ole(data, "DOCX", "legacy Word .doc")
-    with Package(data, "DOCX", limits) as package:
-        why = package.oversized()
-    if why is None:
-        try:
-            return _with_python_docx(data)
-        except ExtractionError as exc:
-            if not refused_as_hostile(exc):
-                raise
-            why = f"python-docx refused it: {exc}"
-    return extract_streamed(data, limits, why)
+    return library_or_streamed(
+        data, "DOCX", limits, "python-docx", _with_python_docx, extract_streamed
+    )

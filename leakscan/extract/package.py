@@ -22,14 +22,21 @@ import re
 import struct
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from ..errors import EncryptedDocumentError, ExtractionError
-from . import one_line
+from . import Extracted, one_line
 from .xmlstream import EntityFilter, Target, parse_stream
 
-__all__ = ["DEFAULT_LIMITS", "Limits", "Package", "PartReader", "refused_as_hostile"]
+__all__ = [
+    "DEFAULT_LIMITS",
+    "Limits",
+    "Package",
+    "PartReader",
+    "library_or_streamed",
+    "refused_as_hostile",
+]
 
 _MiB = 1 << 20
 
@@ -348,3 +355,25 @@ def refused_as_hostile(exc: BaseException) -> bool:
             return True
         current = current.__cause__ or current.__context__
     return False
+
+
+def library_or_streamed(
+    data: bytes,
+    kind: str,
+    limits: Limits,
+    library: str,
+    with_library: Callable[[bytes], Extracted],
+    streamed: Callable[[bytes, Limits, str], Extracted],
+) -> Extracted:
+    """A package through its library when its ZIP directory looks safe, else (or when the
+    library refuses it as hostile) part by part; ``streamed`` is told why."""
+    with Package(data, kind, limits) as package:
+        why = package.oversized()
+    if why is None:
+        try:
+            return with_library(data)
+        except ExtractionError as exc:
+            if not refused_as_hostile(exc):
+                raise
+            why = f"{library} refused it: {exc}"
+    return streamed(data, limits, why)

@@ -19,13 +19,13 @@ from dataclasses import dataclass, field
 
 from ..errors import ExtractionError
 from . import PPTX, Extracted, check_not_ole, from_pages, one_line
-from .package import DEFAULT_LIMITS, Limits, Package, refused_as_hostile
+from .package import DEFAULT_LIMITS, Limits, Package, library_or_streamed
+from .xmlstream import RelationshipIds
 
 __all__ = ["extract", "extract_streamed"]
 
 _A = "{http://schemas.openxmlformats.org/drawingml/2006/main}"
 _P = "{http://schemas.openxmlformats.org/presentationml/2006/main}"
-_R_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 _SLIDE_ID, _SHAPE, _SHAPE_TEXT, _PLACEHOLDER = (
     f"{_P}{name}" for name in ("sldId", "sp", "txBody", "ph")
 )
@@ -79,26 +79,6 @@ def _with_python_pptx(data: bytes) -> Extracted:
 
 
 # -- streamed ------------------------------------------------------------------
-
-
-@dataclass
-class _SlideIds:
-    """lxml parser target for presentation.xml: the slides' relationship ids, in order."""
-
-    ids: list[str] = field(default_factory=list)
-
-    def start(self, tag: str, attrib: dict[str, str]) -> None:
-        if tag == _SLIDE_ID:
-            self.ids.append(attrib.get(_R_ID, ""))
-
-    def end(self, tag: str) -> None:
-        return None
-
-    def data(self, data: str) -> None:
-        return None
-
-    def close(self) -> None:
-        return None
 
 
 @dataclass
@@ -196,7 +176,7 @@ def extract_streamed(data: bytes, limits: Limits = DEFAULT_LIMITS, why: str = ""
         presentation = package.main_part("ppt/presentation.xml")
         if package.info(presentation) is None:
             raise ExtractionError(f"not a valid PPTX: no {presentation}")
-        slide_ids = _SlideIds()
+        slide_ids = RelationshipIds(_SLIDE_ID)
         notes.extend(package.stream(slide_ids, presentation))
         related = package.relationships(presentation)
         for rid in slide_ids.ids:
@@ -216,13 +196,6 @@ def extract_streamed(data: bytes, limits: Limits = DEFAULT_LIMITS, why: str = ""
 
 def extract(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Extracted:
     check_not_ole(data, "PPTX", "legacy PowerPoint .ppt")
-    with Package(data, "PPTX", limits) as package:
-        why = package.oversized()
-    if why is None:
-        try:
-            return _with_python_pptx(data)
-        except ExtractionError as exc:
-            if not refused_as_hostile(exc):
-                raise
-            why = f"python-pptx refused it: {exc}"
-    return extract_streamed(data, limits, why)
+    return library_or_streamed(
+        data, "PPTX", limits, "python-pptx", _with_python_pptx, extract_streamed
+    )

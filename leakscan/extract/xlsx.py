@@ -21,12 +21,12 @@ from dataclasses import dataclass, field
 
 from ..errors import ExtractionError
 from . import XLSX, Extracted, check_not_ole, from_pages, one_line
-from .package import DEFAULT_LIMITS, Limits, Package, refused_as_hostile
+from .package import DEFAULT_LIMITS, Limits, Package, library_or_streamed
+from .xmlstream import RelationshipIds
 
 __all__ = ["extract", "extract_streamed"]
 
 _S = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-_R_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 _SHEET, _SI, _T, _R_PH = f"{_S}sheet", f"{_S}si", f"{_S}t", f"{_S}rPh"
 _ROW, _C, _V, _IS = f"{_S}row", f"{_S}c", f"{_S}v", f"{_S}is"
 _COLUMN = re.compile(r"[A-Za-z]{1,3}")
@@ -74,26 +74,6 @@ def _with_openpyxl(data: bytes) -> Extracted:
 
 
 # -- streamed ------------------------------------------------------------------
-
-
-@dataclass
-class _Sheets:
-    """lxml parser target for workbook.xml: the sheets' relationship ids, in order."""
-
-    ids: list[str] = field(default_factory=list)
-
-    def start(self, tag: str, attrib: dict[str, str]) -> None:
-        if tag == _SHEET:
-            self.ids.append(attrib.get(_R_ID, ""))
-
-    def end(self, tag: str) -> None:
-        return None
-
-    def data(self, data: str) -> None:
-        return None
-
-    def close(self) -> None:
-        return None
 
 
 @dataclass
@@ -231,7 +211,7 @@ def extract_streamed(data: bytes, limits: Limits = DEFAULT_LIMITS, why: str = ""
     texts: list[str] = []
     with Package(data, "XLSX", limits) as package:
         workbook = package.main_part("xl/workbook.xml")
-        sheets = _Sheets()
+        sheets = RelationshipIds(_SHEET)
         notes.extend(package.stream(sheets, workbook))
         related = package.relationships(workbook)
         strings = _Strings()
@@ -254,13 +234,4 @@ def extract_streamed(data: bytes, limits: Limits = DEFAULT_LIMITS, why: str = ""
 
 def extract(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Extracted:
     check_not_ole(data, "XLSX", "legacy Excel .xls")
-    with Package(data, "XLSX", limits) as package:
-        why = package.oversized()
-    if why is None:
-        try:
-            return _with_openpyxl(data)
-        except ExtractionError as exc:
-            if not refused_as_hostile(exc):
-                raise
-            why = f"openpyxl refused it: {exc}"
-    return extract_streamed(data, limits, why)
+    return library_or_streamed(data, "XLSX", limits, "openpyxl", _with_openpyxl, extract_streamed)

@@ -19,7 +19,10 @@ from . import one_line
 if TYPE_CHECKING:
     from .package import PartReader
 
-__all__ = ["EntityFilter", "Target", "parse_stream"]
+__all__ = ["R_ID", "EntityFilter", "RelationshipIds", "Target", "parse_stream"]
+
+#: The attribute naming a relationship (a part this one points to) in Office Open XML.
+R_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 
 _PREDEFINED = rb"(?:amp|lt|gt|quot|apos|#[0-9]{1,8}|#x[0-9a-fA-F]{1,8})"
 _REFERENCE = re.compile(rb"&(?!" + _PREDEFINED + rb";)[^\s&;<>\"']{1,256};")
@@ -159,6 +162,28 @@ class Target(Protocol):
     def end(self, tag: str) -> None: ...
     def data(self, data: str) -> None: ...
     def close(self) -> Any: ...
+
+
+class RelationshipIds:
+    """Target collecting, in order, the relationship ids of one element: the slides of a
+    presentation.xml (``p:sldId``) or the sheets of a workbook.xml (``sheet``)."""
+
+    def __init__(self, tag: str) -> None:
+        self.tag = tag
+        self.ids: list[str] = []
+
+    def start(self, tag: str, attrib: dict[str, str]) -> None:
+        if tag == self.tag:
+            self.ids.append(attrib.get(R_ID, ""))
+
+    def end(self, tag: str) -> None:
+        return None
+
+    def data(self, data: str) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
 
 
 def parse_stream(target: Target, reader: PartReader) -> list[str]:
