@@ -38,7 +38,15 @@ from .archives import (
     unsafe_name,
 )
 from .chat import ChatContext, SentIn
-from .folders import CHAT_HEAD_BYTES, FileJob, Walker, chat_app, chat_candidate, posix_location
+from .folders import (
+    CHAT_HEAD_BYTES,
+    FileJob,
+    Walker,
+    chat_app,
+    chat_candidate,
+    link_chat,
+    posix_location,
+)
 
 __all__ = ["Entry", "Expander", "Opened"]
 
@@ -191,8 +199,6 @@ class Expander:
 
     def _archive_chats(self, kind: str, handle: IO[bytes], name: str, size: int) -> _Chats:
         """First pass: every member name, and the chat files among them."""
-        from .chat_apps import iter_chat
-
         names: set[str] = set()
 
         def select(member: str) -> bool:
@@ -211,30 +217,17 @@ class Expander:
             pass  # the second pass reports it
         for location, app, data in found:
             folder = posixpath.dirname(location)
-            missing: set[str] = set()
-            messages = 0
-            try:
-                for message in iter_chat(app, io.BytesIO(data)):
-                    messages += 1
-                    for ref in message.attachments:
-                        if not ref.name:
-                            continue
-                        where = posix_location(folder, ref.name)
-                        if ref.included and where in names:
-                            chats.sent.setdefault(
-                                where,
-                                SentIn(
-                                    f"{name}!{location}#L{message.line}",
-                                    message.sender,
-                                    message.sent_at,
-                                ),
-                            )
-                        else:
-                            missing.add(ref.name)
-            except ExtractionError:
-                pass  # the chat's own scan reports the damage
-            if messages:
-                chats.contexts[location] = ChatContext(app, frozenset(missing))
+
+            def present(attachment: str, folder: str = folder) -> str | None:
+                where = posix_location(folder, attachment)
+                return where if where in names else None
+
+            links = link_chat(app, io.BytesIO(data), f"{name}!{location}", present)
+            if links is None or not links.messages:
+                continue
+            chats.contexts[location] = ChatContext(app, links.missing)
+            for where, sent in links.sent.items():
+                chats.sent.setdefault(where, sent)
         return chats
 
     def _member(

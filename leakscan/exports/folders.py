@@ -15,16 +15,25 @@ from __future__ import annotations
 import os
 import posixpath
 import stat
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import IO
 
 from ..errors import ExtractionError
 from ..isolation import Failure, Isolation, Pool
 from ..records import ErrorRecord, SkippedRecord
 from ..walk import display_name, open_evidence, walk_target
-from .chat import ChatContext, Message, SentIn
+from .chat import ChatContext, SentIn
 
-__all__ = ["CHAT_HEAD_BYTES", "ChatLinks", "FileJob", "Walker", "chat_app", "chat_links"]
+__all__ = [
+    "CHAT_HEAD_BYTES",
+    "ChatLinks",
+    "FileJob",
+    "Walker",
+    "chat_app",
+    "chat_links",
+    "link_chat",
+]
 
 #: Bytes of a candidate read to tell whether it may be a chat export.
 CHAT_HEAD_BYTES = 1 << 16
@@ -73,6 +82,7 @@ class ChatLinks:
     app: str
     missing: frozenset[str] = frozenset()
     sent: dict[str, SentIn] = field(default_factory=dict)
+    messages: int = 0
 
 
 def _is_regular(path: str) -> bool:
@@ -82,44 +92,50 @@ def _is_regular(path: str) -> bool:
         return False
 
 
-def chat_links(argument: tuple[str, str, str]) -> ChatLinks | None:
-    """Parse a chat file (streaming) for its attachments; runs in a sandboxed worker.
+def link_chat(
+    app: str, stream: IO[bytes], chat_name: str, present: Callable[[str], str | None]
+) -> ChatLinks | None:
+    """Stream a chat for its attachments, in a folder or an archive alike.
 
-    None when it is not a chat after all. A chat cut short keeps the links
-    of the messages before the cut (the scan of the file reports the damage).
+    ``present`` maps an attachment's name to where the export holds its file
+    (None: not there). None when the chat fails before its first message; a
+    chat cut short keeps the links of the messages before the cut (the scan
+    of the chat reports the damage).
     """
     from .chat_apps import iter_chat
 
-    path, name, app = argument
-    folder = os.path.dirname(path)
     links = ChatLinks(app)
     missing: set[str] = set()
-    messages = 0
-    with open_evidence(path) as handle:
-        try:
-            for message in iter_chat(app, handle):
-                messages += 1
-                _link_message(message, name, folder, links, missing)
-        except ExtractionError:
-            if not messages:
-                return None
+    try:
+        for message in iter_chat(app, stream):
+            links.messages += 1
+            for ref in message.attachments:
+                if not ref.name:
+                    continue
+                where = present(ref.name) if ref.included else None
+                if where is None:
+                    missing.add(ref.name)
+                else:
+                    sent = SentIn(f"{chat_name}#L{message.line}", message.sender, message.sent_at)
+                    links.sent.setdefault(where, sent)
+    except ExtractionError:
+        if not links.messages:
+            return None
     links.missing = frozenset(missing)
     return links
 
 
-def _link_message(
-    message: Message, name: str, folder: str, links: ChatLinks, missing: set[str]
-) -> None:
-    for ref in message.attachments:
-        if not ref.name:
-            continue
-        where = os.path.normpath(os.path.join(folder, ref.name.replace("\\", "/")))
-        if ref.included and _is_regular(where):
-            links.sent.setdefault(
-                where, SentIn(f"{name}#L{message.line}", message.sender, message.sent_at)
-            )
-        else:
-            missing.add(ref.name)
+def chat_links(argument: tuple[str, str, str]) -> ChatLinks | None:
+    """The links of a chat file beside its attachments; runs in a sandboxed worker."""
+    path, name, app = argument
+    folder = os.path.dirname(path)
+
+    def present(attachment: str) -> str | None:
+        where = os.path.normpath(os.path.join(folder, attachment.replace("\\", "/")))
+        return where if _is_regular(where) else None
+
+    with open_evidence(path) as handle:
+        return link_chat(app, handle, name, present)
 
 
 @dataclass
