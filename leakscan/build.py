@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -23,13 +23,14 @@ from .exports.archives import ArchiveLimits
 from .exports.expand import Expander, Opened
 from .exports.folders import FileJob, Walker
 from .fingerprint import Fingerprinter, Scheme
-from .index import Index, builds_index
-from .intake import Loaded, internal_error, load_item
+from .intake import DEFAULT_MAX_FILE_BYTES, Loaded, internal_error, load_item
 from .isolation import Done, Failure, Isolation, Progress, run_steps
 from .names import locator_part
 from .records import ErrorRecord, NoteRecord, SkippedRecord
-from .scan import DEFAULT_MAX_FILE_BYTES
 from .walk import Item, display_name, hash_evidence
+
+if TYPE_CHECKING:  # the index reaches build lazily (Index.add_path): no import back
+    from .index import Index
 
 __all__ = ["BuildReport", "build"]
 
@@ -229,7 +230,6 @@ def _stopped(job: _BuildJob, done: Done[Any]) -> ErrorRecord:
     return ErrorRecord(name, done.result.reason)
 
 
-@builds_index  # one writer at a time; the index is marked complete only if this returns
 def build(
     index: Index,
     roots: Sequence[str | os.PathLike[str]],
@@ -250,93 +250,96 @@ def build(
     is read in a worker process under ``isolation``'s time limit and memory
     cap (by default ``jobs`` workers and the default limits).
     """
-    started = time.monotonic()
-    report = BuildReport()
-    seen: dict[str, set[str]] = {}
-    paths = [Path(r) for r in roots]
-    for path in paths:
-        if not path.exists():
-            raise ConfigurationError(f"archive folder {path} does not exist")
-    pending_writes = 0
-    isolation = isolation or Isolation(jobs=max(1, jobs))
+    with index.writing():  # one writer at a time; the index is complete only if this returns
+        started = time.monotonic()
+        report = BuildReport()
+        seen: dict[str, set[str]] = {}
+        paths = [Path(r) for r in roots]
+        for path in paths:
+            if not path.exists():
+                raise ConfigurationError(f"archive folder {path} does not exist")
+        pending_writes = 0
+        isolation = isolation or Isolation(jobs=max(1, jobs))
 
-    def store(job: _BuildJob, outcome: _Document | ErrorRecord | SkippedRecord) -> None:
-        nonlocal pending_writes
-        root = job.root
-        if progress is not None:
-            progress(outcome.name if isinstance(outcome, _Document) else outcome.suspect)
-        if not isinstance(outcome, _Document):
-            # A document that cannot be read now is not pruned: it may be read next time.
-            relative = locator_part(Path(os.path.relpath(job.file.path, root)).as_posix())
-            if outcome.suspect.startswith(job.file.name):
-                seen.setdefault(root, set()).add(relative + outcome.suspect[len(job.file.name) :])
-            if isinstance(outcome, ErrorRecord):
-                report.errors.append(outcome)
+        def store(job: _BuildJob, outcome: _Document | ErrorRecord | SkippedRecord) -> None:
+            nonlocal pending_writes
+            root = job.root
+            if progress is not None:
+                progress(outcome.name if isinstance(outcome, _Document) else outcome.suspect)
+            if not isinstance(outcome, _Document):
+                # A document that cannot be read now is not pruned: it may be read next time.
+                relative = locator_part(Path(os.path.relpath(job.file.path, root)).as_posix())
+                if outcome.suspect.startswith(job.file.name):
+                    seen.setdefault(root, set()).add(
+                        relative + outcome.suspect[len(job.file.name) :]
+                    )
+                if isinstance(outcome, ErrorRecord):
+                    report.errors.append(outcome)
+                else:
+                    report.skipped.append(outcome)
+                return
+            seen.setdefault(root, set()).add(outcome.relative)
+            existing = index.find_document(outcome.relative, root)
+            if existing is not None and (
+                outcome.fingerprinted is None
+                or index.backend.find_content(outcome.sha256) == existing.content_id
+            ):
+                report.unchanged += 1
+                return
+            fingerprinted = outcome.fingerprinted
+            if fingerprinted is None:  # changed between the look and the read: read next time
+                return
+            index.add_hashes(
+                fingerprinted.hashes,
+                fingerprinted.starts,
+                fingerprinted.simhash,
+                fingerprinted.n_tokens,
+                path=outcome.relative,
+                root=root,
+                sha256=outcome.sha256,
+                size=outcome.size,
+                mtime_ns=outcome.mtime_ns,
+                mime=fingerprinted.mime,
+                public=public,
+            )
+            if existing is not None:
+                report.replaced += 1
             else:
-                report.skipped.append(outcome)
-            return
-        seen.setdefault(root, set()).add(outcome.relative)
-        existing = index.find_document(outcome.relative, root)
-        if existing is not None and (
-            outcome.fingerprinted is None
-            or index.backend.find_content(outcome.sha256) == existing.content_id
+                report.added += 1
+            pending_writes += 1
+            if pending_writes >= _COMMIT_EVERY:
+                index.commit()
+                pending_writes = 0
+
+        for done in run_steps(
+            isolation,
+            _work,
+            _jobs(index, paths, report, isolation, max_file_bytes),
+            initializer=_init_worker,
+            initargs=(index.key, index.scheme),
+            resume=_resume,
         ):
-            report.unchanged += 1
-            return
-        fingerprinted = outcome.fingerprinted
-        if fingerprinted is None:  # changed between the look and the read: read next time
-            return
-        index.add_hashes(
-            fingerprinted.hashes,
-            fingerprinted.starts,
-            fingerprinted.simhash,
-            fingerprinted.n_tokens,
-            path=outcome.relative,
-            root=root,
-            sha256=outcome.sha256,
-            size=outcome.size,
-            mtime_ns=outcome.mtime_ns,
-            mime=fingerprinted.mime,
-            public=public,
-        )
-        if existing is not None:
-            report.replaced += 1
-        else:
-            report.added += 1
-        pending_writes += 1
-        if pending_writes >= _COMMIT_EVERY:
-            index.commit()
-            pending_writes = 0
-
-    for done in run_steps(
-        isolation,
-        _work,
-        _jobs(index, paths, report, isolation, max_file_bytes),
-        initializer=_init_worker,
-        initargs=(index.key, index.scheme),
-        resume=_resume,
-    ):
-        entry = done.key
-        if not isinstance(entry, _BuildJob):
-            if isinstance(entry, ErrorRecord):
-                report.errors.append(entry)
-            else:
-                report.skipped.append(entry)
-            continue
-        seen.setdefault(entry.root, set())
-        for part in done.parts:
-            if isinstance(part, Done):
-                store(entry, _stopped(entry, part))
-            elif part is not None:
-                store(entry, part)
-        if isinstance(done.result, Failure):
-            store(entry, _stopped(entry, done))
-    if prune:
-        for root, present in seen.items():
-            for document in list(index.documents(root)):
-                if document.path not in present:
-                    index.backend.remove_document(document.id)
-                    report.removed += 1
-    index.commit()
-    report.elapsed_seconds = time.monotonic() - started
-    return report
+            entry = done.key
+            if not isinstance(entry, _BuildJob):
+                if isinstance(entry, ErrorRecord):
+                    report.errors.append(entry)
+                else:
+                    report.skipped.append(entry)
+                continue
+            seen.setdefault(entry.root, set())
+            for part in done.parts:
+                if isinstance(part, Done):
+                    store(entry, _stopped(entry, part))
+                elif part is not None:
+                    store(entry, part)
+            if isinstance(done.result, Failure):
+                store(entry, _stopped(entry, done))
+        if prune:
+            for root, present in seen.items():
+                for document in list(index.documents(root)):
+                    if document.path not in present:
+                        index.backend.remove_document(document.id)
+                        report.removed += 1
+        index.commit()
+        report.elapsed_seconds = time.monotonic() - started
+        return report

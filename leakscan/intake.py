@@ -23,6 +23,7 @@ from .records import ErrorRecord, SkippedRecord
 from .walk import Item, display_name, open_evidence, read_evidence
 
 __all__ = [
+    "DEFAULT_MAX_FILE_BYTES",
     "Loaded",
     "extract_file",
     "internal_error",
@@ -32,6 +33,9 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+#: Files larger than this are skipped with a record (adjustable with --max-file-size).
+DEFAULT_MAX_FILE_BYTES = 256 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -139,7 +143,7 @@ def _load_file(argument: tuple[str, int]) -> tuple[Extracted, str] | ErrorRecord
 
 
 def extract_file(
-    path: str, *, isolation: Isolation | None = None, max_bytes: int = 256 << 20
+    path: str, *, isolation: Isolation | None = None, max_bytes: int = DEFAULT_MAX_FILE_BYTES
 ) -> tuple[Extracted, str]:
     """Read and extract one file in a sandboxed worker (time limit, memory cap): its text
     and sha256. Raises ExtractionError with the one-line reason when it cannot be read."""

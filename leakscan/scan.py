@@ -25,7 +25,7 @@ from .exports.folders import FileJob, Walker
 from .extract import Extracted
 from .fingerprint import Fingerprint
 from .index import DEFAULT_INDEX, Index
-from .intake import Loaded, internal_error, load_item, read_item_stream
+from .intake import DEFAULT_MAX_FILE_BYTES, Loaded, internal_error, load_item, read_item_stream
 from .isolation import DEFAULT_ISOLATION, Done, Failure, Isolation, Progress, run_steps
 from .match import Matcher, MatchParams, SourceMatch
 from .records import (
@@ -43,8 +43,6 @@ from .walk import Item
 __all__ = ["DEFAULT_MAX_FILE_BYTES", "ScanOptions", "Scanner", "scan"]
 
 
-#: Files larger than this are skipped with a record (adjustable with --max-file-size).
-DEFAULT_MAX_FILE_BYTES = 256 * 1024 * 1024
 DEFAULT_MAX_CHAT_BYTES = 16 << 30
 
 

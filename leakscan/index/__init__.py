@@ -15,7 +15,6 @@ of reporting a leak "clean".
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import logging
@@ -29,7 +28,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Concatenate, ParamSpec, TypeVar
 
 import numpy as np
 
@@ -63,12 +61,9 @@ __all__ = [
     "SIMHASH_BANDS",
     "Index",
     "IndexStats",
-    "builds_index",
 ]
 
 log = logging.getLogger(__name__)
-P = ParamSpec("P")
-R = TypeVar("R")
 
 DEFAULT_INDEX = os.path.join("fingerprints", "index.sqlite")
 #: Slices a simhash is cut into; near-duplicates within SIMHASH_BANDS - 1 bits are always found.
@@ -600,16 +595,3 @@ class Index:
         if exc is not None:  # what the failed block wrote is not committed on the way out
             self.backend.rollback()
         self.close()
-
-
-def builds_index(
-    function: Callable[Concatenate[Index, P], R],
-) -> Callable[Concatenate[Index, P], R]:
-    """Run ``function(index, ...)`` as one build of ``index`` (inside :meth:`Index.writing`)."""
-
-    @functools.wraps(function)
-    def wrapper(index: Index, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        with index.writing():
-            return function(index, *args, **kwargs)
-
-    return wrapper
