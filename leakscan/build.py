@@ -20,7 +20,7 @@ import numpy as np
 
 from .errors import ConfigurationError
 from .exports.archives import ArchiveLimits
-from .exports.expand import Expander, Opened
+from .exports.expand import Expander, Opened, resume_after
 from .exports.folders import FileJob, Walker
 from .fingerprint import Fingerprinter, Scheme
 from .intake import DEFAULT_MAX_FILE_BYTES, Loaded, internal_error, load_item
@@ -126,22 +126,10 @@ def _work(job: _BuildJob, progress: Progress) -> None:
     """Read one file below an archive root (an archive: each member) and fingerprint it."""
     assert _worker_fingerprinter is not None, "worker not initialised"
     limits = ArchiveLimits(max_member_bytes=job.max_bytes)
-    entries = Expander(limits).expand_file(
-        job.file, tick=lambda: progress.step(job.file.name, "read")
-    )
-    number = 0
-    while True:
-        progress.step(job.file.name, "read")
-        entry = next(entries, None)
-        if entry is None:
-            return
-        number += 1
-        if number <= job.file.skip:
-            continue
+    for entry in Expander(limits).stepped(job.file, progress):
         if isinstance(entry, Opened | NoteRecord):
             progress.part(None)
         elif isinstance(entry, Item):
-            progress.step(entry.name, "scan")
             progress.part(_document(_worker_fingerprinter, job, entry))
         else:
             progress.part(entry)
@@ -186,9 +174,8 @@ def _relative(item: Item, root: str) -> str:
 
 
 def _resume(job: _BuildJob, done: Done[Any]) -> _BuildJob | None:
-    if done.step_kind != "scan":
-        return None
-    return replace(job, file=replace(job.file, skip=job.file.skip + len(done.parts) + 1))
+    file = resume_after(job.file, done)
+    return None if file is None else replace(job, file=file)
 
 
 def _jobs(

@@ -20,7 +20,7 @@ from ._version import __version__
 from .chatscan import scan_chat
 from .errors import ExtractionError, LeakscanError
 from .exports.archives import ArchiveLimits
-from .exports.expand import Expander, Opened
+from .exports.expand import Expander, Opened, resume_after
 from .exports.folders import FileJob, Walker
 from .extract import Extracted
 from .fingerprint import Fingerprint
@@ -231,11 +231,8 @@ class Scanner:
         starts when the step is announced), so a member that hangs costs that
         member, and the job can be resumed after it (``job.skip``).
         """
-        expander = Expander(self.options.limits)
-        entries = expander.expand_file(job, tick=lambda: progress.step(job.name, "read"))
-        number = 0
+        entries = Expander(self.options.limits).stepped(job, progress)
         while True:
-            progress.step(job.name, "read")
             try:
                 entry = next(entries, None)
             except Exception as exc:  # a bug met on one crafted container
@@ -244,15 +241,11 @@ class Scanner:
                 return
             if entry is None:
                 return
-            number += 1
-            if number <= job.skip:
-                continue
             if isinstance(entry, Opened):
                 progress.part(Outcome(item=False, container=True))
             elif isinstance(entry, NoteRecord):
                 progress.part(Outcome((entry,), item=False))
             elif isinstance(entry, Item):
-                progress.step(entry.name, "scan")
                 progress.part(self._item_outcome(entry))
             else:
                 progress.part(Outcome((entry,)))
@@ -312,7 +305,7 @@ class Scanner:
             ((job, job if isinstance(job, FileJob) else None) for job in jobs),
             initializer=_init_worker,
             initargs=(str(location), self.index.key, self.options),
-            resume=_resume,
+            resume=resume_after,
         ):
             job = done.key
             if not isinstance(job, FileJob):
@@ -336,13 +329,6 @@ def _size_of(item: Item) -> int:
 
 def _notes(item: Item, sha256: str | None, extracted: tuple[str, ...]) -> tuple[NoteRecord, ...]:
     return tuple(NoteRecord(item.name, note, sha256) for note in (*item.notes, *extracted))
-
-
-def _resume(job: FileJob, done: Done[Any]) -> FileJob | None:
-    """After a member stopped its worker, read the file again from the member after it."""
-    if done.step_kind != "scan":
-        return None  # the container itself could not be read further
-    return replace(job, skip=job.skip + len(done.parts) + 1)
 
 
 def _failed(job: FileJob, done: Done[Any]) -> Outcome:

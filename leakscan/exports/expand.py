@@ -19,12 +19,12 @@ import io
 import os
 import posixpath
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
-from typing import IO
+from dataclasses import dataclass, replace
+from typing import IO, Any
 
 from ..errors import ExtractionError
 from ..extract import OLE_MAGIC
-from ..isolation import Isolation
+from ..isolation import Done, Isolation, Progress
 from ..names import Occurrences, child_locator
 from ..records import ErrorRecord, NoteRecord, SkippedRecord
 from ..walk import Item, open_evidence
@@ -48,7 +48,7 @@ from .folders import (
     posix_location,
 )
 
-__all__ = ["Entry", "Expander", "Opened"]
+__all__ = ["Entry", "Expander", "Opened", "resume_after"]
 
 _HEAD = 8192
 _HASH_TICK = 256 << 20  # a long hash reports progress, so the step time limit does not cut it
@@ -112,6 +112,28 @@ class Expander:
                 yield from self.expand_file(job)
             else:
                 yield job
+
+    def stepped(self, job: FileJob, progress: Progress) -> Iterator[Entry]:
+        """The entries of one file job in a worker, each its own step of the time limit.
+
+        Reading up to an entry is a "read" step of the file; working on an
+        item, a "scan" step of that item (announced here, before it is yielded).
+        Entries a previous attempt already reported (``job.skip``) are passed
+        over; see :func:`resume_after`.
+        """
+        entries = self.expand_file(job, tick=lambda: progress.step(job.name, "read"))
+        number = 0
+        while True:
+            progress.step(job.name, "read")
+            entry = next(entries, None)
+            if entry is None:
+                return
+            number += 1
+            if number <= job.skip:
+                continue
+            if isinstance(entry, Item):
+                progress.step(entry.name, "scan")
+            yield entry
 
     def expand_file(self, job: FileJob, tick: Tick = _no_tick) -> Iterator[Entry]:
         """The items of one file on disk: itself, or an archive's or e-mail's members."""
@@ -341,6 +363,14 @@ class Expander:
             notes = (f"suspicious attachment name: {problem}",) if problem else ()
             member = Member(part.name, part.data)
             yield from self._member(full, member, _NO_CHATS, holder, sha256, budget, depth, notes)
+
+
+def resume_after(job: FileJob, done: Done[Any]) -> FileJob | None:
+    """The job again from the entry after the item that stopped its worker (each entry
+    reported one part); None when reading the file itself could not go on."""
+    if done.step_kind != "scan":
+        return None
+    return replace(job, skip=job.skip + len(done.parts) + 1)
 
 
 def _budget(limits: ArchiveLimits, on_disk: int) -> Budget:
