@@ -46,6 +46,7 @@ from leakscan.extract.text import decode_with_notes
 from leakscan.extract.xmlstream import EntityFilter
 from leakscan.fingerprint import Fingerprinter
 from leakscan.normalize import _MARK_RUN, MAX_MARK_RUN, normalize_text, normalize_token, tokenize
+from tests.bomb_factories import crc32_combine
 from tests.factories import ENGLISH_MEMO, URDU_MEMO, make_docx
 from tests.office_factories import FRENCH_NOTE, make_pptx, make_xlsx, to_windows_urdu
 
@@ -72,43 +73,6 @@ class Deflated:
     raw: bytes
     crc: int
     size: int
-
-
-def _gf2_times(matrix: list[int], vector: int) -> int:
-    total, row = 0, 0
-    while vector:
-        if vector & 1:
-            total ^= matrix[row]
-        vector >>= 1
-        row += 1
-    return total
-
-
-def _gf2_square(matrix: list[int]) -> list[int]:
-    return [_gf2_times(matrix, matrix[n]) for n in range(32)]
-
-
-def crc32_combine(crc1: int, crc2: int, length2: int) -> int:
-    """CRC-32 of A + B from those of A and B (zlib's crc32_combine, which Python lacks)."""
-    if length2 == 0:
-        return crc1
-    odd = [0xEDB88320] + [1 << (n - 1) for n in range(1, 32)]  # one zero bit
-    even = _gf2_square(odd)  # two zero bits
-    odd = _gf2_square(even)  # four zero bits
-    while True:
-        even = _gf2_square(odd)
-        if length2 & 1:
-            crc1 = _gf2_times(even, crc1)
-        length2 >>= 1
-        if not length2:
-            break
-        odd = _gf2_square(even)
-        if length2 & 1:
-            crc1 = _gf2_times(odd, crc1)
-        length2 >>= 1
-        if not length2:
-            break
-    return crc1 ^ crc2
 
 
 def crc32_repeated(block: bytes, count: int) -> int:
