@@ -83,15 +83,14 @@ class Run(NamedTuple):
 class _Dropped(NamedTuple):
     """A message's trace of an attachment the export lacks (no text kept: there may be many)."""
 
-    line: int
-    sender: str | None
-    sent_at: str
+    message: Message
     name: str
     pages: int | None
 
 
 def message_runs(messages: Iterable[Message]) -> Iterator[Run]:
-    """Consecutive messages of one sender; a system line or another sender ends a run.
+    """Consecutive messages of one sender in one conversation; a system line, another
+    sender or another conversation ends a run.
 
     A run reaching RUN_MAX_CHARS or RUN_MAX_MESSAGES is cut there, and the
     next starts with its last messages (``handed``); every run holds at
@@ -106,7 +105,9 @@ def message_runs(messages: Iterable[Message]) -> Iterator[Run]:
                 yield Run(run)
             run, chars = [], 0
             continue
-        if run and run[-1].sender != message.sender:
+        if run and (
+            run[-1].sender != message.sender or run[-1].conversation != message.conversation
+        ):
             yield Run(run)
             run, chars = [], 0
         elif run and (chars + len(text) + 1 > RUN_MAX_CHARS or len(run) >= RUN_MAX_MESSAGES):
@@ -165,13 +166,15 @@ def _run_findings(chat_name: str, run: Run, find: FindText) -> list[Finding]:
         results.append(
             replace(
                 finding,
-                suspect=f"{chat_name}#L{head.line}",
+                suspect=head.locator(chat_name),
                 sender=head.sender,
                 sent_at=head.sent_at,
+                conversation=head.conversation,
+                from_me=head.from_me,
+                deleted=head.deleted or None,
+                app=head.via,
                 passages=passages,
-                messages=tuple(f"{chat_name}#L{m.line}" for m in touched)
-                if len(touched) > 1
-                else (),
+                messages=tuple(m.locator(chat_name) for m in touched) if len(touched) > 1 else (),
             )
         )
     return results
@@ -198,7 +201,7 @@ def _attachment_findings(
         for path, source_sha256 in looked_up[trace.name]:
             findings.append(
                 Finding(
-                    suspect=f"{chat_name}#L{trace.line}",
+                    suspect=trace.message.locator(chat_name),
                     suspect_sha256=sha256,
                     source=path,
                     source_sha256=source_sha256,
@@ -208,8 +211,11 @@ def _attachment_findings(
                     coverage=0.0,
                     simhash_distance=64,
                     matched_tokens=0,
-                    sender=trace.sender,
-                    sent_at=trace.sent_at,
+                    sender=trace.message.sender,
+                    sent_at=trace.message.sent_at,
+                    conversation=trace.message.conversation,
+                    from_me=trace.message.from_me,
+                    app=trace.message.via,
                     member_sha256=member_sha256,
                     attachment=trace.name,
                     attachment_pages=trace.pages,
@@ -241,11 +247,7 @@ def scan_chat(
                 result.messages += not message.system
                 for ref in message.attachments:
                     if ref.name and ref.name in context.missing:
-                        dropped.append(
-                            _Dropped(
-                                message.line, message.sender, message.sent_at, ref.name, ref.pages
-                            )
-                        )
+                        dropped.append(_Dropped(replace(message, text=""), ref.name, ref.pages))
                 yield message
         except ChatFormatError as exc:
             result.error = str(exc)

@@ -142,7 +142,7 @@ def printable_passage(text: str) -> str:
 
 _UNESCAPE = re.compile("%(25|21|23)")
 _UNESCAPED = {"25": "%", "21": "!", "23": "#"}
-_LINE = r"(?:#L(?P<line>0|[1-9][0-9]*))"
+_LINE = r"(?:#L(?P<line>0|[1-9][0-9]*)|#(?P<anchor>[a-z][a-z_]*=[^#]*))"
 _OCCURRENCE = r"(?:#(?P<occurrence>[2-9]|[1-9][0-9]+))"
 _PATH = re.compile(rf"(?P<name>.*?){_LINE}?", re.DOTALL)
 _MEMBER = re.compile(rf"(?P<name>.*?){_OCCURRENCE}?", re.DOTALL)
@@ -157,11 +157,13 @@ class Member(NamedTuple):
 
 
 class Locator(NamedTuple):
-    """A locator taken apart: the file on disk, the members below it, a chat line."""
+    """A locator taken apart: the file on disk, the members below it, a chat line
+    or another place in the last one (``message=17``: a database row)."""
 
     path: str
     members: tuple[Member, ...] = ()
     line: int | None = None
+    anchor: str | None = None
 
 
 def locator_part(name: str) -> str:
@@ -215,8 +217,14 @@ def child_locator(parent: str, name: str, occurrence: int = 1) -> str:
     return f"{parent}!{locator_part(name)}{duplicate_suffix(occurrence)}"
 
 
-def locator(path: str, members: Sequence[str | Member] = (), line: int | None = None) -> str:
-    """``path!member!member#L<line>`` from its parts, each escaped by :func:`locator_part`.
+def locator(
+    path: str,
+    members: Sequence[str | Member] = (),
+    line: int | None = None,
+    anchor: str | None = None,
+) -> str:
+    """``path!member!member#L<line>`` (or ``#<anchor>``) from its parts, each escaped
+    by :func:`locator_part`.
 
     >>> locator("export.zip", ["chats/x.zip!a.txt", Member("notes.txt", 2)], line=12)
     'export.zip!chats/x.zip%21a.txt!notes.txt#2#L12'
@@ -232,6 +240,11 @@ def locator(path: str, members: Sequence[str | Member] = (), line: int | None = 
         if line < 0:
             raise ValueError(f"a line number is not negative: {line}")
         text += f"#L{line}"
+    elif anchor is not None:
+        key, _, value = anchor.partition("=")
+        if not re.fullmatch("[a-z][a-z_]*", key) or not _:
+            raise ValueError(f"an anchor is key=value: {anchor!r}")
+        text += f"#{key}={locator_part(value)}"
     return text
 
 
@@ -260,14 +273,20 @@ Member(name='notes.txt', occurrence=2)), line=12)
     parts = text.split("!")
     last = len(parts) - 1
     line: int | None = None
-    if last == 0 and (path := _split(_PATH, parts[0])).group("line") is not None:
-        line = int(path.group("line"))
+    anchor: str | None = None
+    if last == 0 and (path := _split(_PATH, parts[0])).group("line", "anchor") != (None, None):
+        line, anchor = _place(path)
         parts[0] = path.group("name")
     members: list[Member] = []
     for index, part in enumerate(parts[1:], start=1):
         match = _split((_LAST_MEMBER if index == last else _MEMBER), part)
-        if index == last and match.group("line") is not None:
-            line = int(match.group("line"))
+        if index == last:
+            line, anchor = _place(match)
         occurrence = int(match.group("occurrence") or 1)
         members.append(Member(_unescape(match.group("name")), occurrence))
-    return Locator(_unescape(parts[0]), tuple(members), line)
+    return Locator(_unescape(parts[0]), tuple(members), line, anchor)
+
+
+def _place(match: re.Match[str]) -> tuple[int | None, str | None]:
+    line, anchor = match.group("line", "anchor")
+    return (int(line) if line is not None else None, _unescape(anchor) if anchor else None)

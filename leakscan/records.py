@@ -79,6 +79,13 @@ class Finding:
     #: For ``attachment-name``: the file name (and page count) the chat kept.
     attachment: str | None = None
     attachment_pages: int | None = None
+    #: For a message (or what a message sent): its conversation, whether the
+    #: device's owner sent it, whether the source marks it deleted, and the app
+    #: that carried it, as the source (a database, a forensic report) says.
+    conversation: str | None = None
+    from_me: bool | None = None
+    deleted: bool | None = None
+    app: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -107,6 +114,10 @@ class Finding:
             "messages": list(self.messages) or None,
             "attachment": self.attachment,
             "attachment_pages": self.attachment_pages,
+            "conversation": self.conversation,
+            "from_me": self.from_me,
+            "deleted": self.deleted,
+            "app": self.app,
         }
         data.update((key, value) for key, value in optional.items() if value is not None)
         return data

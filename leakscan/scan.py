@@ -171,7 +171,15 @@ class Scanner:
         sent = item.sent_in
         if sent is not None:
             found = [
-                replace(f, sent_in=sent.message, sender=sent.sender, sent_at=sent.sent_at)
+                replace(
+                    f,
+                    sent_in=sent.message,
+                    sender=sent.sender,
+                    sent_at=sent.sent_at,
+                    conversation=sent.conversation,
+                    from_me=sent.from_me,
+                    app=sent.app,
+                )
                 for f in found
             ]
         return Outcome((*notes, *found), bytes_scanned=_size_of(item))

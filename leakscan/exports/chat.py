@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import IO
 
 from ..errors import ExtractionError
+from ..names import locator_part
 
 __all__ = [
     "MAX_MESSAGE_CHARS",
@@ -84,6 +85,25 @@ class Message:
     text_start: int
     attachments: tuple[AttachmentRef, ...] = ()
     system: bool = False
+    #: Where the message is when not at a line of a text file: the locator's
+    #: fragment ``key=value`` (``message=17`` for a database row, ``model=<id>``
+    #: for a UFDR report's model). None: the message is ``#L<line>``.
+    anchor: str | None = None
+    #: The conversation (chat, thread, group) as the source names it.
+    conversation: str | None = None
+    #: True when the device's owner sent it (None: the source does not say).
+    from_me: bool | None = None
+    #: The source marks it deleted (recovered by a forensic tool).
+    deleted: bool = False
+    #: The application that carried it, when one source holds several (UFDR: "WhatsApp").
+    via: str | None = None
+
+    def locator(self, chat_name: str) -> str:
+        """How findings name this message: ``<chat>#L<line>`` or ``<chat>#<anchor>``."""
+        if not self.anchor:
+            return f"{chat_name}#L{self.line}"
+        key, _, value = self.anchor.partition("=")
+        return f"{chat_name}#{key}={locator_part(value)}"
 
 
 @dataclass(frozen=True)
@@ -106,6 +126,21 @@ class SentIn:
     message: str
     sender: str | None
     sent_at: str
+    conversation: str | None = None
+    from_me: bool | None = None
+    app: str | None = None
+
+    @classmethod
+    def of(cls, message: Message, chat_name: str, app: str | None = None) -> SentIn:
+        """The attachment's link to ``message`` of the chat at ``chat_name``."""
+        return cls(
+            message.locator(chat_name),
+            message.sender,
+            message.sent_at,
+            message.conversation,
+            message.from_me,
+            message.via or app,
+        )
 
 
 @dataclass(frozen=True)

@@ -116,7 +116,7 @@ def link_chat(
                 if where is None:
                     missing.add(ref.name)
                 else:
-                    sent = SentIn(f"{chat_name}#L{message.line}", message.sender, message.sent_at)
+                    sent = SentIn.of(message, chat_name)
                     links.sent.setdefault(where, sent)
     except ExtractionError:
         if not links.messages:
