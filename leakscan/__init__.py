@@ -26,7 +26,16 @@ from .fingerprint import Fingerprint, Fingerprinter, Scheme, fingerprint_text
 from .index import Index, IndexStats
 from .isolation import Isolation
 from .match import MatchParams
-from .records import AlsoAtRecord, ErrorRecord, Finding, NoteRecord, Passage, SkippedRecord, Summary
+from .records import (
+    AlsoAtRecord,
+    ErrorRecord,
+    ExtractionRecord,
+    Finding,
+    NoteRecord,
+    Passage,
+    SkippedRecord,
+    Summary,
+)
 from .scan import Scanner, ScanOptions, scan
 
 __all__ = [
@@ -38,6 +47,7 @@ __all__ = [
     "EncryptedDocumentError",
     "ErrorRecord",
     "ExtractionError",
+    "ExtractionRecord",
     "Finding",
     "Fingerprint",
     "Fingerprinter",

@@ -26,7 +26,7 @@ from .fingerprint import Fingerprinter, Scheme
 from .intake import DEFAULT_MAX_FILE_BYTES, Loaded, internal_error, load_item
 from .isolation import Done, Failure, Isolation, Progress, run_steps
 from .names import locator_part
-from .records import ErrorRecord, NoteRecord, SkippedRecord
+from .records import ErrorRecord, ExtractionRecord, NoteRecord, SkippedRecord
 from .walk import Item, display_name, hash_evidence
 
 if TYPE_CHECKING:  # the index reaches build lazily (Index.add_path): no import back
@@ -127,7 +127,7 @@ def _work(job: _BuildJob, progress: Progress) -> None:
     assert _worker_fingerprinter is not None, "worker not initialised"
     limits = ArchiveLimits(max_member_bytes=job.max_bytes)
     for entry in Expander(limits).stepped(job.file, progress):
-        if isinstance(entry, Opened | NoteRecord):
+        if isinstance(entry, Opened | NoteRecord | ExtractionRecord):
             progress.part(None)
         elif isinstance(entry, Item):
             progress.part(_document(_worker_fingerprinter, job, entry))

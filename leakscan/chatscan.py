@@ -69,6 +69,8 @@ class ChatScan:
 
     findings: list[Finding] = field(default_factory=list)
     messages: int = 0
+    #: The app whose messages they were (a database's is told once it is opened).
+    app: str = ""
     notes: list[str] = field(default_factory=list)
     error: str | None = None
 
@@ -242,7 +244,7 @@ def scan_chat(
         """The messages, counted, their traces of missing attachments kept; damage ends them."""
         messages = None
         try:
-            messages = iter_chat(context.app, stream)
+            messages = iter_chat(context.app, stream, context)
             for message in messages:
                 result.messages += not message.system
                 for ref in message.attachments:
@@ -254,6 +256,7 @@ def scan_chat(
         finally:
             if messages is not None:
                 result.notes = list(messages.notes)
+                result.app = messages.app
 
     for run in message_runs(checked()):
         result.findings.extend(_run_findings(chat_name, run, find))

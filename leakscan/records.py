@@ -12,6 +12,7 @@ from typing import Any
 __all__ = [
     "AlsoAtRecord",
     "ErrorRecord",
+    "ExtractionRecord",
     "Finding",
     "NoteRecord",
     "Passage",
@@ -86,6 +87,8 @@ class Finding:
     from_me: bool | None = None
     deleted: bool | None = None
     app: str | None = None
+    #: Where a forensic extraction says the suspect file lay on the device.
+    device_path: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -118,6 +121,7 @@ class Finding:
             "from_me": self.from_me,
             "deleted": self.deleted,
             "app": self.app,
+            "device_path": self.device_path,
         }
         data.update((key, value) for key, value in optional.items() if value is not None)
         return data
@@ -177,6 +181,30 @@ class NoteRecord:
 
 
 @dataclass(frozen=True)
+class ExtractionRecord:
+    """A forensic extraction found among the evidence (a Cellebrite report): the case
+    and device it says it came from, as its tool wrote them, for the report's header."""
+
+    suspect: str
+    tool: str
+    case: dict[str, str] = field(default_factory=dict)
+    device: dict[str, str] = field(default_factory=dict)
+    suspect_sha256: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "type": "extraction",
+            "suspect": self.suspect,
+            "tool": self.tool,
+            "case": dict(self.case),
+            "device": dict(self.device),
+        }
+        if self.suspect_sha256 is not None:
+            data["suspect_sha256"] = self.suspect_sha256
+        return data
+
+
+@dataclass(frozen=True)
 class AlsoAtRecord:
     """Content already scanned under another path, seen again here (``watch``): not
     scanned twice, but reported at the new path with what the first scan found."""
@@ -212,6 +240,8 @@ class Summary:
     containers: int = 0
     #: Chat messages checked, in the chat files among the items.
     chat_messages: int = 0
+    #: The same, by the app that wrote them ("whatsapp", "sms-android", "ufdr"…).
+    chat_messages_by_app: dict[str, int] = field(default_factory=dict)
     bytes_scanned: int = 0
     index: dict[str, Any] = field(default_factory=dict)
     tool_version: str = ""
@@ -219,6 +249,8 @@ class Summary:
     notes: int = 0
     #: The scan was stopped (Ctrl-C) before every item was read: it is incomplete.
     interrupted: bool = False
+    #: Forensic extractions met (their case and device, see ExtractionRecord).
+    extractions: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -233,15 +265,19 @@ class Summary:
             "skipped_by_type": dict(sorted(self.skipped_by_type.items())),
             "containers": self.containers,
             "chat_messages": self.chat_messages,
+            "chat_messages_by_app": dict(sorted(self.chat_messages_by_app.items())),
             "bytes_scanned": self.bytes_scanned,
             "index": self.index,
             "tool_version": self.tool_version,
             "notes": self.notes,
             **({"interrupted": True} if self.interrupted else {}),
+            **({"extractions": self.extractions} if self.extractions else {}),
         }
 
 
-Record = Finding | ErrorRecord | SkippedRecord | NoteRecord | AlsoAtRecord | Summary
+Record = (
+    Finding | ErrorRecord | SkippedRecord | NoteRecord | AlsoAtRecord | ExtractionRecord | Summary
+)
 
 
 def outcome_of(records: list[Record]) -> str:

@@ -20,6 +20,7 @@ from ._version import __version__
 from .chatscan import scan_chat
 from .errors import ExtractionError, LeakscanError
 from .exports.archives import ArchiveLimits
+from .exports.chat_apps import DATABASE, UFDR, NoMessages
 from .exports.expand import Expander, Opened, resume_after
 from .exports.folders import FileJob, Walker
 from .extract import Extracted
@@ -30,6 +31,7 @@ from .isolation import DEFAULT_ISOLATION, Done, Failure, Isolation, Progress, ru
 from .match import Matcher, MatchParams, SourceMatch
 from .records import (
     ErrorRecord,
+    ExtractionRecord,
     Finding,
     NoteRecord,
     Passage,
@@ -133,6 +135,7 @@ class Outcome:
     item: bool = True
     container: bool = False
     chat_messages: int = 0
+    chat_app: str = ""
     bytes_scanned: int = 0
 
 
@@ -168,6 +171,8 @@ class Scanner:
             raise  # the index failed, not the item: that ends the scan
         except Exception as exc:
             return Outcome((*notes, internal_error(item, loaded.holder_sha256, exc)))
+        if item.device_path is not None:
+            found = [replace(f, device_path=item.device_path) for f in found]
         sent = item.sent_in
         if sent is not None:
             found = [
@@ -205,6 +210,9 @@ class Scanner:
                     member,
                     lambda extracted: self._find_text(item.name, extracted, holder, member),
                 )
+        except NoMessages as exc:  # a database of another app: passed over, by rule
+            skipped = SkippedRecord(item.name, str(exc), "application/vnd.sqlite3", holder)
+            return Outcome((*notes, skipped))
         except LeakscanError as exc:
             if not isinstance(exc, ExtractionError):
                 raise
@@ -213,9 +221,16 @@ class Scanner:
             return Outcome((*notes, internal_error(item, holder, exc)))
         records: list[Record] = [*notes, *result.findings]
         records.extend(NoteRecord(item.name, note, holder) for note in result.notes)
+        if item.chat.app in (DATABASE, UFDR) and item.chat.missing:
+            records.append(NoteRecord(item.name, _missing_media(item.chat.missing), holder))
         if result.error is not None:  # damaged past a point: what came before was scanned
             records.append(ErrorRecord(item.name, result.error, holder))
-        return Outcome(tuple(records), chat_messages=result.messages, bytes_scanned=size)
+        return Outcome(
+            tuple(records),
+            chat_messages=result.messages,
+            chat_app=result.app,
+            bytes_scanned=size,
+        )
 
     def _find(self, name: str, extracted: Extracted, loaded: Loaded) -> list[Finding]:
         return self._find_text(name, extracted, loaded.holder_sha256, loaded.member_sha256)
@@ -251,7 +266,7 @@ class Scanner:
                 return
             if isinstance(entry, Opened):
                 progress.part(Outcome(item=False, container=True))
-            elif isinstance(entry, NoteRecord):
+            elif isinstance(entry, NoteRecord | ExtractionRecord):
                 progress.part(Outcome((entry,), item=False))
             elif isinstance(entry, Item):
                 progress.part(self._item_outcome(entry))
@@ -335,6 +350,17 @@ def _size_of(item: Item) -> int:
         return 0
 
 
+def _missing_media(missing: frozenset[str]) -> str:
+    """The note on a database or report whose messages name media the extraction lacks."""
+    shown = sorted(missing)
+    more = f" and {len(shown) - 5} more" if len(shown) > 5 else ""
+    return (
+        f"{len(shown)} media file(s) its messages name are not in the extraction: "
+        + ", ".join(shown[:5])
+        + more
+    )
+
+
 def _notes(item: Item, sha256: str | None, extracted: tuple[str, ...]) -> tuple[NoteRecord, ...]:
     return tuple(NoteRecord(item.name, note, sha256) for note in (*item.notes, *extracted))
 
@@ -355,9 +381,17 @@ def _count(summary: Summary, outcome: Outcome) -> None:
     records = list(outcome.records)
     if not outcome.item:
         summary.containers += outcome.container
+        summary.extractions.extend(
+            {k: v for k, v in r.to_dict().items() if k != "type"}
+            for r in records
+            if isinstance(r, ExtractionRecord)
+        )
         return
     summary.items += 1
     summary.chat_messages += outcome.chat_messages
+    if outcome.chat_app and outcome.chat_messages:
+        by_app = summary.chat_messages_by_app
+        by_app[outcome.chat_app] = by_app.get(outcome.chat_app, 0) + outcome.chat_messages
     findings = sum(isinstance(r, Finding) for r in records)
     summary.findings += findings
     summary.suspects_with_findings += bool(findings)

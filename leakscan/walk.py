@@ -54,6 +54,8 @@ class Item:
     sent_in: SentIn | None = None
     chat: ChatContext | None = None
     notes: tuple[str, ...] = ()
+    #: Where a forensic extraction says the file lay on the device.
+    device_path: str | None = None
 
 
 def display_name(path: str) -> str:

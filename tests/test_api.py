@@ -17,6 +17,7 @@ EXPECTED = [
     "ConfigurationError",
     "EncryptedDocumentError",
     "ErrorRecord",
+    "ExtractionRecord",
     "ExtractionError",
     "Finding",
     "Fingerprint",

@@ -145,12 +145,18 @@ class SentIn:
 
 @dataclass(frozen=True)
 class ChatContext:
-    """A chat file found in an export: its app ("whatsapp" or "telegram") and the
-    names of the attachments it sent that the export lacks. The messages are not
-    kept: they are read again, as a stream, when the chat is scanned."""
+    """A chat file found in an export: its app ("whatsapp", "telegram", "sqlite" for
+    a database whose app is told when it is opened, "ufdr" for a Cellebrite
+    report…) and the names of the attachments it sent that the export lacks.
+    The messages are not kept: they are read again, as a stream, when the chat
+    is scanned."""
 
     app: str
     missing: frozenset[str] = frozenset()
+    #: For a database: its write-ahead log and the app's contacts database
+    #: (WhatsApp's ``wa.db``), each a path on disk or the bytes of an archive member.
+    wal: str | bytes | None = None
+    contacts: str | bytes | None = None
 
 
 class ChatStream(Iterator[Message]):

@@ -19,14 +19,14 @@ import io
 import os
 import posixpath
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import IO, Any
 
 from ..errors import ExtractionError
 from ..extract import OLE_MAGIC
 from ..isolation import Done, Isolation, Progress
 from ..names import Occurrences, child_locator
-from ..records import ErrorRecord, NoteRecord, SkippedRecord
+from ..records import ErrorRecord, ExtractionRecord, NoteRecord, SkippedRecord
 from ..walk import Item, open_evidence
 from .archives import (
     ArchiveLimits,
@@ -38,14 +38,24 @@ from .archives import (
     unsafe_name,
 )
 from .chat import ChatContext, SentIn
+from .chat_apps import DATABASE, UFDR
+from .databases import encrypted_backup
 from .folders import (
     CHAT_HEAD_BYTES,
+    SQLITE_MAGIC,
     FileJob,
     Walker,
     chat_app,
     chat_candidate,
     link_chat,
     posix_location,
+)
+from .media_links import (
+    Resolver,
+    companion_names,
+    database_candidate,
+    database_context,
+    link_database,
 )
 
 __all__ = ["Entry", "Expander", "Opened", "resume_after"]
@@ -62,7 +72,7 @@ class Opened:
     kind: str
 
 
-Entry = Item | SkippedRecord | ErrorRecord | NoteRecord | Opened
+Entry = Item | SkippedRecord | ErrorRecord | NoteRecord | ExtractionRecord | Opened
 Tick = Callable[[], None]
 
 
@@ -70,12 +80,24 @@ def _no_tick() -> None:
     pass
 
 
+@dataclass(frozen=True)
+class _Tagged:
+    """What a forensic report says of one file it holds: where it lay, its hashes."""
+
+    device_path: str
+    sha256: str | None
+    md5: str | None
+
+
 @dataclass
 class _Chats:
-    """Chats found in one archive and the attachments they sent, by member location."""
+    """Chats (text exports, apps' databases, a forensic report's messages) found in one
+    archive and the attachments they sent, by member location."""
 
     contexts: dict[str, ChatContext]
     sent: dict[str, SentIn]
+    tagged: dict[str, _Tagged] = field(default_factory=dict)
+    extractions: list[ExtractionRecord] = field(default_factory=list)
 
 
 _NO_CHATS = _Chats({}, {})
@@ -152,7 +174,14 @@ class Expander:
                 yield ErrorRecord(job.name, f"cannot read: {exc.strerror or exc}")
                 return
             if not kind and not mail:
-                yield Item(job.name, job.path, sent_in=job.sent_in, chat=job.chat, notes=job.notes)
+                backup = encrypted_backup(job.name, head)
+                if backup is not None:
+                    yield ErrorRecord(job.name, backup)
+                    return
+                chat = job.chat
+                if chat is None and head.startswith(SQLITE_MAGIC):
+                    chat = database_context(job.path)  # told by content, whatever its name
+                yield Item(job.name, job.path, sent_in=job.sent_in, chat=chat, notes=job.notes)
                 return
             if _sparse_decoy(info, self.limits.max_member_bytes):
                 # Hashing its holes would take minutes: read what it holds, unhashed.
@@ -202,6 +231,8 @@ class Expander:
             chats = self._archive_chats(kind, handle, name, size)
         except Exception:  # a damaged archive: the reading pass below says how
             chats = _NO_CHATS
+        for extraction in chats.extractions:
+            yield replace(extraction, suspect_sha256=sha256)
         handle.seek(0)
         seen = Occurrences()
         try:
@@ -220,25 +251,40 @@ class Expander:
             yield ErrorRecord(name, f"damaged {kind} archive: {_describe(exc)}", sha256)
 
     def _archive_chats(self, kind: str, handle: IO[bytes], name: str, size: int) -> _Chats:
-        """First pass: every member name, and the chat files among them."""
+        """First pass: every member name, and the chats among them (text exports, apps'
+        databases with their logs and contacts, a forensic report), linked to the
+        members they sent."""
         names: set[str] = set()
 
         def select(member: str) -> bool:
             names.add(posixpath.normpath(member.replace("\\", "/")))
-            return chat_candidate(member) and unsafe_name(member) is None
+            return _first_pass_candidate(member) and unsafe_name(member) is None
 
         chats = _Chats({}, {})
-        found: list[tuple[str, str, bytes]] = []
+        found: dict[str, bytes] = {}
         try:
             for member in read_archive(kind, handle, name, size, Budget(self.limits), select):
                 if isinstance(member, Member):
-                    app = chat_app(member.data[:CHAT_HEAD_BYTES], member.name)
-                    if app is not None:
-                        found.append((member.name, app, member.data))
+                    found.setdefault(member.name, member.data)
         except ExtractionError:
             pass  # the second pass reports it
-        for location, app, data in found:
+        from .ufdr import looks_like_report
+
+        resolve: Resolver | None = None
+        for location, data in found.items():
             folder = posixpath.dirname(location)
+            base = posixpath.basename(location).lower()
+            if base == "report.xml" and looks_like_report(data[:CHAT_HEAD_BYTES]):
+                resolve = resolve or Resolver(names)
+                self._link_report(location, data, name, chats, resolve)
+                continue
+            if data.startswith(SQLITE_MAGIC):
+                resolve = resolve or Resolver(names)
+                self._link_database(location, data, found, name, chats, resolve)
+                continue
+            app = chat_app(data[:CHAT_HEAD_BYTES], location)
+            if app is None:
+                continue
 
             def present(attachment: str, folder: str = folder) -> str | None:
                 where = posix_location(folder, attachment)
@@ -251,6 +297,65 @@ class Expander:
             for where, sent in links.sent.items():
                 chats.sent.setdefault(where, sent)
         return chats
+
+    @staticmethod
+    def _link_database(
+        location: str,
+        data: bytes,
+        found: dict[str, bytes],
+        name: str,
+        chats: _Chats,
+        resolve: Resolver,
+    ) -> None:
+        """An app's database in an archive, with its log and contacts from the same folder."""
+        folder = posixpath.dirname(location)
+        wal_name, contacts_name = companion_names(posixpath.basename(location))
+        contacts = found.get(posixpath.join(folder, contacts_name)) if contacts_name else None
+        context = ChatContext(
+            DATABASE, wal=found.get(posixpath.join(folder, wal_name)), contacts=contacts
+        )
+        try:
+            links = link_database(DATABASE, io.BytesIO(data), f"{name}!{location}", context)
+        except ExtractionError:
+            links = None  # not one leakscan reads: the scan of it says so
+        if links is None:
+            chats.contexts[location] = context
+            return
+        chats.contexts[location], sent = links.resolve(resolve, context)
+        for where, message in sent.items():
+            chats.sent.setdefault(posixpath.normpath(where), message)
+
+    @staticmethod
+    def _link_report(
+        location: str, data: bytes, name: str, chats: _Chats, resolve: Resolver
+    ) -> None:
+        """A Cellebrite report: the case it records, the files it tags (with the device
+        path and hashes each had), and its messages linked to the files they sent."""
+        from . import ufdr
+
+        try:
+            report = ufdr.read_report(io.BytesIO(data))
+        except ExtractionError:
+            chats.contexts[location] = ChatContext(UFDR)  # the scan of it says what failed
+            return
+        chats.extractions.append(
+            ExtractionRecord(name, "Cellebrite UFDR", dict(report.case), dict(report.device))
+        )
+        base = posixpath.dirname(location)
+        for local, tagged in report.files_by_local_path.items():
+            where = posixpath.normpath(posixpath.join(base, local.replace("\\", "/")))
+            chats.tagged[where] = _Tagged(tagged.device_path, tagged.sha256, tagged.md5)
+        context = ChatContext(UFDR)
+        try:
+            links = link_database(UFDR, io.BytesIO(data), f"{name}!{location}", context)
+        except ExtractionError:
+            links = None
+        if links is None:
+            chats.contexts[location] = context
+            return
+        chats.contexts[location], sent = links.resolve(resolve, context)
+        for where, message in sent.items():
+            chats.sent.setdefault(posixpath.normpath(where), message)
 
     def _member(
         self,
@@ -287,15 +392,26 @@ class Expander:
         if mail:
             yield from self._mail(mail, data, full, holder, sha256, budget, depth + 1)
             return
+        backup = encrypted_backup(member.name, data[:_HEAD])
+        if backup is not None:
+            yield ErrorRecord(full, backup, sha256)
+            return
         location = posixpath.normpath(member.name.replace("\\", "/"))
+        chat = chats.contexts.get(member.name)
+        if chat is None and data.startswith(SQLITE_MAGIC):
+            chat = ChatContext(DATABASE)  # told by content, whatever its name
+        tagged = chats.tagged.get(location)
+        if tagged is not None:
+            notes = (*notes, *_hash_check(tagged, data))
         yield Item(
             full,
             holder,
             data=data,
             holder_sha256=sha256,
             sent_in=chats.sent.get(location),
-            chat=chats.contexts.get(member.name),
+            chat=chat,
             notes=notes,
+            device_path=tagged.device_path if tagged else None,
         )
 
     def _mail(
@@ -371,6 +487,32 @@ def resume_after(job: FileJob, done: Done[Any]) -> FileJob | None:
     if done.step_kind != "scan":
         return None
     return replace(job, skip=job.skip + len(done.parts) + 1)
+
+
+def _first_pass_candidate(member: str) -> bool:
+    """Members read in the first pass over an archive: what may be a chat, an app's
+    database or its log, or a forensic report."""
+    base = posixpath.basename(member.replace("\\", "/")).lower()
+    return (
+        chat_candidate(member)
+        or database_candidate(base)
+        or base.endswith("-wal")
+        or base == "report.xml"
+    )
+
+
+def _hash_check(tagged: _Tagged, data: bytes) -> tuple[str, ...]:
+    """A note when the bytes read are not the ones the report hashed (none when they are)."""
+    for algorithm, recorded in (("sha256", tagged.sha256), ("md5", tagged.md5)):
+        if recorded:
+            actual = hashlib.new(algorithm, data).hexdigest()
+            if actual != recorded.strip().lower():
+                return (
+                    f"the extraction report gives {algorithm.upper()} {recorded.strip()} "
+                    f"for this file, but its bytes hash to {actual}",
+                )
+            return ()
+    return ()
 
 
 def _budget(limits: ArchiveLimits, on_disk: int) -> Budget:

@@ -12,18 +12,32 @@ export lacks. Everything else is read by workers (see :mod:`.expand`).
 
 from __future__ import annotations
 
+import itertools
 import os
 import posixpath
 import stat
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import IO
+from typing import IO, TypeVar
 
 from ..errors import ExtractionError
 from ..isolation import Failure, Isolation, Pool
 from ..records import ErrorRecord, SkippedRecord
-from ..walk import display_name, open_evidence, walk_target
+from ..walk import display_name, open_evidence, walk_entries, walk_target
 from .chat import ChatContext, SentIn
+from .media_links import (
+    MAX_REFERENCES,
+    DatabaseLinks,
+    Resolver,
+    database_candidate,
+    database_context,
+    link_database,
+    reference_parts,
+)
+
+_R = TypeVar("_R")
+#: The first bytes of every SQLite database file.
+SQLITE_MAGIC = b"SQLite format 3\x00"
 
 __all__ = [
     "CHAT_HEAD_BYTES",
@@ -33,6 +47,7 @@ __all__ = [
     "chat_app",
     "chat_links",
     "link_chat",
+    "link_database_file",
 ]
 
 #: Bytes of a candidate read to tell whether it may be a chat export.
@@ -125,7 +140,16 @@ def link_chat(
     return links
 
 
-def chat_links(argument: tuple[str, str, str]) -> ChatLinks | None:
+def link_database_file(argument: tuple[str, str]) -> DatabaseLinks | None:
+    """The links of an app's database to the media it names; runs in a sandboxed worker."""
+    from .chat_apps import DATABASE
+
+    path, name = argument
+    with open_evidence(path) as handle:
+        return link_database(DATABASE, handle, name, database_context(path))
+
+
+def chat_links(argument: tuple[str, ...]) -> ChatLinks | None:
     """The links of a chat file beside its attachments; runs in a sandboxed worker."""
     path, name, app = argument
     folder = os.path.dirname(path)
@@ -155,6 +179,7 @@ class Walker:
     def __init__(self, isolation: Isolation | None = None) -> None:
         self.isolation = isolation
         self._folder_chats: dict[str, _FolderChats] = {}
+        self._databases = _FolderChats()
 
     def jobs(
         self, targets: Sequence[str | os.PathLike[str]]
@@ -164,27 +189,107 @@ class Walker:
             path = os.fspath(target)
             folder = os.path.isdir(path) and not os.path.islink(path)
             root = path if folder else os.path.dirname(path)
-            for entry in walk_target(path):  # a missing target raises ConfigurationError
+            entries = walk_target(path)  # a missing target raises ConfigurationError
+            first = next(entries, None)
+            self._databases = self._link_databases(path) if folder else _FolderChats()
+            for entry in itertools.chain((first,) if first is not None else (), entries):
                 if isinstance(entry, str):
                     yield from self._job(entry, root)
                 else:
                     yield entry
             self._folder_chats.clear()
+            self._databases = _FolderChats()
 
     def _job(self, path: str, root: str) -> Iterator[FileJob]:
         chats = self._chats_in(os.path.dirname(path))
-        problem = chats.problems.get(path)
+        problem = chats.problems.get(path) or self._databases.problems.get(path)
         yield FileJob(
             display_name(path),
             path,
-            chat=chats.contexts.get(path),
+            chat=chats.contexts.get(path) or self._databases.contexts.get(path),
             sent_in=self._sent_in(path, root),
             notes=(problem,) if problem else (),
         )
 
+    def _link_databases(self, root: str) -> _FolderChats:
+        """The apps' databases anywhere below a folder, linked to the media they name
+        wherever the extraction holds them (see :mod:`.media_links`).
+
+        Two listings of the folder, no more: one for the databases (a look at
+        the first bytes of files named like one), and, when they name media,
+        one for the files of those names.
+        """
+        found = _FolderChats()
+        databases = [
+            path
+            for path in walk_entries(root)
+            if isinstance(path, str)
+            and database_candidate(os.path.basename(path))
+            and _peek_head(path, len(SQLITE_MAGIC)) == SQLITE_MAGIC
+        ]
+        if not databases:
+            return found
+        results = self._sandboxed(
+            link_database_file, [(path, display_name(path)) for path in databases]
+        )
+        linked: list[tuple[str, DatabaseLinks]] = []
+        for path, result in results:
+            if isinstance(result, Failure):
+                found.problems[path] = (
+                    f"looks like an app's database but could not be read ({result.reason})"
+                )
+            elif result is not None:
+                linked.append((path, result))
+        wanted = {
+            parts[-1]
+            for _, links in linked
+            for reference, _ in links.references
+            if (parts := reference_parts(reference))
+        }
+        resolve = Resolver(
+            path
+            for path in (walk_entries(root) if wanted else ())
+            if isinstance(path, str) and os.path.basename(path) in wanted
+        )
+        for path, links in linked:
+            context, sent = links.resolve(resolve, database_context(path))
+            found.contexts[path] = context
+            for where, message in sent.items():
+                found.sent.setdefault(os.path.normpath(where), message)
+            if links.dropped:
+                found.problems[path] = (
+                    f"names more than {MAX_REFERENCES} media files: "
+                    f"{links.dropped} were not linked to their messages"
+                )
+        return found
+
+    def _sandboxed(
+        self, function: Callable[[tuple[str, str]], _R], arguments: list[tuple[str, str]]
+    ) -> list[tuple[str, _R | Failure]]:
+        """``function`` over each (path, name), in a sandboxed worker when the walk has one."""
+        results: list[tuple[str, _R | Failure]] = []
+        if self.isolation is None:
+            for argument in arguments:
+                try:
+                    results.append((argument[0], function(argument)))
+                except (OSError, ValueError, ExtractionError) as exc:
+                    results.append((argument[0], Failure(f"{type(exc).__name__}: {exc}")))
+            return results
+        with Pool(self.isolation) as pool:
+            for argument in arguments:
+                pool.submit(argument[0], function, argument)
+            while pool.pending:
+                results.extend((done.key, done.result) for done in pool.poll())
+        order = {argument[0]: n for n, argument in enumerate(arguments)}
+        return sorted(results, key=lambda result: order[result[0]])
+
     def _sent_in(self, path: str, root: str) -> SentIn | None:
-        """The chat message that sent a file, from a chat in its folder or one above (to root)."""
+        """The message that sent a file: from a database of the extraction, or from a
+        chat in its folder or one above (to root)."""
         normal = os.path.normpath(path)
+        linked = self._databases.sent.get(normal)
+        if linked is not None:
+            return linked
         folder = os.path.dirname(path)
         while True:
             sent = self._chats_in(folder).sent.get(normal)
@@ -219,21 +324,9 @@ class Walker:
 
     def _link(self, likely: list[tuple[str, str]], chats: _FolderChats) -> None:
         """Parse likely chats in a sandbox: a hostile chat file costs a note, never the scan."""
-        results: list[tuple[str, ChatLinks | Failure | None]] = []
-        if self.isolation is None:
-            for location, app in likely:
-                try:
-                    links = chat_links((location, display_name(location), app))
-                except (OSError, ValueError, ExtractionError) as exc:
-                    results.append((location, Failure(f"{type(exc).__name__}: {exc}")))
-                else:
-                    results.append((location, links))
-        else:
-            with Pool(self.isolation) as pool:
-                for location, app in likely:
-                    pool.submit(location, chat_links, (location, display_name(location), app))
-                while pool.pending:
-                    results.extend((done.key, done.result) for done in pool.poll())
+        results = self._sandboxed(
+            chat_links, [(location, display_name(location), app) for location, app in likely]
+        )
         for location, result in results:
             if isinstance(result, Failure):
                 chats.problems[location] = (
@@ -250,6 +343,17 @@ class Walker:
 #: one file at a time, and must not read every sibling's head again for each.
 _PEEKS: dict[str, tuple[tuple[int, int, int], str | None]] = {}
 _PEEK_CACHE_SIZE = 100_000
+
+
+def _peek_head(path: str, size: int) -> bytes:
+    """The first bytes of a regular file (b"" for anything else or on any failure)."""
+    try:
+        if not stat.S_ISREG(os.lstat(path).st_mode):
+            return b""
+        with open_evidence(path) as handle:
+            return handle.read(size)
+    except (OSError, ValueError):
+        return b""
 
 
 def _peek_chat(path: str, name: str) -> str | None:

@@ -10,7 +10,7 @@ import textwrap
 from typing import TextIO
 
 from ..names import printable, printable_passage
-from ..records import ErrorRecord, Finding, Record, SkippedRecord, Summary
+from ..records import ErrorRecord, ExtractionRecord, Finding, Record, SkippedRecord, Summary
 
 __all__ = ["TextWriter"]
 
@@ -40,6 +40,8 @@ class TextWriter:
             self._line(f"ERROR   {printable(record.suspect)}: {printable(record.error)}")
         elif isinstance(record, SkippedRecord):
             self._line(f"SKIPPED {printable(record.suspect)}: {printable(record.reason)}")
+        elif isinstance(record, ExtractionRecord):
+            self._extraction(record)
         elif isinstance(record, Summary):
             self._summary(record)
         self.stream.flush()
@@ -71,6 +73,15 @@ class TextWriter:
             lines = ", ".join("#" + printable(m.rsplit("#", 1)[-1]) for m in f.messages)
             self._line(f"        spread over {len(f.messages)} messages: {lines}")
         self._sent(f)
+
+    def _extraction(self, record: ExtractionRecord) -> None:
+        facts = ", ".join(
+            f"{printable(key)}: {printable(value)}"
+            for key, value in (*record.case.items(), *record.device.items())
+        )
+        self._line(f"EXTRACTION {printable(record.suspect)} ({printable(record.tool)})")
+        if facts:
+            self._line(textwrap.indent(textwrap.fill(facts, 90), " " * 8))
 
     def _sent(self, f: Finding) -> None:
         sender = printable(f.sender) if f.sender else None
