@@ -37,6 +37,7 @@ from .database_rows import (
     MAX_ATTACHMENTS,
     OWNER,
     TEXT_SQL,
+    DatabaseError,
     Tally,
     column,
     columns,
@@ -72,12 +73,17 @@ class Contacts:
 
     def __init__(self, connection: sqlite3.Connection | None, notes: list[str]) -> None:
         self._connection = connection
+        self._notes = notes
         self._names: dict[str, str | None] = {}
         self._sql = ""
         if connection is None:
             return
         connection.text_factory = bytes
-        available = columns(connection, "wa_contacts")
+        try:
+            available = columns(connection, "wa_contacts")
+        except DatabaseError as exc:
+            self._give_up(exc)
+            return
         picks = [
             column(available, "c", name)
             for name in ("display_name", "wa_name", "given_name", "family_name")
@@ -95,14 +101,23 @@ class Contacts:
         if jid in self._names:
             return self._names[jid]
         found = None
-        for row in rows(self._connection, self._sql, (jid,)):
-            display, push, given, family = (text(value) for value in row)
-            joined = " ".join(part for part in (given, family) if part)
-            found = next((n.strip() for n in (display, push, joined) if n and n.strip()), None)
+        try:
+            for row in rows(self._connection, self._sql, (jid,)):
+                display, push, given, family = (text(value) for value in row)
+                joined = " ".join(part for part in (given, family) if part)
+                found = next((n.strip() for n in (display, push, joined) if n and n.strip()), None)
+        except DatabaseError as exc:
+            self._give_up(exc)
+            return None
         if len(self._names) >= _CACHE_NAMES:
             self._names.clear()
         self._names[jid] = found
         return found
+
+    def _give_up(self, exc: DatabaseError) -> None:
+        """Names are an aid: a contacts database that cannot be read costs them, not the chat."""
+        self._connection = None
+        self._notes.append(f"contacts not read ({exc}): senders named by JID")
 
     def label(self, jid: str | None) -> str | None:
         """The contact's name, else the JID itself."""
