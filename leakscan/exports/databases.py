@@ -58,6 +58,8 @@ APPS = ("whatsapp-android", "whatsapp-ios", "sms-android", "sms-ios", "whatsapp-
 
 # The two magic numbers a write-ahead log starts with (big- or little-endian checksums).
 _WAL_MAGIC = (b"\x37\x7f\x06\x82", b"\x37\x7f\x06\x83")
+# Read only; no SQL functions run from the schema; pages checked as read; no memory map.
+_PRAGMAS = ("query_only = ON", "trusted_schema = OFF", "cell_size_check = ON", "mmap_size = 0")
 _CRYPT = re.compile(r"\.crypt(\d{0,2})$", re.IGNORECASE)
 
 
@@ -130,9 +132,8 @@ def _connect(path: Path, step_seconds: float) -> sqlite3.Connection:
     connection.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
     try:
         connection.arm()
-        for pragma in ("query_only", "trusted_schema = OFF", "cell_size_check", "mmap_size = 0"):
-            setting = pragma if "=" in pragma else f"{pragma} = ON"
-            connection.execute(f"PRAGMA {setting}")
+        for pragma in _PRAGMAS:
+            connection.execute(f"PRAGMA {pragma}")
         list(rows(connection, "SELECT count(*) FROM sqlite_master"))
     except (sqlite3.Error, DatabaseError) as exc:
         connection.close()
