@@ -820,6 +820,9 @@ def build_export(export: Path, archive: Path, texts: dict[str, str]) -> None:
     # 8. A WhatsApp export (zip) with a pasted paragraph and an attached classified PDF.
     build_whatsapp_export(export, archive, texts)
 
+    # 9. The same phone's file-system extraction: WhatsApp's own databases, and media.
+    build_phone_extraction(export, archive, texts)
+
 
 WHATSAPP_CONTACT = "Imran Qureshi"
 WHATSAPP_ATTACHMENT = "Velmora radar note.pdf"
@@ -888,6 +891,55 @@ def build_whatsapp_export(export: Path, archive: Path, texts: dict[str, str]) ->
     return path
 
 
+EXTRACTION = "Phone/extraction"
+EXTRACTION_DATABASES = "data/data/com.whatsapp/databases"
+EXTRACTION_MEDIA = "sdcard/Android/media/com.whatsapp/WhatsApp"
+EXTRACTION_PDF = "Media/WhatsApp Documents/DOC-20240306-WA0004.pdf"
+
+
+def build_phone_extraction(export: Path, archive: Path, texts: dict[str, str]) -> Path:
+    """Write ``Phone/extraction/``: a file-system dump of the phone, as forensic tools copy it.
+
+    WhatsApp's ``msgstore.db`` (and ``wa.db``, naming the contacts) lie in the
+    app's private storage; the documents it received lie on shared storage,
+    named as WhatsApp names them. One message pastes a paragraph of the
+    informant directive; the jetty-passes PDF the text export dropped is still
+    on the phone, sent the next day. The databases use the apps' real schemas
+    (``tests/phone_factories.py`` writes them).
+    """
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from tests.phone_factories import PhoneMessage, write_msgstore, write_wa_db
+
+    root = export / EXTRACTION
+    if root.exists():
+        shutil.rmtree(root)
+    imran, bilal = "+923001234567", "+923007654321"
+    day = dt.datetime(2024, 3, 6, 19, 2, 0, tzinfo=dt.UTC)
+    payments = paragraph_starting(texts["sources/informant-handling-directive.txt"], "6. Payments.")
+    messages = [
+        PhoneMessage(imran, day, "Salaam. Did you find the rules on payments?", sender=imran),
+        PhoneMessage(imran, day.replace(minute=5), payments, sender=None),
+        PhoneMessage(imran, day.replace(minute=6), "Delete this after reading.", sender=None),
+        PhoneMessage(
+            imran,
+            day.replace(minute=9),
+            None,
+            sender=None,
+            media=EXTRACTION_PDF,
+            media_name="jetty-access-passes.pdf",
+            pages=2,
+        ),
+        PhoneMessage(imran, day.replace(minute=30), "Mil gaya, shukriya.", sender=imran),
+    ]
+    databases = root / EXTRACTION_DATABASES
+    write_msgstore(databases / "msgstore.db", messages)
+    write_wa_db(databases / "wa.db", {imran: WHATSAPP_CONTACT, bilal: "Bilal"})
+    document = root / EXTRACTION_MEDIA / EXTRACTION_PDF
+    document.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(archive / "urdu/jetty-access-passes.pdf", document)
+    return root
+
+
 def main(argv: list[str] | None = None) -> int:
     """Delete and regenerate ``archive/`` and ``export/`` under the output folder."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -903,9 +955,23 @@ def main(argv: list[str] | None = None) -> int:
         default=600,
         help="seconds to wait for LibreOffice to appear (default: 600)",
     )
+    parser.add_argument(
+        "--only-extraction",
+        action="store_true",
+        help="only (re)write export/Phone/extraction from the existing archive/",
+    )
     args = parser.parse_args(argv)
 
     out: Path = args.out.resolve()
+    if args.only_extraction:
+        archive = out / "archive"
+        texts = {
+            "sources/informant-handling-directive.txt": (
+                archive / "sources/informant-handling-directive.txt"
+            ).read_text(encoding="utf-8")
+        }
+        build_phone_extraction(out / "export", archive, texts)
+        return 0
     archive, export = out / "archive", out / "export"
     soffice = find_soffice(args.wait_soffice)
     for folder in (archive, export):

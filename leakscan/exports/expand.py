@@ -39,10 +39,9 @@ from .archives import (
 )
 from .chat import ChatContext, SentIn
 from .chat_apps import DATABASE, UFDR
-from .databases import encrypted_backup
+from .databases import SQLITE_MAGIC, encrypted_backup
 from .folders import (
     CHAT_HEAD_BYTES,
-    SQLITE_MAGIC,
     FileJob,
     Walker,
     chat_app,

@@ -25,6 +25,7 @@ from ..isolation import Failure, Isolation, Pool
 from ..records import ErrorRecord, SkippedRecord
 from ..walk import display_name, open_evidence, walk_entries, walk_target
 from .chat import ChatContext, SentIn
+from .databases import SQLITE_MAGIC
 from .media_links import (
     MAX_REFERENCES,
     DatabaseLinks,
@@ -36,8 +37,6 @@ from .media_links import (
 )
 
 _R = TypeVar("_R")
-#: The first bytes of every SQLite database file.
-SQLITE_MAGIC = b"SQLite format 3\x00"
 
 __all__ = [
     "CHAT_HEAD_BYTES",
@@ -140,7 +139,7 @@ def link_chat(
     return links
 
 
-def link_database_file(argument: tuple[str, str]) -> DatabaseLinks | None:
+def link_database_file(argument: tuple[str, ...]) -> DatabaseLinks | None:
     """The links of an app's database to the media it names; runs in a sandboxed worker."""
     from .chat_apps import DATABASE
 
@@ -264,7 +263,7 @@ class Walker:
         return found
 
     def _sandboxed(
-        self, function: Callable[[tuple[str, str]], _R], arguments: list[tuple[str, str]]
+        self, function: Callable[[tuple[str, ...]], _R], arguments: list[tuple[str, ...]]
     ) -> list[tuple[str, _R | Failure]]:
         """``function`` over each (path, name), in a sandboxed worker when the walk has one."""
         results: list[tuple[str, _R | Failure]] = []
