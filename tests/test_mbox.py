@@ -51,8 +51,8 @@ def mboxrd(*messages: bytes, separator: bytes = SEPARATOR) -> bytes:
     return b"".join(out)
 
 
-def split(data: bytes, **limits: int) -> list[bytes]:
-    return [m.data for m in iter_mbox(io.BytesIO(data), **limits)]
+def split(data: bytes) -> list[bytes]:
+    return [m.data for m in iter_mbox(io.BytesIO(data))]
 
 
 # --- content check ------------------------------------------------------------
