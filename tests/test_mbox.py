@@ -15,8 +15,11 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from leakscan.errors import ExtractionError
+from leakscan.exports import mbox
 from leakscan.exports.expand import Expander
 from leakscan.exports.mail import read_eml
 from leakscan.exports.mbox import iter_mbox, looks_like_mbox
@@ -180,6 +183,58 @@ def test_separators_across_read_blocks_are_found(shift: int) -> None:
     data = first[:-1] + b"\n" + body + b"\n" + SEPARATOR + message(2)
     assert data.index(SEPARATOR, 10) in range((1 << 20) - 8, (1 << 20) + 9)
     assert split(data)[1] == message(2)
+
+
+def reference_split(data: bytes) -> list[bytes]:
+    """The same rules, line by line over the whole mailbox in memory (the obvious way)."""
+    messages: list[bytes] = []
+    current: list[bytes] | None = None
+    pieces = data.split(b"\n")
+    for line in [piece + b"\n" for piece in pieces[:-1]] + [pieces[-1]]:
+        if mbox._is_separator(line.rstrip(b"\r\n")):
+            if current is not None:
+                messages.append(b"".join(current))
+            current = []
+        elif current is not None:
+            current.append(line)
+    if current is not None:
+        messages.append(b"".join(current))
+    out = []
+    for raw in messages:
+        raw = raw[:-2] if raw.endswith(b"\r\n\r\n") else raw[:-1] if raw.endswith(b"\n\n") else raw
+        out.append(mbox._QUOTED_FROM.sub(rb"\1", raw))
+    return out
+
+
+_LINES = st.sampled_from(
+    [
+        SEPARATOR.rstrip(b"\n"),
+        THUNDERBIRD.rstrip(b"\n"),
+        b"From the pier at 9:15",
+        b"From x Tue",
+        b">From nadia@example.org Tue Mar  5 09:15:00 2024",
+        b">>From a quote",
+        b"",
+        b"\r",
+        b"Subject: tide",
+        b"From " + b"a" * 1100 + b" Tue 09:15",
+        b"b" * 3000,
+        b"\x00\xff From Tue 10:00",
+    ]
+)
+
+
+@settings(max_examples=150)
+@given(lines=st.lists(_LINES, max_size=40), chunk=st.sampled_from([1, 2, 5, 64, 1031, 4096]))
+def test_splitting_in_blocks_agrees_with_splitting_whole(lines: list[bytes], chunk: int) -> None:
+    data = b"\n".join([SEPARATOR.rstrip(b"\n"), *lines])
+    original = mbox._CHUNK
+    mbox._CHUNK = chunk  # small blocks: every line straddles a block edge somewhere
+    try:
+        got = split(data)
+    finally:
+        mbox._CHUNK = original
+    assert got == reference_split(data)
 
 
 def test_a_line_longer_than_a_block_then_a_separator() -> None:

@@ -38,10 +38,11 @@ _CHUNK = 1 << 20
 _MAX_FROM_LINE = 1024
 _TICK_BYTES = 256 << 20
 _HEADER_PROBE = 64 << 10
-_FROM_LINE = re.compile(
-    rb"From \S*[ \t]+[^\r\n]{0,300}?\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)\b[^\r\n]{0,300}?"
-    rb"\b\d{1,2}:\d\d"
-)
+# A separator: "From ", the envelope sender (maybe empty), then a date with a weekday and a
+# time after it. Three searches rather than one pattern: linear on any line.
+_FROM_SENDER = re.compile(rb"From \S*[ \t]+")
+_WEEKDAY = re.compile(rb"\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)\b")
+_TIME = re.compile(rb"\b\d{1,2}:\d\d")
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
 _CONTENT_LENGTH = re.compile(rb"(?im)^content-length:[ \t]*(\d{1,15})[ \t]*\r?$")
 _QUOTED_FROM = re.compile(rb"(?m)^>(>*From )")
@@ -79,8 +80,7 @@ def looks_like_mbox(head: bytes) -> bool:
     >>> looks_like_mbox(b"From: a@example.org\\nMessage-ID: <1@example.org>\\n\\nhello\\n")
     False
     """
-    first = head.split(b"\n", 1)[0]
-    if not _FROM_LINE.match(first[:_MAX_FROM_LINE]):
+    if not _is_separator(head.split(b"\n", 1)[0]):
         return False
     # The head may cut its last line: judge the header lines before it.
     cut = head.rfind(b"\n") + 1
@@ -88,7 +88,13 @@ def looks_like_mbox(head: bytes) -> bool:
 
 
 def _is_separator(line: bytes) -> bool:
-    return _FROM_LINE.match(line[:_MAX_FROM_LINE]) is not None
+    """Whether a line (its first bytes) is a separator: ``From <sender> <weekday> … <hh:mm>``."""
+    line = line[:_MAX_FROM_LINE]
+    sender = _FROM_SENDER.match(line)
+    if sender is None:
+        return False
+    weekday = _WEEKDAY.search(line, sender.end())
+    return weekday is not None and _TIME.search(line, weekday.end()) is not None
 
 
 def _next_separator(
