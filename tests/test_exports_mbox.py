@@ -245,6 +245,7 @@ print(json.dumps({
 """
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="VmHWM is Linux's")
 def test_a_one_gib_mailbox_is_not_read_into_memory(tmp_path: Path, index_path: Path) -> None:
     path = tmp_path / "All mail Including Spam and Trash.mbox"

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from leakscan.errors import ExtractionError
 from leakscan.exports import mbox
-from leakscan.exports.expand import Expander
+from leakscan.exports.expand import Expander, Opened
 from leakscan.exports.mail import read_eml
 from leakscan.exports.mbox import iter_mbox, looks_like_mbox
 from leakscan.records import ErrorRecord, SkippedRecord
@@ -296,3 +296,25 @@ def test_damaged_messages_cost_only_themselves(tmp_path: Path) -> None:
     assert "empty message" in errors[f"{path}#msg=5"]
     text = items[f"{path}#msg=6"].text or ""
     assert "The last note ends mid-sentence" in text
+
+
+@settings(max_examples=60)
+@given(
+    pieces=st.lists(
+        st.one_of(
+            st.binary(max_size=300),
+            st.sampled_from([SEPARATOR, b"\n\n", b"Content-Length: 99999\n", message(9)]),
+        ),
+        max_size=12,
+    )
+)
+def test_hostile_bytes_give_records_never_exceptions(pieces: list[bytes]) -> None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "Inbox"
+        path.write_bytes(mboxrd(message(1)) + b"".join(pieces))
+        got = entries(path)
+    assert all(isinstance(e, (Item, ErrorRecord, SkippedRecord, Opened)) for e in got)
+    numbers = [int(e.name.split("#msg=")[1].split("!")[0]) for e in got if isinstance(e, Item)]
+    assert numbers[0] == 1 and numbers == sorted(numbers)
