@@ -34,6 +34,7 @@ __all__ = ["MAX_MESSAGES", "MboxMessage", "iter_mbox", "looks_like_mbox"]
 #: Messages read from one mailbox; the rest is an error (a million is far beyond any real one).
 MAX_MESSAGES = 1_000_000
 _CHUNK = 1 << 20
+_FIRST_CHUNK = 16 << 10
 # A separator line is short; what is not a separator within this many bytes is not one.
 _MAX_FROM_LINE = 1024
 _TICK_BYTES = 256 << 20
@@ -105,8 +106,10 @@ def _next_separator(
     carry = b"\n"  # what comes before ``position`` is a line break, or the file's start
     offset = position - 1  # where ``carry`` begins in the file
     scanned = 0
+    size = _FIRST_CHUNK  # most messages are short: no need to read a whole block past them
     while True:
-        chunk = stream.read(_CHUNK)
+        chunk = stream.read(size)
+        size = min(size * 2, _CHUNK)
         final = not chunk
         data = carry + chunk if chunk else carry
         scanned += len(chunk)
@@ -201,9 +204,13 @@ class _Reader:
     def content_length_end(self, body: int, end: int, notes: list[str]) -> int | None:
         """Where Content-Length says the message ends, when that is beyond the separator
         found and a message really ends there; None to split at the separator."""
-        self.stream.seek(body)
-        probe = self.stream.read(min(end - body, _HEADER_PROBE))
-        header_end = _HEADER_END.search(probe)
+        header_end = None
+        for probe_bytes in (_HEADER_PROBE >> 4, _HEADER_PROBE):  # most header blocks are short
+            self.stream.seek(body)
+            probe = self.stream.read(min(end - body, probe_bytes))
+            header_end = _HEADER_END.search(probe)
+            if header_end is not None or len(probe) < probe_bytes:
+                break
         if header_end is None:
             return None
         declared = _CONTENT_LENGTH.search(probe, 0, header_end.start() + 1)
