@@ -228,12 +228,13 @@ _LINES = st.sampled_from(
 @given(lines=st.lists(_LINES, max_size=40), chunk=st.sampled_from([1, 2, 5, 64, 1031, 4096]))
 def test_splitting_in_blocks_agrees_with_splitting_whole(lines: list[bytes], chunk: int) -> None:
     data = b"\n".join([SEPARATOR.rstrip(b"\n"), *lines])
-    original = mbox._CHUNK
-    mbox._CHUNK = chunk  # small blocks: every line straddles a block edge somewhere
+    original = mbox._FIRST_CHUNK, mbox._CHUNK
+    # Small blocks: every line straddles a block edge somewhere.
+    mbox._FIRST_CHUNK, mbox._CHUNK = max(1, chunk // 4), chunk
     try:
         got = split(data)
     finally:
-        mbox._CHUNK = original
+        mbox._FIRST_CHUNK, mbox._CHUNK = original
     assert got == reference_split(data)
 
 
