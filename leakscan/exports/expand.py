@@ -82,7 +82,7 @@ _NO_CHATS = _Chats({}, {})
 
 
 def _mail_kind(head: bytes, name: str) -> str | None:
-    """ "msg", "mbox" (by its content: a From separator line, then mail headers) or "eml"."""
+    """The kind of mail: "msg", "mbox" (by content: a From separator line, then headers), "eml"."""
     from .mail import looks_like_eml
     from .mbox import looks_like_mbox
 
@@ -355,6 +355,9 @@ class Expander:
             except OSError as exc:
                 after = f"; messages after #{number} were not read" if number else ""
                 yield ErrorRecord(name, f"cannot read: {exc.strerror or exc}{after}", sha256)
+                return
+            except Exception as exc:  # no exception from evidence ends the scan
+                yield ErrorRecord(name, f"damaged mailbox: {_describe(exc)}", sha256)
                 return
             if message is None:
                 return
