@@ -178,7 +178,7 @@ class Scanner:
             found = [
                 replace(
                     f,
-                    sent_in=sent.message,
+                    sent_in=sent.message if sent.message != item.name else None,
                     sender=sent.sender,
                     sent_at=sent.sent_at,
                     conversation=sent.conversation,

@@ -40,8 +40,10 @@ class Item:
 
     An archive member carries its bytes in ``data`` (``path`` is then the
     archive on disk, ``holder_sha256`` that file's hash); an e-mail body
-    carries its ``text``. ``sent_in`` names the chat message that sent an
-    attachment; ``chat`` marks a chat export file, scanned message by message.
+    carries its ``text``. ``sent_in`` names the chat message or e-mail that
+    sent an attachment; an e-mail's own text has a ``sent_in`` naming the item
+    itself, which gives its findings the sender and time but no ``sent_in``.
+    ``chat`` marks a chat export file, scanned message by message.
     ``notes`` are facts found on the way that a report must keep (a member
     named to climb out of its archive, a chat file that did not parse).
     """

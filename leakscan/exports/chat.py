@@ -121,11 +121,14 @@ class Chat:
 
 @dataclass(frozen=True)
 class SentIn:
-    """The chat message that sent an attachment, named as its findings name it."""
+    """The message (a chat's, an e-mail) that sent an attachment, named as its findings name it.
+
+    ``sent_at`` is None for an e-mail without a readable Date.
+    """
 
     message: str
     sender: str | None
-    sent_at: str
+    sent_at: str | None
     conversation: str | None = None
     from_me: bool | None = None
     app: str | None = None

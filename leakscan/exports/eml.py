@@ -31,6 +31,7 @@ from .mail_parts import (
     _decode_undeclared,
     _extension,
     _is_text_codec,
+    _iso_date,
     _normalize_newlines,
     _safe_stem,
     _unfold,
@@ -495,6 +496,8 @@ def read_eml(
         _check_not_encrypted(top)
         reader = _EmlReader(top, max_parts, max_depth, max_attachment_bytes)
         head = reader.header_text()
+        sender = ", ".join(reader.header_values(top.headers, "From")) or None
+        dates = reader.header_values(top.headers, "Date")
         reader.walk()
     except ExtractionError:
         raise
@@ -502,4 +505,10 @@ def read_eml(
         raise ExtractionError(f"damaged e-mail: {type(exc).__name__}: {exc}") from exc
     body = "\n\n".join(reader.bodies)
     text = f"{head}\n{body}" if head else body
-    return Mail(text, tuple(reader.attachments), tuple(dict.fromkeys(reader.problems)))
+    return Mail(
+        text,
+        tuple(reader.attachments),
+        tuple(dict.fromkeys(reader.problems)),
+        sender=sender,
+        sent_at=_iso_date(dates[0]) if dates else None,
+    )

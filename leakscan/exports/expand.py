@@ -103,10 +103,14 @@ _NO_CHATS = _Chats({}, {})
 
 
 def _mail_kind(head: bytes, name: str) -> str | None:
+    """The kind of mail: "msg", "mbox" (by content: a From separator line, then headers), "eml"."""
     from .mail import looks_like_eml
+    from .mbox import looks_like_mbox
 
     if head.startswith(OLE_MAGIC) and name.lower().endswith(".msg"):
         return "msg"
+    if looks_like_mbox(head):
+        return "mbox"
     if looks_like_eml(head):
         return "eml"
     return None
@@ -204,6 +208,9 @@ class Expander:
                 )
                 return
             assert mail is not None
+            if mail == "mbox":  # streamed, a message at a time: a mailbox can be gigabytes
+                yield from self._mbox(handle, job.name, job.path, sha256, None, 1, tick)
+                return
             if info.st_size > self.limits.max_member_bytes:
                 limit = f"larger than the {self.limits.max_member_bytes}-byte limit"
                 yield SkippedRecord(job.name, f"{limit} ({info.st_size} bytes)", None, sha256)
@@ -422,11 +429,66 @@ class Expander:
         sha256: str,
         budget: Budget,
         depth: int,
+        notes: tuple[str, ...] = (),
     ) -> Iterator[Entry]:
+        if kind == "mbox":  # a mailbox inside an archive or a mail: already in memory
+            yield from self._mbox(io.BytesIO(data), name, holder, sha256, budget, depth)
+            return
         try:
-            yield from self._read_mail(kind, data, name, holder, sha256, budget, depth)
+            yield from self._read_mail(kind, data, name, holder, sha256, budget, depth, notes)
         except Exception as exc:  # no exception from evidence ends the scan
             yield ErrorRecord(name, f"damaged e-mail: {_describe(exc)}", sha256)
+
+    def _mbox(
+        self,
+        stream: IO[bytes],
+        name: str,
+        holder: str,
+        sha256: str,
+        budget: Budget | None,
+        depth: int,
+        tick: Tick = _no_tick,
+    ) -> Iterator[Entry]:
+        """An mbox mailbox: each message an e-mail of its own, ``<mailbox>#msg=<n>``.
+
+        A mailbox on disk is like a folder of .eml files: each message gets
+        its own budget (``budget`` None); inside an archive they share the
+        archive's. A message that cannot be read costs that message only.
+        """
+        from .mbox import iter_mbox
+
+        yield Opened(name, "mbox")
+        limit = self.limits.max_member_bytes
+        messages = iter_mbox(stream, max_message_bytes=limit, tick=tick)
+        number = 0
+        while True:
+            try:
+                message = next(messages, None)
+            except ExtractionError as exc:
+                yield ErrorRecord(name, str(exc), sha256)
+                return
+            except OSError as exc:
+                after = f"; messages after #{number} were not read" if number else ""
+                yield ErrorRecord(name, f"cannot read: {exc.strerror or exc}{after}", sha256)
+                return
+            except Exception as exc:  # no exception from evidence ends the scan
+                yield ErrorRecord(name, f"damaged mailbox: {_describe(exc)}", sha256)
+                return
+            if message is None:
+                return
+            number = message.number
+            full = f"{name}#msg={number}"
+            if message.too_large:
+                reason = f"larger than the {limit}-byte limit ({message.size} bytes)"
+                yield SkippedRecord(full, reason, None, sha256)
+                continue
+            if not message.data.strip():
+                yield ErrorRecord(full, "empty message (a From line with nothing after it)", sha256)
+                continue
+            own = budget if budget is not None else _budget(self.limits, message.size)
+            yield from self._mail(
+                "eml", message.data, full, holder, sha256, own, depth, message.notes
+            )
 
     def _read_mail(
         self,
@@ -437,6 +499,7 @@ class Expander:
         sha256: str,
         budget: Budget,
         depth: int,
+        notes: tuple[str, ...] = (),
     ) -> Iterator[Entry]:
         from .mail import read_eml, read_msg
 
@@ -453,6 +516,9 @@ class Expander:
             yield ErrorRecord(name, str(exc), sha256)
             return
         yield Opened(name, "e-mail")
+        # Findings in the mail and in what it carried say who sent it and when; on the
+        # mail's own text, a SentIn naming the mail itself gives just that (see Item).
+        sent = SentIn(name, mail.sender, mail.sent_at) if mail.sender or mail.sent_at else None
         # What the reader had to cut or guess is a note on the mail: it was read.
         yield Item(
             name,
@@ -460,7 +526,8 @@ class Expander:
             data=data,
             text=mail.text,
             holder_sha256=sha256,
-            notes=tuple(mail.problems),
+            sent_in=sent,
+            notes=(*notes, *mail.problems),
         )
         seen = Occurrences()
         for part in mail.attachments:
@@ -475,9 +542,14 @@ class Expander:
                 size = f" ({part.size} bytes)" if part.size is not None else ""
                 yield SkippedRecord(full, f"larger than the {limit}-byte limit{size}", None, sha256)
                 continue
-            notes = (f"suspicious attachment name: {problem}",) if problem else ()
+            odd = (f"suspicious attachment name: {problem}",) if problem else ()
             member = Member(part.name, part.data)
-            yield from self._member(full, member, _NO_CHATS, holder, sha256, budget, depth, notes)
+            for entry in self._member(full, member, _NO_CHATS, holder, sha256, budget, depth, odd):
+                # What the mail carried (in a ZIP it attached too) was sent with it; a mail
+                # forwarded inside keeps its own sender.
+                if sent is not None and isinstance(entry, Item) and entry.sent_in is None:
+                    entry = replace(entry, sent_in=sent)
+                yield entry
 
 
 def resume_after(job: FileJob, done: Done[Any]) -> FileJob | None:

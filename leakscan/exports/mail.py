@@ -18,7 +18,8 @@ This module is the public face of the family and only gathers names:
 reads Outlook .msg files, and :mod:`.mail_parts` holds the types and text
 helpers both share. Dependencies point one way: :mod:`.mail_parts` and
 :mod:`.mime` import neither reader, the readers never import each other,
-and only this module imports both.
+and only this module imports both. Mailboxes (mbox) are split into messages
+by :mod:`.mbox`; the caller reads each with :func:`read_eml`.
 """
 
 from __future__ import annotations

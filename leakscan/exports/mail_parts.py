@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import email.utils
 import mimetypes
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 __all__ = ["Mail", "MailPart"]
 
@@ -52,6 +54,35 @@ class Mail:
     text: str
     attachments: tuple[MailPart, ...]
     problems: tuple[str, ...]
+    #: Who sent it (the From header, decoded), for findings in its text and attachments.
+    sender: str | None = None
+    #: When (the Date header as ISO 8601 with its offset; ``Z`` for UTC), if it can be read.
+    sent_at: str | None = None
+
+
+# --- sender and time ---------------------------------------------------------
+
+
+def _iso_time(when: datetime) -> str:
+    """ISO 8601 with the offset the mail gave (``Z`` for UTC; none when the zone is unknown)."""
+    text = when.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def _iso_date(value: str) -> str | None:
+    """An RFC 5322 Date value as ISO 8601, or None if it is not a date.
+
+    >>> _iso_date("Tue, 05 Mar 2024 09:15:00 +0500")
+    '2024-03-05T09:15:00+05:00'
+    >>> _iso_date("Tue, 05 Mar 2024 04:15:00 GMT")
+    '2024-03-05T04:15:00Z'
+    >>> _iso_date("Tue, 05 Mar 2024 04:15:00 -0000"), _iso_date("soon")
+    ('2024-03-05T04:15:00', None)
+    """
+    try:
+        return _iso_time(email.utils.parsedate_to_datetime(value))
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
 
 
 # --- text decoding ----------------------------------------------------------

@@ -16,6 +16,7 @@ import logging
 import re
 import warnings
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 from ..errors import EncryptedDocumentError, ExtractionError, UnsupportedFormatError
@@ -27,6 +28,8 @@ from .mail_parts import (
     MailPart,
     _decode_text,
     _extension,
+    _iso_date,
+    _iso_time,
     _normalize_newlines,
     _safe_stem,
     _unfold,
@@ -116,18 +119,22 @@ def _check_msg_not_encrypted(msg: Any) -> None:
                 )
 
 
-def _msg_date(msg: Any, problems: list[str]) -> str | None:
+def _msg_date(msg: Any, problems: list[str]) -> tuple[str | None, str | None]:
+    """The Date line as the message shows it, and as ISO 8601 (see :func:`_iso_date`)."""
     header = _attribute(msg, "header", "message", problems)
     if header is not None and _attribute(msg, "headerText", "message", problems):
         value = header.get("Date")
         if value:
-            return _unfold(str(value))
+            shown = _unfold(str(value))
+            return shown, _iso_date(shown)
     date = _attribute(msg, "date", "message", problems)
-    if date is None:
-        return None
+    if not isinstance(date, datetime):
+        return None, None
     import email.utils
 
-    return email.utils.format_datetime(date) if date.tzinfo else date.isoformat(sep=" ")
+    if date.tzinfo:
+        return email.utils.format_datetime(date), _iso_time(date)
+    return date.isoformat(sep=" "), date.isoformat()
 
 
 def _html_bytes_to_text(html: bytes, label: str, problems: list[str]) -> str:
@@ -260,7 +267,7 @@ def read_msg(
                 value = _attribute(msg, field, "message", problems)
                 if value:
                     lines.append(f"{name}: {_unfold(str(value))}\n")
-            date = _msg_date(msg, problems)
+            date, sent_at = _msg_date(msg, problems)
             if date:
                 lines.append(f"Date: {date}\n")
             subject = _attribute(msg, "subject", "message", problems)
@@ -277,4 +284,11 @@ def read_msg(
                 msg.close()
     head = "".join(lines)
     text = f"{head}\n{body}" if head else body
-    return Mail(text, tuple(attachments), tuple(dict.fromkeys(problems)))
+    sender = next((line[6:-1] for line in lines if line.startswith("From: ")), None)
+    return Mail(
+        text,
+        tuple(attachments),
+        tuple(dict.fromkeys(problems)),
+        sender=sender,
+        sent_at=sent_at,
+    )
