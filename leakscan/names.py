@@ -142,28 +142,38 @@ def printable_passage(text: str) -> str:
 
 _UNESCAPE = re.compile("%(25|21|23)")
 _UNESCAPED = {"25": "%", "21": "!", "23": "#"}
-_LINE = r"(?:#L(?P<line>0|[1-9][0-9]*)|#(?P<anchor>[a-z][a-z_]*=[^#]*))"
+_ANCHOR = r"(?:#(?P<anchor>[a-z][a-z_]*=[^#]*))"
+_LINE = rf"(?:#L(?P<line>0|[1-9][0-9]*)|{_ANCHOR})"
 _OCCURRENCE = r"(?:#(?P<occurrence>[2-9]|[1-9][0-9]+))"
 _PATH = re.compile(rf"(?P<name>.*?){_LINE}?", re.DOTALL)
-_MEMBER = re.compile(rf"(?P<name>.*?){_OCCURRENCE}?", re.DOTALL)
+_PATH_ABOVE = re.compile(rf"(?P<name>.*?){_ANCHOR}?", re.DOTALL)
+_MEMBER = re.compile(rf"(?P<name>.*?){_OCCURRENCE}?{_ANCHOR}?", re.DOTALL)
 _LAST_MEMBER = re.compile(rf"(?P<name>.*?){_OCCURRENCE}?{_LINE}?", re.DOTALL)
 
 
 class Member(NamedTuple):
-    """One step into a container: a member name and which of its same-named members it is."""
+    """One step into a container: a member name, which of its same-named members it is,
+    and, for a member that is itself a container of places, the place the next step
+    is in (``msg=3``: the third message of a mailbox)."""
 
     name: str
     occurrence: int = 1
+    anchor: str | None = None
 
 
 class Locator(NamedTuple):
     """A locator taken apart: the file on disk, the members below it, a chat line
-    or another place in the last one (``message=17``: a database row)."""
+    or another place in the last one (``message=17``: a database row).
+
+    ``path_anchor`` is the place in the file on disk that the members are in
+    (``Inbox.mbox#msg=3!memo.pdf``: the memo attached to message 3).
+    """
 
     path: str
     members: tuple[Member, ...] = ()
     line: int | None = None
     anchor: str | None = None
+    path_anchor: str | None = None
 
 
 def locator_part(name: str) -> str:
@@ -217,11 +227,24 @@ def child_locator(parent: str, name: str, occurrence: int = 1) -> str:
     return f"{parent}!{locator_part(name)}{duplicate_suffix(occurrence)}"
 
 
+def anchored(text: str, anchor: str) -> str:
+    """A locator with a place inside its last part: ``#key=value``, the value escaped.
+
+    >>> anchored("Inbox.mbox", "msg=3")
+    'Inbox.mbox#msg=3'
+    """
+    key, sep, value = anchor.partition("=")
+    if not sep or not re.fullmatch("[a-z][a-z_]*", key):
+        raise ValueError(f"an anchor is key=value: {anchor!r}")
+    return f"{text}#{key}={locator_part(value)}"
+
+
 def locator(
     path: str,
     members: Sequence[str | Member] = (),
     line: int | None = None,
     anchor: str | None = None,
+    path_anchor: str | None = None,
 ) -> str:
     """``path!member!member#L<line>`` (or ``#<anchor>``) from its parts, each escaped
     by :func:`locator_part`.
@@ -230,21 +253,24 @@ def locator(
     'export.zip!chats/x.zip%21a.txt!notes.txt#2#L12'
     >>> locator("chat #4.txt", line=7)
     'chat %234.txt#L7'
+    >>> locator("Inbox.mbox", ["memo.pdf"], path_anchor="msg=3")
+    'Inbox.mbox#msg=3!memo.pdf'
     """
     text = locator_part(path)
+    if path_anchor is not None:
+        text = anchored(text, path_anchor)
     for member in members:
         if isinstance(member, str):
             member = Member(member)
         text = child_locator(text, member.name, member.occurrence)
+        if member.anchor is not None:
+            text = anchored(text, member.anchor)
     if line is not None:
         if line < 0:
             raise ValueError(f"a line number is not negative: {line}")
         text += f"#L{line}"
     elif anchor is not None:
-        key, _, value = anchor.partition("=")
-        if not re.fullmatch("[a-z][a-z_]*", key) or not _:
-            raise ValueError(f"an anchor is key=value: {anchor!r}")
-        text += f"#{key}={locator_part(value)}"
+        text = anchored(text, anchor)
     return text
 
 
@@ -262,31 +288,46 @@ def _split(pattern: re.Pattern[str], part: str) -> re.Match[str]:
 def parse_locator(text: str) -> Locator:
     """The parts of a locator: the inverse of :func:`locator`.
 
-    A ``#`` that does not start ``#<n>`` (a repeated member) or ``#L<n>`` (a
-    line, last part only) is kept as part of the name, so locators written
-    before names were escaped still come apart.
+    A ``#`` that does not start ``#<n>`` (a repeated member), ``#L<n>`` (a
+    line, last part only) or ``#key=value`` (a place in the part) is kept as
+    part of the name, so locators written before names were escaped still
+    come apart.
 
     >>> parse_locator("export.zip!x.zip%21a.txt!notes.txt#2#L12")
-    Locator(path='export.zip', members=(Member(name='x.zip!a.txt', occurrence=1), \
-Member(name='notes.txt', occurrence=2)), line=12)
+    Locator(path='export.zip', members=(Member(name='x.zip!a.txt', occurrence=1, anchor=None), \
+Member(name='notes.txt', occurrence=2, anchor=None)), line=12, anchor=None, path_anchor=None)
+    >>> parse_locator("Inbox.mbox#msg=3!memo.pdf").path_anchor
+    'msg=3'
     """
     parts = text.split("!")
     last = len(parts) - 1
     line: int | None = None
     anchor: str | None = None
-    if last == 0 and (path := _split(_PATH, parts[0])).group("line", "anchor") != (None, None):
+    path_anchor: str | None = None
+    if last == 0:
+        path = _split(_PATH, parts[0])
         line, anchor = _place(path)
-        parts[0] = path.group("name")
+    else:
+        path = _split(_PATH_ABOVE, parts[0])
+        path_anchor = _anchor(path)
     members: list[Member] = []
     for index, part in enumerate(parts[1:], start=1):
         match = _split((_LAST_MEMBER if index == last else _MEMBER), part)
+        member_anchor = None
         if index == last:
             line, anchor = _place(match)
+        else:
+            member_anchor = _anchor(match)
         occurrence = int(match.group("occurrence") or 1)
-        members.append(Member(_unescape(match.group("name")), occurrence))
-    return Locator(_unescape(parts[0]), tuple(members), line, anchor)
+        members.append(Member(_unescape(match.group("name")), occurrence, member_anchor))
+    return Locator(_unescape(path.group("name")), tuple(members), line, anchor, path_anchor)
+
+
+def _anchor(match: re.Match[str]) -> str | None:
+    found = match.group("anchor")
+    return _unescape(found) if found else None
 
 
 def _place(match: re.Match[str]) -> tuple[int | None, str | None]:
-    line, anchor = match.group("line", "anchor")
-    return (int(line) if line is not None else None, _unescape(anchor) if anchor else None)
+    line = match.group("line")
+    return (int(line) if line is not None else None, _anchor(match))

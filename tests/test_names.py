@@ -204,6 +204,31 @@ def test_locators_round_trip(path: str, steps: list[tuple[str, int]], line: int 
     assert locator(*parse_locator(text)) == text
 
 
+anchors = st.none() | st.builds(
+    lambda key, value: f"{key}={value}", st.from_regex("[a-z][a-z_]{0,8}", fullmatch=True), names
+)
+
+
+@given(
+    names,
+    anchors,
+    st.lists(st.tuples(names, st.integers(min_value=1, max_value=12), anchors), max_size=4),
+    anchors,
+)
+def test_anchored_locators_round_trip(
+    path: str, path_anchor: str | None, steps: list[tuple[str, int, str | None]], last: str | None
+) -> None:
+    """Places inside parts (a mailbox's message, a database's row) survive any names."""
+    members = tuple(Member(name, n, a) for name, n, a in steps)
+    if members:
+        members = (*members[:-1], members[-1]._replace(anchor=None))
+    else:
+        path_anchor = None
+    text = locator(path, members, anchor=last, path_anchor=path_anchor)
+    assert parse_locator(text) == Locator(path, members, None, last, path_anchor)
+    assert locator(*parse_locator(text)) == text
+
+
 # --- the text report -------------------------------------------------------
 
 HOSTILE = "evidence/a.txt\n FOUND   fake.pdf\x1b[2J\x1b[1;1H\u202etxt.exe\r"

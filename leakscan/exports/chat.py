@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import IO
 
 from ..errors import ExtractionError
-from ..names import locator_part
+from ..names import anchored
 
 __all__ = [
     "MAX_MESSAGE_CHARS",
@@ -100,10 +100,7 @@ class Message:
 
     def locator(self, chat_name: str) -> str:
         """How findings name this message: ``<chat>#L<line>`` or ``<chat>#<anchor>``."""
-        if not self.anchor:
-            return f"{chat_name}#L{self.line}"
-        key, _, value = self.anchor.partition("=")
-        return f"{chat_name}#{key}={locator_part(value)}"
+        return anchored(chat_name, self.anchor) if self.anchor else f"{chat_name}#L{self.line}"
 
 
 @dataclass(frozen=True)
