@@ -24,6 +24,18 @@ def _quote(text: str) -> str:
     return f"“{printable_passage(flat)}”"
 
 
+def _message_context(f: Finding) -> str:
+    """", in <conversation> via <app> (deleted)" for a message a database or report kept."""
+    parts = []
+    if f.conversation:
+        parts.append(f" in “{printable(f.conversation)}”")
+    if f.app:
+        parts.append(f" via {printable(f.app)}")
+    if f.deleted:
+        parts.append(" (marked deleted)")
+    return "," + "".join(parts) if parts else ""
+
+
 class TextWriter:
     """For a person at a terminal."""
 
@@ -85,11 +97,16 @@ class TextWriter:
 
     def _sent(self, f: Finding) -> None:
         sender = printable(f.sender) if f.sender else None
-        sent_at = printable(f.sent_at or "")
+        when = f" at {printable(f.sent_at)}" if f.sent_at else ""
+        context = _message_context(f)
         if f.sent_in:
-            self._line(f"        attached to {printable(f.sent_in)}, sent by {sender} at {sent_at}")
-        elif f.sent_at:
-            self._line(f"        sent by {sender or 'the chat'} at {sent_at}")
+            self._line(
+                f"        attached to {printable(f.sent_in)}, sent by {sender}{when}{context}"
+            )
+        elif f.sent_at or f.sender:
+            self._line(f"        sent by {sender or 'the chat'}{when}{context}")
+        if f.device_path:
+            self._line(f"        on the device at {printable(f.device_path)}")
 
     def _summary(self, s: Summary) -> None:
         self._line()
@@ -102,7 +119,10 @@ class TextWriter:
         if s.containers:
             opened.append(f"{s.containers} archives or e-mails opened")
         if s.chat_messages:
-            opened.append(f"{s.chat_messages} chat messages checked")
+            apps = ", ".join(
+                f"{n} {printable(app)}" for app, n in sorted(s.chat_messages_by_app.items())
+            )
+            opened.append(f"{s.chat_messages} messages checked" + (f" ({apps})" if apps else ""))
         if opened:
             self._line("; ".join(opened))
         if s.skipped_by_type:
