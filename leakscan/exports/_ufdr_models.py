@@ -1,4 +1,4 @@
-"""The messages of a Cellebrite report's ``<decodedData>``, read as an lxml target (no tree).
+"""The message models of a Cellebrite report's ``<decodedData>``, read as an lxml target (no tree).
 
 Decoded data is grouped by ``<modelType type=…>``; each ``<model type=… id=…
 deleted_state=…>`` holds ``<field name=…><value type=…>`` values,
@@ -9,11 +9,10 @@ deleted_state=…>`` holds ``<field name=…><value type=…>`` values,
   ``Source`` and ``Participants`` come before them), or alone;
 - ``SMS``, ``MMS`` and ``Email`` models.
 
-A message's sender is its ``From`` party (a ``Party`` model in
-``<modelField name="From">``, or in ``Parties`` with ``Role`` "From"; older
-MMS reports write ``From`` as a plain field). Attachments are ``Attachment``
-models whose ``file_id`` attribute or ``attachment_extracted_path`` names a
-tagged file, and ``<jumptargets>`` to files.
+A message's parties are ``Party`` models (``<modelField name="From">``,
+``<multiModelField name="To">``, or ``Parties`` with a ``Role``), its
+attachments ``Attachment`` models, and its ``<jumptargets>`` name files;
+:mod:`._ufdr_messages` makes a Message of it.
 
 Only what a message needs is kept, and only while its model is open: a chat
 of a million messages costs what one message does. Anything else (calls,
@@ -23,17 +22,13 @@ and counted in the notes.
 
 from __future__ import annotations
 
-import posixpath
-import re
 from collections import Counter
-from collections.abc import Collection, Mapping
-from datetime import datetime, timedelta
-from typing import Protocol
+from collections.abc import Iterable, Mapping
 
-from ._ufdr_xml import UfdrFormatError, local_name
-from .chat import MAX_MESSAGE_CHARS, AttachmentRef, Message
+from ._ufdr_xml import MAX_DEPTH, UfdrFormatError, local_name, too_deep
+from .chat import MAX_MESSAGE_CHARS
 
-__all__ = ["MESSAGE_TYPES", "MessageReader", "iso_time", "normalize_path"]
+__all__ = ["MAX_VALUE_CHARS", "MESSAGE_TYPES", "Model", "ModelReader", "yes"]
 
 #: Model types read as messages.
 MESSAGE_TYPES = frozenset(("InstantMessage", "SMS", "MMS", "Email"))
@@ -46,7 +41,7 @@ _MAX_PARTIES = 64  # parties of a message
 _MAX_PARTICIPANTS = 256  # participants of a chat
 _MAX_ATTACHMENTS = 256
 _MAX_TARGETS = 64
-_MAX_NAMED = 8  # participants named in a conversation's name
+_MAX_NAMED = 8  # parties named in a conversation's name
 _MAX_CUT_NOTES = 10  # messages named in the note on cut texts
 
 # The fields read, per kind of model.
@@ -72,55 +67,16 @@ _FIELDS = {
 }
 _PARTY_SLOTS = frozenset(("From", "To", "Cc", "Bcc", "Parties", "Participants"))
 _ATTACHMENT_SLOTS = frozenset(("Attachments", "Attachment"))
-_OUTGOING_FOLDERS = frozenset(("Sent", "Outbox"))
-_SYSTEM_SENDER = "System Message"
-_HTML = re.compile(r"\s*<(?:!doctype\s+html|html|head|body|div|p|table|span|br|meta)\b", re.I)
 
 
-class _Located(Protocol):
-    @property
-    def local_path(self) -> str | None: ...
-
-
-def normalize_path(path: str) -> str:
-    """A report's local path as a zip member name: "/" for "\\", no blanks around parts.
-
-    Physical Analyzer writes Windows separators, and some versions put spaces
-    before path parts that the zip does not have (as IPED found).
-
-    >>> normalize_path(" files\\\\Image\\\\ IMG-20260307-WA0001.jpg")
-    'files/Image/IMG-20260307-WA0001.jpg'
-    """
-    parts = [part.strip() for part in path.replace("\\", "/").split("/")]
-    while parts and parts[0] in ("", "."):
-        parts.pop(0)
-    return "/".join(parts)
-
-
-def iso_time(value: str) -> str | None:
-    """A report's timestamp as ISO 8601 to the second, UTC as "Z"; None if it is none.
-
-    >>> iso_time("2026-03-07T16:22:39.230+00:00"), iso_time("2026-03-07T21:22:39+05:00")
-    ('2026-03-07T16:22:39Z', '2026-03-07T21:22:39+05:00')
-    """
-    try:
-        when = datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    when = when.replace(microsecond=0)
-    offset = when.utcoffset()
-    if offset == timedelta(0):
-        return when.replace(tzinfo=None).isoformat() + "Z"
-    return when.isoformat()
-
-
-def _yes(value: str) -> bool | None:
+def yes(value: str) -> bool | None:
+    """A Boolean field's value: "True", "False", or None for anything else."""
     lowered = value.strip().lower()
     return True if lowered == "true" else False if lowered == "false" else None
 
 
-class _Model:
-    """A model being read: its fields and the models kept from its model fields."""
+class Model:
+    """A model as read: its fields, and the models kept from its model fields."""
 
     __slots__ = (
         "_conversation",
@@ -138,7 +94,7 @@ class _Model:
         "type",
     )
 
-    def __init__(self, kind: str, attrib: Mapping[str, str], chat: _Model | None) -> None:
+    def __init__(self, kind: str, attrib: Mapping[str, str], chat: Model | None) -> None:
         self.kind = kind
         self.type = attrib.get("type", "")[:64]
         self.id = attrib.get("id", "")[:128]
@@ -146,14 +102,15 @@ class _Model:
         self.file_id = attrib.get("file_id", "")[:128]
         self.chat = chat
         self.fields: dict[str, list[str]] = {}
-        self.parties: list[tuple[str, _Model]] = []  # (model field, party)
-        self.attachments: list[_Model] = []
+        self.parties: list[tuple[str, Model]] = []  # (model field, party)
+        self.attachments: list[Model] = []
         self.targets: list[str] = []  # jump targets to files
         self.field: str | None = None  # the field being read
         self.slot: str | None = None  # the model field being read
         self._conversation: str | None = None
 
     def first(self, name: str) -> str:
+        """The first value of a field, "" if it has none."""
         values = self.fields.get(name)
         return values[0] if values else ""
 
@@ -164,7 +121,7 @@ class _Model:
             return f"{name} ({ident})"
         return name or ident or None
 
-    def with_role(self, role: str) -> list[_Model]:
+    def with_role(self, role: str) -> list[Model]:
         """Parties in the model field ``role``, or in ``Parties`` with that ``Role``."""
         return [
             p
@@ -177,8 +134,10 @@ class _Model:
         if self._conversation is None:
             name = self.first("Name")
             if not name:
-                others = [p for _, p in self.parties if _yes(p.first("IsPhoneOwner")) is not True]
-                name = _names(others) or self.first("Id")
+                others = (
+                    p.label() for _, p in self.parties if yes(p.first("IsPhoneOwner")) is not True
+                )
+                name = names(others) or self.first("Id")
             self._conversation = name
         return self._conversation or None
 
@@ -187,47 +146,29 @@ class _Model:
         return {
             p.first("Identifier")
             for _, p in self.parties
-            if _yes(p.first("IsPhoneOwner")) and p.first("Identifier")
+            if yes(p.first("IsPhoneOwner")) and p.first("Identifier")
         }
 
 
-def _names(parties: list[_Model]) -> str:
-    labels = [label for p in parties if (label := p.label())]
-    if len(labels) > _MAX_NAMED:
-        return ", ".join(labels[:_MAX_NAMED]) + f" +{len(labels) - _MAX_NAMED} more"
-    return ", ".join(labels)
+def names(labels: Iterable[str | None]) -> str:
+    """Names of parties, the first few of them, to name a conversation by."""
+    named = [label for label in labels if label]
+    if len(named) > _MAX_NAMED:
+        return ", ".join(named[:_MAX_NAMED]) + f" +{len(named) - _MAX_NAMED} more"
+    return ", ".join(named)
 
 
-class MessageReader:
-    """lxml target turning a report's message models into Messages, collected for :meth:`take`.
+class ModelReader:
+    """lxml target collecting a report's message models, complete, for :meth:`take`.
 
-    Messages are anchored ``model=<id>`` (no line: ``line``, ``end_line`` 0,
-    ``text_start`` -1). ``text`` is the ``Body`` (``Snippet`` if none; an
-    e-mail's ``Subject`` above its body, an HTML body as its text);
-    ``sent_at`` the ``TimeStamp`` (ISO 8601, the report's offset kept, UTC as
-    "Z"); ``via`` the ``SourceApplication`` (else ``Source``, else the chat's,
-    else "SMS", "MMS" or "Email"); ``deleted`` whether ``deleted_state`` is
-    "Deleted"; ``from_me`` whether the sender party ``IsPhoneOwner`` (else is
-    a chat participant who is, else the ``Folder``/``Status`` say "Sent" or
-    "Inbox"/"Read"; None if nothing says). ``conversation`` is the chat's
-    name (else its other participants), an e-mail's subject, or the other
-    party of a message outside chats.
+    A message in a chat keeps the chat (its name, source and participants)
+    as ``chat``; the chat keeps none of its messages.
     """
 
-    def __init__(
-        self,
-        files: Mapping[str, _Located],
-        files_by_local_path: Mapping[str, _Located],
-        members: Collection[str] | None,
-        notes: list[str],
-    ) -> None:
-        self._files = files
-        self._by_path = files_by_local_path
-        self._members = members
-        self._notes = notes
-        self._ready: list[Message] = []
+    def __init__(self) -> None:
+        self._ready: list[Model] = []
         self._stack: list[str] = []
-        self._models: list[_Model] = []
+        self._models: list[Model] = []
         self._skip = 0
         self._text: list[str] | None = None
         self._text_len = 0
@@ -238,11 +179,9 @@ class MessageReader:
         self._cut: list[str] = []  # models whose text was cut
         self._cut_count = 0
         self._values_cut = 0
-        self._bad_times = 0
-        self._html_problems = 0
 
-    def take(self) -> list[Message]:
-        """The messages completed since the last call."""
+    def take(self) -> list[Model]:
+        """The message models completed since the last call."""
         ready, self._ready = self._ready, []
         return ready
 
@@ -273,14 +212,6 @@ class MessageReader:
             notes.append(
                 f"report.xml: {self._values_cut} values cut at {MAX_VALUE_CHARS} characters"
             )
-        if self._bad_times:
-            notes.append(
-                f"report.xml: {self._bad_times} timestamps not in ISO 8601, kept as written"
-            )
-        if self._html_problems:
-            notes.append(
-                f"report.xml: {self._html_problems} HTML e-mail bodies read by stripping tags"
-            )
         return notes
 
     # -- the lxml target ------------------------------------------------------------
@@ -288,6 +219,8 @@ class MessageReader:
     def start(self, tag: str, attrib: Mapping[str, str]) -> None:
         if self._skip:
             self._skip += 1
+            if self._skip + len(self._stack) > MAX_DEPTH:
+                raise too_deep()
             return
         name = local_name(tag)
         stack = self._stack
@@ -331,7 +264,7 @@ class MessageReader:
         elif name == "model":
             self._models.pop()
             if model.kind == "message":
-                self._ready.append(self._message(model))
+                self._ready.append(model)
 
     def data(self, data: str) -> None:
         if self._text is None or self._skip:
@@ -377,23 +310,23 @@ class MessageReader:
             return False
         return True
 
-    def _child(self, parent: _Model | None, attrib: Mapping[str, str], depth: int) -> _Model | None:
+    def _child(self, parent: Model | None, attrib: Mapping[str, str], depth: int) -> Model | None:
         """The model starting here if it is read (kept on its parent), else None (counted)."""
         kind_of = attrib.get("type", "")
         if parent is None:
             if depth != 3:
                 return None
             if kind_of == "Chat":
-                return _Model("chat", attrib, None)
+                return Model("chat", attrib, None)
             if kind_of in MESSAGE_TYPES:
-                return _Model("message", attrib, None)
+                return Model("message", attrib, None)
             self._skipped[kind_of[:64]] += 1
             return None
         slot = parent.slot
         if parent.kind == "chat":
             if slot == "Messages":
                 if kind_of in MESSAGE_TYPES:
-                    return _Model("message", attrib, parent)
+                    return Model("message", attrib, parent)
                 self._skipped[kind_of[:64]] += 1
             elif slot == "Participants" and kind_of == "Party":
                 return self._keep_party(parent, slot, attrib, _MAX_PARTICIPANTS)
@@ -406,7 +339,7 @@ class MessageReader:
             if len(parent.attachments) >= _MAX_ATTACHMENTS:
                 self._over["attachments of a message"] += 1
                 return None
-            attachment = _Model("attachment", attrib, None)
+            attachment = Model("attachment", attrib, None)
             parent.attachments.append(attachment)
             return attachment
         if kind_of in MESSAGE_TYPES:
@@ -414,12 +347,12 @@ class MessageReader:
         return None
 
     def _keep_party(
-        self, parent: _Model, slot: str, attrib: Mapping[str, str], bound: int
-    ) -> _Model | None:
+        self, parent: Model, slot: str, attrib: Mapping[str, str], bound: int
+    ) -> Model | None:
         if len(parent.parties) >= bound:
             self._over[f"parties of a {parent.kind}"] += 1
             return None
-        party = _Model("party", attrib, None)
+        party = Model("party", attrib, None)
         parent.parties.append((slot, party))
         return party
 
@@ -440,134 +373,3 @@ class MessageReader:
                 self._values_cut += 1
         self._text = None
         return text
-
-    # -- messages -------------------------------------------------------------------
-
-    def _message(self, model: _Model) -> Message:
-        chat = model.chat
-        senders = model.with_role("From")
-        sender = senders[0] if senders else None
-        from_me = _from_me(model, sender)
-        raw_time = model.first("TimeStamp")
-        sent_at = iso_time(raw_time) if raw_time else ""
-        if sent_at is None:
-            self._bad_times += 1
-            sent_at = raw_time.strip()[:64]
-        via = model.first("SourceApplication") or model.first("Source")
-        if not via and chat is not None:
-            via = chat.first("Source")
-        if chat is not None:
-            conversation = chat.conversation()
-        elif model.type == "Email":
-            conversation = model.first("Subject") or None
-        else:
-            conversation = _counterpart(model, sender, from_me)
-        label = sender.label() if sender is not None else model.first("From") or None
-        return Message(
-            line=0,
-            end_line=0,
-            sender=label,
-            sent_at=sent_at,
-            text=self._text_of(model),
-            text_start=-1,
-            attachments=self._attachments(model),
-            system=sender is not None and _SYSTEM_SENDER in (sender.first("Name"), label),
-            anchor=f"model={model.id}",
-            conversation=conversation,
-            from_me=from_me,
-            deleted=model.deleted,
-            via=via or (model.type if model.type != "InstantMessage" else None),
-        )
-
-    def _text_of(self, model: _Model) -> str:
-        body = model.first("Body") or model.first("Snippet")
-        if model.type != "Email":
-            return body
-        if _HTML.match(body):
-            from ..extract.html import html_to_text
-
-            problems: list[str] = []
-            body = html_to_text(body, problems, "e-mail body", title=False)
-            self._html_problems += bool(problems)
-        subject = model.first("Subject")
-        text = f"{subject}\n\n{body}" if subject and body else subject or body
-        return text[:MAX_MESSAGE_CHARS]
-
-    def _attachments(self, model: _Model) -> tuple[AttachmentRef, ...]:
-        refs: dict[str, AttachmentRef] = {}
-        for attachment in model.attachments:
-            ref = self._attachment(attachment)
-            refs.setdefault(ref.name, ref)
-        # Older MMS reports name the extracted file on the message itself.
-        extracted = model.first("attachment_extracted_path")
-        if extracted:
-            ref = self._by_local_path(extracted) or AttachmentRef(
-                posixpath.basename(normalize_path(extracted)), included=False
-            )
-            refs.setdefault(ref.name, ref)
-        for target in model.targets:
-            file = self._files.get(target)
-            if file is not None and file.local_path:
-                refs.setdefault(file.local_path, AttachmentRef(file.local_path, included=True))
-        # A file named once unresolved and once found is only the found one.
-        found = {posixpath.basename(name) for name, ref in refs.items() if ref.included}
-        return tuple(
-            ref for ref in refs.values() if ref.included or not ref.name or ref.name not in found
-        )
-
-    def _attachment(self, attachment: _Model) -> AttachmentRef:
-        file = self._files.get(attachment.file_id) if attachment.file_id else None
-        if file is not None and file.local_path:
-            return AttachmentRef(file.local_path, included=True)
-        extracted = attachment.first("attachment_extracted_path")
-        ref = self._by_local_path(extracted) if extracted else None
-        if ref is not None:
-            return ref
-        name = attachment.first("Filename").strip()
-        if not name and extracted:
-            name = posixpath.basename(normalize_path(extracted))
-        return AttachmentRef(name, included=False)
-
-    def _by_local_path(self, raw: str) -> AttachmentRef | None:
-        path = normalize_path(raw)
-        if not path:
-            return None
-        if path in self._by_path or (self._members is not None and path in self._members):
-            return AttachmentRef(path, included=True)
-        return None
-
-
-def _from_me(model: _Model, sender: _Model | None) -> bool | None:
-    if sender is not None:
-        owner = _yes(sender.first("IsPhoneOwner"))
-        if owner is not None:
-            return owner
-        ident = sender.first("Identifier")
-        owners = model.chat.owners() if model.chat is not None else set()
-        if ident and owners:
-            return ident in owners
-    for party in model.with_role("To"):
-        if _yes(party.first("IsPhoneOwner")):
-            return False
-    if sender is not None:
-        return None
-    # No sender party: the folder or status says which way it went (as IPED reads them).
-    folder, status = model.first("Folder"), model.first("Status")
-    if folder in _OUTGOING_FOLDERS or status in ("Sent", "Unsent"):
-        return True
-    if folder == "Inbox" or status in ("Read", "Unread"):
-        return False
-    return None
-
-
-def _counterpart(model: _Model, sender: _Model | None, from_me: bool | None) -> str | None:
-    """Who a message outside chats was exchanged with: its recipients if sent, else its sender."""
-    if from_me:
-        named = _names(model.with_role("To"))
-        if named:
-            return named
-        to = model.fields.get("To", [])
-        return ", ".join(to[:_MAX_NAMED]) or None
-    if sender is not None:
-        return sender.label()
-    return model.first("From") or None

@@ -18,8 +18,9 @@ the bytes on the way, in bounded memory, counting what it changed:
   one over 10 MB, which would end the reading.
 
 Outside CDATA, text reaches the target in pieces (the target caps what it
-keeps); libxml2's own limits (no ``huge_tree``) bound names, attribute values
-and nesting (256 levels), and a report breaking them ends with an error.
+keeps); libxml2's own limits (no ``huge_tree``) bound names and attribute values,
+the targets bound nesting (:data:`MAX_DEPTH`); a report past them ends
+with an error.
 """
 
 from __future__ import annotations
@@ -33,14 +34,27 @@ from typing import IO, Any
 
 from ..extract import one_line
 from ..extract.xmlstream import EntityFilter, Target
-from .chat import CHUNK_BYTES, MAX_MESSAGE_CHARS, ChatFormatError
+from .chat import CHUNK_BYTES, ChatFormatError
 
-__all__ = ["MAX_CDATA_BYTES", "ByteCleaner", "UfdrFormatError", "feed_report", "local_name"]
+__all__ = [
+    "MAX_CDATA_BYTES",
+    "MAX_DEPTH",
+    "ByteCleaner",
+    "UfdrFormatError",
+    "feed_report",
+    "local_name",
+    "too_deep",
+]
 
-#: A CDATA section is cut after this many bytes (a message's text cap in UTF-8,
-#: under libxml2's 10 MB limit for one section).
-MAX_CDATA_BYTES = min(2 * MAX_MESSAGE_CHARS, 9_000_000)
+#: A CDATA section is cut after this many bytes: past a message's text cap in
+#: UTF-8 for Latin and Arabic script (so the message notes its cut), under
+#: libxml2's limit of 10,000,000 for one section.
+MAX_CDATA_BYTES = 9_000_000
 
+#: Elements nested deeper than this end the reading (a report's go some 15 deep).
+MAX_DEPTH = 256
+
+_LOCAL_NAMES: dict[str, str] = {}
 # Physical Analyzer's "protected" report.xml starts with these bytes (as IPED reads it).
 _PROTECTED = b"\x2d\x06\x52\x6d"
 _CDATA_OPEN = b"<![CDATA["
@@ -65,9 +79,17 @@ class UfdrFormatError(ChatFormatError):
 
 def local_name(tag: Any) -> str:
     """An element's name without its namespace (``{ns}model`` -> ``model``)."""
-    if not isinstance(tag, str):
-        return ""
-    return tag.rpartition("}")[2]
+    name = _LOCAL_NAMES.get(tag)
+    if name is None:
+        name = tag.rpartition("}")[2] if isinstance(tag, str) else ""
+        if len(_LOCAL_NAMES) < 1024:  # a report uses a few dozen names
+            _LOCAL_NAMES[tag] = name
+    return name
+
+
+def too_deep(label: str = "report.xml") -> UfdrFormatError:
+    """The error for elements nested past MAX_DEPTH (libxml2's push parser sets no bound)."""
+    return UfdrFormatError(f"{label}: elements nested deeper than {MAX_DEPTH} levels")
 
 
 class _PrologFilter(EntityFilter):

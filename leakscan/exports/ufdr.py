@@ -13,7 +13,8 @@ bounded whatever its size):
    ``<metadata section="File">``, "Local Path" (the zip member), "SHA256" and
    "MD5". It stops at ``<decodedData>`` once the tagged files are read.
 2. :func:`iter_messages` reads ``<decodedData>``: the messages of its Chat,
-   InstantMessage, SMS, MMS and Email models (see :mod:`._ufdr_models`).
+   InstantMessage, SMS, MMS and Email models (:mod:`._ufdr_models` reads
+   them, :mod:`._ufdr_messages` makes Messages of them).
 
 The structure is the one IPED's UfedXmlReader and followthemoney-cellebrite
 read; the bytes are repaired on the way as :mod:`._ufdr_xml` says (forbidden
@@ -42,8 +43,9 @@ from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO
 
-from ._ufdr_models import MessageReader, normalize_path
-from ._ufdr_xml import UfdrFormatError, feed_report, local_name
+from ._ufdr_messages import MessageMaker, normalize_path
+from ._ufdr_models import ModelReader
+from ._ufdr_xml import MAX_DEPTH, UfdrFormatError, feed_report, local_name, too_deep
 from .chat import ChatStream, Message
 
 __all__ = [
@@ -163,8 +165,9 @@ def read_report(stream: IO[bytes], *, max_files: int = MAX_FILES) -> Report:
     notes = reader.report.notes
     try:
         for _ in feed_report(stream, reader, notes):
-            if reader.done:
-                break
+            pass
+    except _HeaderRead:
+        pass
     except UfdrFormatError as exc:
         if not reader.project_seen:
             raise
@@ -188,26 +191,35 @@ def iter_messages(
 
     One :class:`~leakscan.exports.chat.Message` per InstantMessage (in a Chat
     or alone), SMS, MMS and Email model, anchored ``model=<id>`` (see
-    :class:`._ufdr_models.MessageReader` for the fields). An attachment is
+    :class:`._ufdr_messages.MessageMaker` for the fields). An attachment is
     named by the local path of the tagged file it references (``included``)
     or, if it references none, by its file name (``included`` False).
-    ``members``, the UFDR's zip member names, also resolves an
-    ``attachment_extracted_path`` that no tagged file lists.
+    ``members``, the UFDR's zip member names, if given, also resolves an
+    ``attachment_extracted_path`` that no tagged file lists, and makes a
+    tagged file the zip lacks ``included`` False.
 
     Broken XML raises UfdrFormatError from ``next()`` after the messages before it.
     """
 
     def read(chat: ChatStream) -> Iterator[Message]:
-        reader = MessageReader(report.files, report.files_by_local_path, members, chat.notes)
+        reader = ModelReader()
+        maker = MessageMaker(report.files, report.files_by_local_path, members)
         chat.layout = "report"
         try:
             for _ in feed_report(stream, reader, chat.notes):
-                yield from reader.take()
-            yield from reader.take()
+                yield from map(maker.message, reader.take())
+        except UfdrFormatError:
+            yield from map(maker.message, reader.take())  # those before the damage
+            raise
         finally:
-            chat.notes.extend(reader.summary())
+            chat.notes.extend(reader.summary() + maker.summary())
+        yield from map(maker.message, reader.take())
 
     return ChatStream("ufdr", read)
+
+
+class _HeaderRead(Exception):
+    """Raised by the target at ``<decodedData>`` once the tagged files are read: stop parsing."""
 
 
 class _ReportReader:
@@ -216,7 +228,6 @@ class _ReportReader:
     def __init__(self, max_files: int) -> None:
         self.report = Report()
         self.max_files = max_files
-        self.done = False
         self.project_seen = False
         self.files_over = 0
         self.values_cut = 0
@@ -230,8 +241,10 @@ class _ReportReader:
         self._file: dict[str, str] | None = None  # the <file> being read: attributes and items
 
     def start(self, tag: str, attrib: dict[str, str]) -> None:
-        if self._skip or self.done:
+        if self._skip:
             self._skip += 1
+            if self._skip + len(self._stack) > MAX_DEPTH:
+                raise too_deep()
             return
         name = local_name(tag)
         parents = self._stack
@@ -251,9 +264,7 @@ class _ReportReader:
             if name == "metadata":
                 self._section = attrib.get("section", "")
             elif name == "decodedData" and self._tagged_seen:
-                self.done = True
-                self._skip = 1
-                return
+                raise _HeaderRead
             elif name not in ("sourceExtractions", "caseInformation", "taggedFiles"):
                 self._skip = 1
                 return
