@@ -15,6 +15,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from lxml import etree
 
 from leakscan.errors import ExtractionError
 from leakscan.exports import ufdr
@@ -575,6 +578,55 @@ def test_byte_cleaner_across_chunk_boundaries() -> None:
         out = b"".join(cleaner.feed(data[i : i + size]) for i in range(0, len(data), size))
         out += cleaner.flush()
         assert out.decode() == "<v>a&#xFFFD;b&amp;<![CDATA[ب&#x1;]]>ت</v>", size
+
+
+_PIECES = st.sampled_from(
+    [
+        b"<v>",
+        b"</v>",
+        b"text ",
+        "کاغذ".encode(),
+        b"&amp;",
+        b"&#x1;",
+        b"&#xB;",
+        b"&#65;",
+        b"&#xD800;",
+        b"&nbsp;",
+        b"&",
+        b"AT&T",
+        b"]",
+        b"]]",
+        b"\x01",
+        b"\x0b",
+        b"\xff",
+        b"\xd8",
+    ]
+)
+_CDATA = st.lists(_PIECES.filter(lambda p: p not in (b"<v>", b"</v>")), max_size=6).map(
+    lambda parts: b"<![CDATA[" + b"".join(parts) + b"]]>"
+)
+
+
+@settings(max_examples=300)
+@given(
+    st.lists(st.one_of(_PIECES, _CDATA), max_size=30),
+    st.lists(st.integers(min_value=1, max_value=40), max_size=20),
+)
+def test_byte_cleaner_does_not_depend_on_the_chunks(parts: list[bytes], cuts: list[int]) -> None:
+    """However the bytes arrive, the cleaner makes the same of them, and XML libxml2 takes."""
+    data = b"".join(parts)
+    whole = ByteCleaner()
+    expected = whole.feed(data) + whole.flush()
+    cleaner = ByteCleaner()
+    pieces, pos = [], 0
+    for size in cuts:
+        pieces.append(cleaner.feed(data[pos : pos + size]))
+        pos += size
+    pieces.append(cleaner.feed(data[pos:]))
+    assert b"".join(pieces) + cleaner.flush() == expected
+    assert not set(expected) & set(range(0x20)) - {0x09, 0x0A, 0x0D}
+    expected.decode("utf-8")  # whatever came in
+    etree.fromstring(b"<r>" + expected.replace(b"<v>", b"").replace(b"</v>", b"") + b"</r>")
 
 
 # -- damaged and hostile reports ------------------------------------------------------

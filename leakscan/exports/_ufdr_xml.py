@@ -65,6 +65,8 @@ _CONTROL_RE = re.compile(b"[" + re.escape(_CONTROL) + b"]")
 # A reference (&name; or &#...;), or an ampersand that starts none.
 _REFERENCE = re.compile(rb"&(?:([^\s&;<>\"']{1,64});)?")
 _PREDEFINED = frozenset((b"amp", b"lt", b"gt", b"quot", b"apos"))
+# An "&" that may need a repair (anything but XML's own entities): the data is then scanned.
+_SUSPECT = re.compile(rb"&(?!(?:amp|lt|gt|quot|apos);)")
 _REPLACEMENT = "\ufffd".encode()
 _DECLARED_ENCODING = re.compile(rb"<\?xml[^>]{0,200}?encoding\s*=\s*[\"']([A-Za-z0-9._-]{1,40})")
 _UTF8_NAMES = frozenset(("utf-8", "utf8", "us-ascii", "ascii"))
@@ -166,7 +168,30 @@ class ByteCleaner:
     def _clean(self, data: bytes, final: bool) -> bytes:
         if self._pending:
             data = self._pending + data
-            self._pending = b""
+        stop = len(data) if final else _safe_end(data)
+        data, self._pending = data[:stop], data[stop:]
+        data = self._controls(data)  # refused anywhere: no need to know where they are
+        if _SUSPECT.search(data) is None and (
+            not self._in_cdata or self._cdata_bytes + len(data) <= MAX_CDATA_BYTES
+        ):
+            self._track(data)  # nothing to change: only follow the CDATA sections
+            return data
+        return self._scan(data)
+
+    def _track(self, data: bytes) -> None:
+        """Whether the data leaves a CDATA section open, and how long it is so far."""
+        last_open = data.rfind(_CDATA_OPEN)
+        last_close = data.rfind(_CDATA_CLOSE)
+        if last_open > last_close:
+            self._in_cdata = True
+            self._cdata_bytes = len(data) - last_open - len(_CDATA_OPEN)
+        elif last_close > last_open:
+            self._in_cdata = False
+        elif self._in_cdata:
+            self._cdata_bytes += len(data)
+
+    def _scan(self, data: bytes) -> bytes:
+        """The data section by section: references fixed outside CDATA, long sections cut."""
         out: list[bytes] = []
         pos = 0
         size = len(data)
@@ -174,9 +199,7 @@ class ByteCleaner:
             if self._in_cdata:
                 end = data.find(_CDATA_CLOSE, pos)
                 if end == -1:
-                    stop = size if final else max(pos, size - len(_CDATA_CLOSE) + 1)
-                    out.append(self._cdata(data[pos:stop]))
-                    self._pending = data[stop:]
+                    out.append(self._cdata(data[pos:]))
                     break
                 out.append(self._cdata(data[pos:end]))
                 out.append(_CDATA_CLOSE)
@@ -185,18 +208,13 @@ class ByteCleaner:
             else:
                 start = data.find(_CDATA_OPEN, pos)
                 if start == -1:
-                    stop = size if final else _safe_end(data, pos)
-                    out.append(self._markup(data[pos:stop]))
-                    self._pending = data[stop:]
+                    out.append(self._markup(data[pos:]))
                     break
                 out.append(self._markup(data[pos:start]))
                 out.append(_CDATA_OPEN)
                 self._in_cdata = True
                 self._cdata_bytes = 0
                 pos = start + len(_CDATA_OPEN)
-        if final and self._pending:  # an unfinished reference or marker at the very end
-            out.append(self._markup(self._pending))
-            self._pending = b""
         return b"".join(out)
 
     def _controls(self, data: bytes) -> bytes:
@@ -207,20 +225,19 @@ class ByteCleaner:
         return fixed
 
     def _cdata(self, data: bytes) -> bytes:
-        """CDATA content: only control bytes are refused there; cut past MAX_CDATA_BYTES."""
+        """CDATA content, cut past MAX_CDATA_BYTES (at a UTF-8 character's start)."""
         room = MAX_CDATA_BYTES - self._cdata_bytes
         self._cdata_bytes += len(data)
         if room <= 0:
             return b""
         if len(data) > room:
             self.cdata_cut += 1
-            while room > 0 and 0x80 <= data[room] <= 0xBF:  # not inside a UTF-8 sequence
+            while room > 0 and 0x80 <= data[room] <= 0xBF:
                 room -= 1
             data = data[:room]
-        return self._controls(data)
+        return data
 
     def _markup(self, data: bytes) -> bytes:
-        data = self._controls(data)
         if b"&" not in data:
             return data
         return _REFERENCE.sub(self._reference, data)
@@ -266,17 +283,18 @@ class ByteCleaner:
         return notes
 
 
-def _safe_end(data: bytes, pos: int) -> int:
-    """Where bytes outside CDATA can be cleaned up to: before an unfinished reference or marker."""
+def _safe_end(data: bytes) -> int:
+    """Where data can be cleaned up to: before an unfinished reference or CDATA marker."""
     end = len(data)
-    amp = data.rfind(b"&", max(pos, end - 80))
+    amp = data.rfind(b"&", max(0, end - 80))
     if amp != -1 and b";" not in data[amp:]:
         end = amp
-    for k in range(len(_CDATA_OPEN) - 1, 0, -1):
-        if data.endswith(_CDATA_OPEN[:k]):
-            end = min(end, len(data) - k)
-            break
-    return max(end, pos)
+    for marker in (_CDATA_OPEN, _CDATA_CLOSE):
+        for k in range(len(marker) - 1, 0, -1):
+            if data.endswith(marker[:k]):
+                end = min(end, len(data) - k)
+                break
+    return end
 
 
 def _check_head(head: bytes, label: str) -> bool:
