@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import socket
 import tracemalloc
 import zipfile
@@ -21,7 +22,8 @@ from lxml import etree
 
 from leakscan.errors import ExtractionError
 from leakscan.exports import ufdr
-from leakscan.exports._ufdr_xml import MAX_CDATA_BYTES, MAX_DEPTH, ByteCleaner
+from leakscan.exports._ufdr_models import ModelReader
+from leakscan.exports._ufdr_xml import MAX_CDATA_BYTES, MAX_DEPTH, ByteCleaner, feed_report
 from leakscan.exports.chat import MAX_MESSAGE_CHARS, AttachmentRef, ChatFormatError, Message
 from leakscan.exports.ufdr import UfdrFormatError, iter_messages, read_report
 from tests.ufdr_factories import (
@@ -299,9 +301,14 @@ def test_older_and_localised_case_fields() -> None:
 
 
 def test_max_files_is_a_bound_with_a_note(standard: Path) -> None:
-    report = read_report(io.BytesIO(_report_bytes(standard)), max_files=2)
-    assert len(report.files) == 2
+    xml = _report_bytes(standard)
+    report = read_report(io.BytesIO(xml), max_files=2)
+    assert len(report.files) == len(report.files_by_local_path) == 2
     assert any("2 tagged files past the first 2" in note for note in report.notes)
+    # Files without ids (reports before 7.x) count too.
+    no_ids = re.sub(rb' id="[0-9a-f-]+" extractionId', b" extractionId", xml)
+    report = read_report(io.BytesIO(no_ids), max_files=3)
+    assert (len(report.files), len(report.files_by_local_path)) == (0, 3)
 
 
 # -- second pass: messages ------------------------------------------------------------
@@ -764,6 +771,28 @@ def test_bounds_on_participants_and_attachments() -> None:
     assert messages[0].conversation.endswith("+248 more")  # 256 kept, 8 named
     assert any("45 parties of a chat past the bound" in note for note in notes)
     assert any("44 attachments of a message past the bound" in note for note in notes)
+
+
+def test_a_field_keeps_one_value_and_a_list_a_few() -> None:
+    """A hostile report repeating a body's value cannot make a message hold many bodies."""
+    chat = UfedChat("WhatsApp", (ALI, OWNER), (UfedMessage(ALI, WHEN, "X"),))
+    repeated = b"</value>" + b'<value type="String"><![CDATA[again]]></value>' * 1000 + b"<value>"
+    to = b'<multiField name="To" type="String">' + b"<value>+92300</value>" * 1000
+    xml = report_xml(chats=(chat,)).replace(b"<![CDATA[X]]>", b"first" + repeated)
+    xml = xml.replace(b'<multiModelField name="To" type="Party" />', to + b"</multiField>")
+    reader = ModelReader()
+    for _ in feed_report(io.BytesIO(xml), reader, []):
+        pass
+    (model,) = reader.take()
+    assert model.fields["Body"] == ["first"]
+    assert len(model.fields["To"]) == 16
+
+
+def test_system_messages() -> None:
+    system = UfedParty("System Message", "System Message", owner=None)
+    chat = UfedChat("WhatsApp", (ALI, OWNER), (UfedMessage(system, WHEN, "Ali Raza joined"),))
+    _, messages, _ = _read(report_xml(chats=(chat,)))
+    assert (messages[0].system, messages[0].sender) == (True, "System Message")
 
 
 def test_memory_stays_bounded_however_large_the_report() -> None:

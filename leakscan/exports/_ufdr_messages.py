@@ -211,7 +211,7 @@ def _from_me(model: Model, sender: Model | None) -> bool | None:
         if owner is not None:
             return owner
         ident = sender.first("Identifier")
-        owners = model.chat.owners() if model.chat is not None else set()
+        owners = model.chat.owners() if model.chat is not None else frozenset()
         if ident and owners:
             return ident in owners
     for party in model.with_role("To"):

@@ -80,6 +80,7 @@ class Model:
 
     __slots__ = (
         "_conversation",
+        "_owners",
         "attachments",
         "chat",
         "deleted",
@@ -108,6 +109,7 @@ class Model:
         self.field: str | None = None  # the field being read
         self.slot: str | None = None  # the model field being read
         self._conversation: str | None = None
+        self._owners: frozenset[str] | None = None
 
     def first(self, name: str) -> str:
         """The first value of a field, "" if it has none."""
@@ -141,13 +143,15 @@ class Model:
             self._conversation = name
         return self._conversation or None
 
-    def owners(self) -> set[str]:
+    def owners(self) -> frozenset[str]:
         """Identifiers of a chat's participants that are the phone's owner."""
-        return {
-            p.first("Identifier")
-            for _, p in self.parties
-            if yes(p.first("IsPhoneOwner")) and p.first("Identifier")
-        }
+        if self._owners is None:
+            self._owners = frozenset(
+                p.first("Identifier")
+                for _, p in self.parties
+                if yes(p.first("IsPhoneOwner")) and p.first("Identifier")
+            )
+        return self._owners
 
 
 def names(labels: Iterable[str | None]) -> str:
@@ -298,8 +302,11 @@ class ModelReader:
         elif name in ("modelField", "multiModelField"):
             current.slot = attrib.get("name", "")
         elif name == "value" and parent in ("field", "multiField") and current.field:
-            cap = MAX_MESSAGE_CHARS if current.field == "Body" else MAX_VALUE_CHARS
-            self._begin_text(cap)
+            many = parent == "multiField"
+            if len(current.fields.get(current.field, ())) >= (_MAX_VALUES if many else 1):
+                return False  # a field has one value; a list, a few
+            body = current.field == "Body" and not many
+            self._begin_text(MAX_MESSAGE_CHARS if body else MAX_VALUE_CHARS)
         elif name == "jumptargets" and current.kind == "message" and parent == "model":
             pass
         elif name == "targetid" and parent == "jumptargets":

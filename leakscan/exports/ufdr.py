@@ -232,6 +232,7 @@ class _ReportReader:
         self.files_over = 0
         self.values_cut = 0
         self._tagged_seen = False
+        self._files_read = 0
         self._stack: list[str] = []
         self._skip = 0
         self._section = ""  # the section of the <metadata> being read
@@ -279,10 +280,11 @@ class _ReportReader:
             elif parent == "metadata" and name == "item":
                 self._begin(self._section, attrib.get("name", ""), "")
             elif parent == "taggedFiles" and name == "file":
-                if len(self.report.files) + self.files_over >= self.max_files:
+                if self._files_read >= self.max_files:
                     self.files_over += 1
                     self._skip = 1
                     return
+                self._files_read += 1
                 self._file = {k: self._cut(attrib[k]) for k in _FILE_ATTRS if k in attrib}
             else:
                 self._skip = 1
