@@ -76,7 +76,6 @@ _CASE_FIELD_TYPES = {
     "CaseNumber": "Case number",
     "CaseName": "Case name",
     "EvidenceNumber": "Evidence number",
-    "ExaminerName": "Examiner name",
 }
 _DEVICE_SECTIONS = frozenset(("Extraction Data", "Device Info"))
 _CASE_SECTION = "Additional Fields"  # where reports before caseInformation kept the case fields
