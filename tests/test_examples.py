@@ -38,6 +38,18 @@ EXPECTED_IN_CHAT = {
     # a file the export left out, named like an archive document
     f"{CHAT}#L14": ("urdu/jetty-access-passes.pdf", "attachment-name"),
 }
+EXTRACTION = "Phone/extraction"
+MSGSTORE = f"{EXTRACTION}/data/data/com.whatsapp/databases/msgstore.db"
+RECEIVED_PDF = (
+    f"{EXTRACTION}/sdcard/Android/media/com.whatsapp/WhatsApp/"
+    "Media/WhatsApp Documents/DOC-20240306-WA0004.pdf"
+)
+EXPECTED_IN_EXTRACTION = {
+    # the directive's paragraph 6, pasted into a message (row 3 of WhatsApp's database)
+    f"{MSGSTORE}#message=3": ("sources/informant-handling-directive.txt", "excerpt"),
+    # the jetty passes the text export dropped, still on the phone's shared storage
+    RECEIVED_PDF: ("urdu/jetty-access-passes.pdf", "near-duplicate"),
+}
 
 
 @pytest.fixture(scope="module")
@@ -58,8 +70,24 @@ def test_every_planted_copy_is_found_with_its_source_and_nothing_else(
     records: list[object],
 ) -> None:
     found = {relative(r.suspect): (r.source, r.kind) for r in records if isinstance(r, Finding)}
-    assert found == EXPECTED | EXPECTED_IN_CHAT
-    assert sum(isinstance(r, Finding) for r in records) == len(EXPECTED) + len(EXPECTED_IN_CHAT)
+    expected = EXPECTED | EXPECTED_IN_CHAT | EXPECTED_IN_EXTRACTION
+    assert found == expected
+    assert sum(isinstance(r, Finding) for r in records) == len(expected)
+
+
+def test_phone_extraction_findings_name_the_message_and_what_sent_the_file(
+    records: list[object],
+) -> None:
+    found = {relative(r.suspect): r for r in records if isinstance(r, Finding)}
+    pasted = found[f"{MSGSTORE}#message=3"]
+    assert (pasted.sender, pasted.from_me, pasted.app) == ("(device owner)", True, "WhatsApp")
+    assert pasted.conversation == "Imran Qureshi" and pasted.sent_at == "2024-03-06T19:05:00Z"
+    received = found[RECEIVED_PDF]
+    assert received.sent_in is not None
+    assert relative(received.sent_in) == f"{MSGSTORE}#message=5"
+    summary = records[-1]
+    assert isinstance(summary, Summary)
+    assert summary.chat_messages_by_app["whatsapp-android"] == 5
 
 
 def test_whatsapp_findings_name_sender_time_and_messages(records: list[object]) -> None:
@@ -92,7 +120,7 @@ def test_bad_and_unreadable_items_are_accounted_for(records: list[object]) -> No
     errors = {relative(r.suspect) for r in records if isinstance(r, ErrorRecord)}
     skipped = {relative(r.suspect) for r in records if isinstance(r, SkippedRecord)}
     assert errors == {"Downloads/broken.pdf"}
-    assert skipped == {"Desktop/notes.bin"}
+    assert skipped == {"Desktop/notes.bin", f"{EXTRACTION}/data/data/com.whatsapp/databases/wa.db"}
     summary = records[-1]
     assert isinstance(summary, Summary)
     files = [p for p in (EXAMPLES / "export").rglob("*") if p.is_file()]

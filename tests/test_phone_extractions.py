@@ -22,8 +22,16 @@ from pathlib import Path
 
 import pytest
 
-from leakscan import ErrorRecord, Finding, Index, NoteRecord, Scanner, ScanOptions, SkippedRecord
-from leakscan import Summary
+from leakscan import (
+    ErrorRecord,
+    Finding,
+    Index,
+    NoteRecord,
+    Scanner,
+    ScanOptions,
+    SkippedRecord,
+    Summary,
+)
 from tests import phone_factories as phone
 from tests.factories import make_docx
 from tests.indexes import build_text_index
@@ -198,13 +206,10 @@ def test_wal_rows_are_read_and_evidence_keeps_its_wal(index_path: Path, tmp_path
     shutil.copytree(root, keep)  # the dump as imaged: main file and log, the writer gone
     writer.close()
     before = snapshot(keep)
+    assert f"{ANDROID_DB}/msgstore.db-wal" in before
     found = findings(scan(index_path, keep))
     assert [f.source for f in found] == ["memos/harbour memo.txt"]
-    assert snapshot(keep) == before
-    assert sorted(p.name for p in (keep / ANDROID_DB).iterdir()) == [
-        "msgstore.db",
-        "msgstore.db-wal",
-    ]
+    assert snapshot(keep) == before  # no file changed, none added (no checkpoint, no -shm)
 
 
 def test_iphone_whatsapp_and_sms_databases(index_path: Path, tmp_path: Path) -> None:
@@ -266,3 +271,61 @@ def test_unreadable_databases_are_named_never_passed_silently(
     assert any(
         isinstance(r, Finding) and r.suspect.startswith(f"{renamed}#message=") for r in records
     )
+
+
+def test_cellebrite_report_messages_files_and_case(index_path: Path, tmp_path: Path) -> None:
+    """A UFDR: messages are suspects (``x.ufdr!report.xml#model=<id>``), tagged files are
+    items named with their device path and checked against the report's hashes, a file a
+    message carries names that message, and the case goes into the summary."""
+    from leakscan import ExtractionRecord
+    from tests import ufdr_factories as ufed
+
+    ali = ufed.UfedParty("923001112233@s.whatsapp.net", "Ali Raza")
+    memo = ufed.UfedFile(
+        "DOC-20260307-WA0003.txt",
+        words(MEMO, 250, 120).encode(),
+        "/storage/emulated/0/WhatsApp/Media/WhatsApp Documents/DOC-20260307-WA0003.txt",
+    )
+    tampered = ufed.UfedFile(
+        "notes.txt",
+        b"shopping list: rice, tea, sugar",
+        "/storage/emulated/0/Download/notes.txt",
+        sha256="0" * 64,
+    )
+    chat = ufed.UfedChat(
+        "WhatsApp",
+        (ali, ufed.OWNER),
+        (
+            ufed.UfedMessage(ali, ufed.WHEN, "Did it arrive?"),
+            ufed.UfedMessage(ufed.OWNER, ufed.WHEN, words(URDU_ORDERS, 120, 60), key="urdu"),
+            ufed.UfedMessage(
+                ufed.OWNER,
+                ufed.WHEN,
+                "the file",
+                attachments=(ufed.UfedAttachment(memo.name, memo, "text/plain"),),
+                key="file",
+            ),
+        ),
+    )
+    report = tmp_path / "Kingfisher.ufdr"
+    ufed.write_ufdr(report, files=(memo, tampered), chats=(chat,))
+    records = scan(index_path, report)
+    found = findings(records)
+    urdu = [f for f in found if f.source == "urdu/orders.txt"]
+    assert len(urdu) == 1 and urdu[0].suspect.startswith(f"{report}!report.xml#model=")
+    assert urdu[0].app == "WhatsApp" and urdu[0].from_me is True
+    attached = [f for f in found if f.suspect == f"{report}!{memo.local_path}"]
+    assert len(attached) == 1 and attached[0].source == "memos/harbour memo.txt"
+    assert attached[0].device_path == memo.device_path
+    assert attached[0].sent_in and attached[0].sent_in.startswith(f"{report}!report.xml#model=")
+    assert len(found) == 2
+    notes = [r for r in records if isinstance(r, NoteRecord)]
+    assert any(r.suspect == f"{report}!{tampered.local_path}" and "SHA256" in r.note for r in notes)
+    assert not any(r.suspect == f"{report}!{memo.local_path}" for r in notes)
+    extraction = [r for r in records if isinstance(r, ExtractionRecord)]
+    assert len(extraction) == 1 and extraction[0].suspect == str(report)
+    assert ufed.CASE.case_number in extraction[0].case.values()
+    summary = records[-1]
+    assert isinstance(summary, Summary)
+    assert summary.extractions and summary.extractions[0]["tool"] == "Cellebrite UFDR"
+    assert summary.chat_messages_by_app.get("ufdr") == 3

@@ -117,12 +117,12 @@ _DATABASE_MESSAGES = frozenset({"whatsapp-android", "whatsapp-ios", "sms-android
 
 def _report(stream: IO[bytes]) -> ChatStream:
     """A Cellebrite report's messages: its inventory of files first, then its models."""
-    from . import ufdr
+    from .ufdr import iter_messages, read_report
 
     def read(chat: ChatStream) -> Iterator[Message]:
-        report = ufdr.read_report(stream)
+        report = read_report(stream)
         stream.seek(0)
-        messages = ufdr.iter_messages(stream, report)
+        messages = iter_messages(stream, report)
         try:
             yield from messages
         finally:
