@@ -25,7 +25,7 @@ def _quote(text: str) -> str:
 
 
 def _message_context(f: Finding) -> str:
-    """", in <conversation> via <app> (deleted)" for a message a database or report kept."""
+    """What follows a message's sender: its conversation, app and deleted mark, if known."""
     parts = []
     if f.conversation:
         parts.append(f" in “{printable(f.conversation)}”")
