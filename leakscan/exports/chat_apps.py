@@ -19,7 +19,7 @@ from typing import IO
 
 from ..errors import ExtractionError
 from ..walk import open_evidence
-from . import telegram, whatsapp
+from . import social, telegram, whatsapp
 from .chat import ChatContext, ChatFormatError, ChatStream, Message
 
 __all__ = ["DATABASE", "UFDR", "NoMessages", "iter_chat"]
@@ -51,11 +51,12 @@ class NoMessages(ExtractionError):
 
 
 def iter_chat(app: str, stream: IO[bytes], context: ChatContext | None = None) -> ChatStream:
-    """Messages of a chat of ``app`` ("whatsapp", "telegram", "sqlite", "ufdr"), read
-    from a binary stream; ``context`` brings a database's log and contacts.
+    """Messages of a chat of ``app`` ("whatsapp", "telegram", "sqlite", "ufdr", or a
+    social archive's app in :data:`.social.APPS`), read from a binary stream;
+    ``context`` brings a database's log and contacts.
 
-    The stream should be seekable (WhatsApp's and a report's are read twice);
-    one that is not is copied to a temporary file first.
+    The stream should be seekable (WhatsApp's, a report's and a Meta thread's
+    are read twice); one that is not is copied to a temporary file first.
     """
     if app == "whatsapp":
         return whatsapp.iter_messages(stream)
@@ -65,6 +66,8 @@ def iter_chat(app: str, stream: IO[bytes], context: ChatContext | None = None) -
         return _database(stream, context)
     if app == UFDR:
         return _report(stream)
+    if app in social.APPS:
+        return social.iter_messages(app, stream)
     raise ChatFormatError(f"not a chat app leakscan reads: {app!r}")
 
 

@@ -44,10 +44,10 @@ from .folders import (
     CHAT_HEAD_BYTES,
     FileJob,
     Walker,
+    attachment_location,
     chat_app,
     chat_candidate,
     link_chat,
-    posix_location,
 )
 from .media_links import (
     Resolver,
@@ -293,7 +293,7 @@ class Expander:
                 continue
 
             def present(attachment: str, folder: str = folder) -> str | None:
-                where = posix_location(folder, attachment)
+                where = attachment_location(folder, attachment, names.__contains__)
                 return where if where in names else None
 
             links = link_chat(app, io.BytesIO(data), f"{name}!{location}", present)

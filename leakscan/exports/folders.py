@@ -18,7 +18,7 @@ import posixpath
 import stat
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import IO, TypeVar
+from typing import IO, Any, TypeVar
 
 from ..errors import ExtractionError
 from ..isolation import Failure, Isolation, Pool
@@ -43,6 +43,7 @@ __all__ = [
     "ChatLinks",
     "FileJob",
     "Walker",
+    "attachment_location",
     "chat_app",
     "chat_links",
     "link_chat",
@@ -73,15 +74,22 @@ class FileJob:
 
 
 def chat_candidate(name: str) -> bool:
-    return name.lower().endswith((".txt", ".json"))
+    """Whether a file's name allows it to be a chat export (``.js``: an X archive's data)."""
+    return name.lower().endswith((".txt", ".json", ".js"))
 
 
 def chat_app(head: bytes, name: str) -> str | None:
-    """Which app's chat export a file may be ("whatsapp", "telegram"), from its first bytes."""
-    from . import telegram, whatsapp
+    """Which app's chat export a file may be ("whatsapp", "telegram", or a social archive's
+    app: see :data:`.social.APPS`), from its name and first bytes."""
+    from . import social, telegram, whatsapp
 
-    if name.lower().endswith(".json"):
-        return "telegram" if telegram.looks_like_export(head) else None
+    lower = name.lower()
+    if lower.endswith(".js"):
+        return social.looks_like_export(head, name)
+    if lower.endswith(".json"):
+        if telegram.looks_like_export(head):
+            return "telegram"
+        return social.looks_like_export(head, name)
     for bom, encoding in ((b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
         if head.startswith(bom):
             text = head[2:].decode(encoding, "ignore")
@@ -154,7 +162,7 @@ def chat_links(argument: tuple[str, ...]) -> ChatLinks | None:
     folder = os.path.dirname(path)
 
     def present(attachment: str) -> str | None:
-        where = os.path.normpath(os.path.join(folder, attachment.replace("\\", "/")))
+        where = attachment_location(folder, attachment, _is_regular, os.path)
         return where if _is_regular(where) else None
 
     with open_evidence(path) as handle:
@@ -380,3 +388,40 @@ def _peek_chat(path: str, name: str) -> str | None:
 def posix_location(folder: str, name: str) -> str:
     """Where a chat's attachment lies inside an archive, with "/" separators."""
     return posixpath.normpath(posixpath.join(folder, name.replace("\\", "/")))
+
+
+def attachment_location(
+    folder: str, name: str, exists: Callable[[str], bool], paths: Any = posixpath
+) -> str:
+    """Where a chat's attachment is: beside the chat, or from a folder above it.
+
+    Social archives name a file by its path from the archive's root
+    (``messages/inbox/x/photos/1.jpg``, from ``messages/inbox/x/message_1.json``),
+    so the name is tried against the chat's folder, then each folder above
+    it, as many as the name has folders (a path from the root climbs no
+    higher), and no further than the top of the archive or the file
+    system. The first place ``exists`` says is there wins; when none is,
+    the place beside the chat. ``paths`` is :mod:`posixpath` for archive
+    members, :mod:`os.path` on disk.
+
+    >>> names = {"root/messages/inbox/x/photos/1.jpg"}
+    >>> attachment_location("root/messages/inbox/x", "messages/inbox/x/photos/1.jpg",
+    ...                     names.__contains__)
+    'root/messages/inbox/x/photos/1.jpg'
+    >>> attachment_location("root/chat", "../../etc/passwd", names.__contains__)
+    'etc/passwd'
+    """
+    name = name.replace("\\", "/")
+    beside = paths.normpath(paths.join(folder, name))
+    if exists(beside):
+        return str(beside)
+    here = folder
+    for _ in range(name.strip("/").count("/")):
+        above = paths.dirname(here)
+        if above == here:
+            break
+        here = above
+        where = paths.normpath(paths.join(here, name))
+        if exists(where):
+            return str(where)
+    return str(beside)
