@@ -31,7 +31,15 @@ from datetime import UTC, datetime
 from typing import IO, Any
 
 from .chat import MAX_MESSAGE_CHARS, AttachmentRef, Message, decode_chunks
-from .jsonstream import MAX_VALUE_CHARS, Element, JsonText, JsonWalker, Unreadable, without_bom
+from .jsonstream import (
+    DROP_CHARS,
+    MAX_VALUE_CHARS,
+    Element,
+    JsonText,
+    JsonWalker,
+    Unreadable,
+    without_bom,
+)
 
 __all__ = [
     "Build",
@@ -47,6 +55,8 @@ __all__ = [
 #: Makes a message of a decoded element (with the lines of its braces), or None.
 Build = Callable[[dict[str, Any], int, int], Message | None]
 
+# Text the walker is done with is dropped once there is this much of it.
+_DROP = DROP_CHARS
 # A time kept as the archive wrote it when it cannot be read is cut to this.
 _RAW_TIME_CHARS = 64
 # Characters a Latin-1 reading of UTF-8 bytes gives (mojibake is made of them).
@@ -55,7 +65,7 @@ _LATIN1_HIGH = re.compile("[\x80-\xff]")
 
 def open_text(stream: IO[bytes], notes: list[str] | None) -> JsonText:
     """The stream's UTF-8 JSON text as a window (damaged bytes noted when ``notes`` is given)."""
-    return JsonText(without_bom(decode_chunks(stream, "utf-8", notes)))
+    return JsonText(without_bom(decode_chunks(stream, "utf-8", notes)), _DROP)
 
 
 def repair(text: str) -> str:
