@@ -812,3 +812,15 @@ def test_the_command_line_reports_social_findings(tmp_path: Path, index_path: Pa
     (record,) = texts
     assert record["sender"] == IMRAN and record["sent_at"] == z(5) and record["app"] == "Facebook"
     assert record["suspect"].startswith(planted.chat + "#L")
+
+
+def test_a_paste_split_over_messages_written_newest_first_is_found(
+    tmp_path: Path, index_path: Path
+) -> None:
+    parts = [words(BUDGET, 100, 14), words(BUDGET, 114, 12), words(BUDGET, 126, 13)]
+    pieces = (MetaMessage(BILAL, at(10 + i), part) for i, part in enumerate(parts))
+    target = write_meta_archive(tmp_path / "fb", [facebook_thread(*pieces)], zipped=True)
+    (finding,) = findings(scan(index_path, target))
+    assert finding.source == "Budget memo.txt" and finding.sender == BILAL
+    assert len(finding.messages) == 3  # one finding over the three messages
+    assert finding.matched_tokens >= 30
