@@ -462,6 +462,7 @@ def test_what_is_held_stays_small_however_large_the_thread() -> None:
     ):
         got, _ = read("facebook", data)
     assert len(got) == 3000 and got[-1].text.startswith("note 0 ")
+    assert got[0].conversation == "T"  # the title, after the messages: found by the first pass
     assert len(data) > 600_000 and max(held) < 20_000
 
 

@@ -47,8 +47,9 @@ _JSON_SPACE = re.compile(r"[ \t\n\r]*")
 # int() refuses more than 4,300 digits (a ValueError that once ended whole scans);
 # float() takes any number of them, and no field read needs an exact integer.
 _DECODER = json.JSONDecoder(parse_int=float)
-# What the skipper looks for outside strings, and the rest of a string up to its closing quote.
-_STRUCTURE = re.compile(r'["\[\]{}]')
+# What the skipper steps over outside strings: whole strings and all but brackets (possessive,
+# so nothing is tried twice); and the rest of a string up to its closing quote.
+_OUTSIDE = re.compile(r'(?:[^"\[\]{}]++|"[^"\\]*+(?:\\.[^"\\]*+)*+")*+', re.DOTALL)
 _STRING_REST = re.compile(r'[^"\\]*+(?:\\.[^"\\]*+)*+', re.DOTALL)
 _SCALAR = re.compile(r"[^\s,\]}]*+")
 # The end of an array element: "," or "]", with the whitespace around it.
@@ -224,7 +225,8 @@ class JsonWalker:
         depth = 0
         in_string = False
         rel = pos - text.base
-        if text.char(pos) not in '"[{':
+        first = text.char(pos)
+        if first not in '"[{':
             while True:
                 match = _SCALAR.match(text.text, pos - text.base)
                 assert match is not None  # the pattern matches the empty string
@@ -234,6 +236,9 @@ class JsonWalker:
                 text.drop(pos)
                 if not text.more():
                     return pos
+        if first == '"':
+            in_string = True
+            rel = pos + 1 - text.base
         while True:
             if in_string:
                 match = _STRING_REST.match(text.text, rel)
@@ -247,12 +252,15 @@ class JsonWalker:
                     continue
                 # The text held ends inside the string (maybe just after a backslash).
             else:
-                found = _STRUCTURE.search(text.text, rel)
-                if found is not None:
-                    rel = found.end()
-                    char = found.group()
+                # Whole strings and everything but brackets, in one step.
+                match = _OUTSIDE.match(text.text, rel)
+                assert match is not None  # the pattern matches the empty string
+                rel = match.end()
+                if rel < len(text.text):
+                    char = text.text[rel]
+                    rel += 1
                     if char == '"':
-                        in_string = True
+                        in_string = True  # a string the text held does not finish
                     elif char in "[{":
                         depth += 1
                     else:
@@ -260,7 +268,6 @@ class JsonWalker:
                         if depth <= 0:
                             return text.base + rel
                     continue
-                rel = len(text.text)
             pos = text.base + rel
             text.drop(pos)
             if not text.more():

@@ -28,7 +28,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Generator, Iterator
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from typing import IO, Any
 
 from .chat import AttachmentRef, ChatFormatError, ChatStream, Message
@@ -96,10 +96,11 @@ def x_time(value: object) -> str:
     offset = (int(oh) * 60 + int(om)) * (-1 if sign == "-" else 1)
     try:
         when = datetime(int(year), _MONTHS[month], int(day), int(hour), int(minute), int(second))
-        stamp = when.replace(tzinfo=UTC).timestamp() - offset * 60
-        return datetime.fromtimestamp(stamp, UTC).replace(tzinfo=None).isoformat() + "Z"
-    except (OverflowError, OSError, ValueError):
+        if offset:
+            when -= timedelta(minutes=offset)
+    except (OverflowError, ValueError):
         return value[:64]
+    return when.isoformat() + "Z"
 
 
 def _file_name(url: object) -> str | None:
