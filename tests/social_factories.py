@@ -74,12 +74,13 @@ def _finish(root: Path, zipped: bool, top: str = "") -> Path:
 
 @dataclass(frozen=True)
 class MetaMessage:
-    """One message; ``files`` are (kind, file name, bytes): kind "photos", "videos", "files"…"""
+    """One message; ``files`` are (kind, file name, bytes): kind "photos", "videos", "files"…
+    (bytes None: the archive names the file but lacks it)."""
 
     sender: str
     sent_at: datetime
     text: str | None = None
-    files: tuple[tuple[str, str, bytes], ...] = ()
+    files: tuple[tuple[str, str, bytes | None], ...] = ()
     unsent: bool = False
     kind: str = "Generic"
 
@@ -147,7 +148,8 @@ def write_meta_archive(
         _write(root, f"{base}/message_1.json", meta_thread_json(layout, thread))
         for message in thread.messages:
             for kind, name, data in message.files:
-                _write(root, f"{base}/{kind}/{name}", data)
+                if data is not None:
+                    _write(root, f"{base}/{kind}/{name}", data)
     if posts and layout == "instagram":
         _write(root, f"{prefix}content/posts_1.json", _instagram_posts(posts, root))
     elif posts:
@@ -209,7 +211,8 @@ def write_messenger_e2ee(
         media = []
         for _, file_name, data in message.files:
             stored = f"{number:08x}-5a1c-4f1e-9d6b-{file_name}"
-            _write(root, f"media/{stored}", data)
+            if data is not None:
+                _write(root, f"media/{stored}", data)
             media.append({"uri": f"./media/{stored}"})
         entries.append(
             {

@@ -825,3 +825,16 @@ def test_a_paste_split_over_messages_written_newest_first_is_found(
     assert finding.source == "Budget memo.txt" and finding.sender == BILAL
     assert len(finding.messages) == 3  # one finding over the three messages
     assert finding.matched_tokens >= 30
+
+
+def test_a_file_the_archive_names_but_lacks_leaves_an_attachment_name_finding(
+    tmp_path: Path, index_path: Path
+) -> None:
+    thread = facebook_thread(
+        MetaMessage(BILAL, at(12), None, (("files", "Budget memo.txt", None),))
+    )
+    target = write_meta_archive(tmp_path / "fb", [thread], zipped=True)
+    (finding,) = findings(scan(index_path, target))
+    assert finding.kind == "attachment-name" and finding.source == "Budget memo.txt"
+    assert finding.attachment is not None and finding.attachment.endswith("/files/Budget memo.txt")
+    assert finding.sender == BILAL and finding.sent_at == z(12) and finding.app == "Facebook"

@@ -52,6 +52,8 @@ _SYSTEM_TYPES = frozenset({"Call", "Subscribe", "Unsubscribe"})
 _HEADER_KEYS = frozenset({"title", "threadName", "participants"})
 # Names a conversation shows of its participants when it has no title.
 _MAX_NAMES = 8
+# A conversation's name is cut after this many characters (it is carried on every message).
+_MAX_NAME_CHARS = 200
 
 
 def read(chat: ChatStream, stream: IO[bytes], via: str) -> Iterator[Message]:
@@ -136,17 +138,24 @@ def _conversation(header: dict[str, Any]) -> str | None:
     for key in ("title", "threadName"):
         title = header.get(key)
         if isinstance(title, str) and title.strip():
-            return repair(title)
-    names: list[str] = []
+            return _name(title)
     participants = header.get("participants")
-    for person in participants if isinstance(participants, list) else ():
-        name = person.get("name") if isinstance(person, dict) else person
-        if isinstance(name, str) and name.strip():
-            names.append(repair(name))
+    names = [
+        name
+        for person in (participants if isinstance(participants, list) else ())
+        for name in [person.get("name") if isinstance(person, dict) else person]
+        if isinstance(name, str) and name.strip()
+    ]
     if not names:
         return None
+    shown = ", ".join(_name(name) for name in names[:_MAX_NAMES])
     more = len(names) - _MAX_NAMES
-    return ", ".join(names[:_MAX_NAMES]) + (f" and {more} more" if more > 0 else "")
+    return shown + (f" and {more} more" if more > 0 else "")
+
+
+def _name(text: str) -> str:
+    """A name repaired, cut after _MAX_NAME_CHARS characters (it goes on every message)."""
+    return repair(text[: _MAX_NAME_CHARS * 4])[:_MAX_NAME_CHARS]
 
 
 def _message(
