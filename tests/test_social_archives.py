@@ -781,6 +781,7 @@ def test_innocent_archives_give_nothing(tmp_path: Path, index_path: Path) -> Non
     assert findings(records) == []
     summary = records[-1]
     assert isinstance(summary, Summary) and summary.chat_messages == 20 + 1 + 10 + 1
+    assert summary.chat_messages_by_app == {"facebook": 21, "twitter": 10, "google-chat": 1}
     assert summary.errors == 0
 
 
