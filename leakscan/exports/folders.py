@@ -187,6 +187,8 @@ class Walker:
         self.isolation = isolation
         self._folder_chats: dict[str, _FolderChats] = {}
         self._databases = _FolderChats()
+        #: Every file a chat of the target being walked was linked to, wherever it lies.
+        self._linked: dict[str, SentIn] = {}
 
     def jobs(
         self, targets: Sequence[str | os.PathLike[str]]
@@ -205,6 +207,7 @@ class Walker:
                 else:
                     yield entry
             self._folder_chats.clear()
+            self._linked.clear()
             self._databases = _FolderChats()
 
     def _job(self, path: str, root: str) -> Iterator[FileJob]:
@@ -300,11 +303,13 @@ class Walker:
         folder = os.path.dirname(path)
         while True:
             sent = self._chats_in(folder).sent.get(normal)
-            if sent is not None or not folder or len(folder) <= len(root):
+            if sent is not None:
                 return sent
             parent = os.path.dirname(folder)
-            if parent == folder:
-                return None
+            if not folder or len(folder) <= len(root) or parent == folder:
+                # A chat elsewhere may name it (a Facebook thread's photos under
+                # messages/photos/): any chat already linked in this target.
+                return self._linked.get(normal)
             folder = parent
 
     def _chats_in(self, folder: str) -> _FolderChats:
@@ -344,6 +349,7 @@ class Walker:
                 chats.contexts[location] = ChatContext(result.app, result.missing)
                 for where, sent in result.sent.items():
                     chats.sent.setdefault(where, sent)
+                    self._linked.setdefault(where, sent)
 
 
 #: Earlier looks at candidates, by path: (size, mtime, inode) → app. A watcher scans
