@@ -210,7 +210,7 @@ def extract(data: bytes) -> Extracted:
     for (_, name), count in zip(_STORIES, counts, strict=True):
         stories[name] = characters[position : position + count]
         position += count
-    if sum(counts) > len(characters):
+    if sum(counts) > len(characters) and not text_notes:
         text_notes.append(
             f"the stories should hold {sum(counts)} characters, the pieces give {len(characters)}"
         )

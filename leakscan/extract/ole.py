@@ -114,9 +114,12 @@ class _Directory:
         chain: list[int] = []
         seen: set[int] = set()
         sector = first
-        while sector != _END_OF_CHAIN and len(chain) < _MAX_DIRECTORY_SECTORS:
-            if sector >= _FREE - 5 or sector in seen:
-                raise _Unreadable("directory chain broken or looping")
+        # A chain that loops back ends there: what it listed so far still names the file.
+        while (
+            sector != _END_OF_CHAIN and sector not in seen and len(chain) < _MAX_DIRECTORY_SECTORS
+        ):
+            if sector >= _FREE - 5:
+                raise _Unreadable("directory chain broken")
             seen.add(sector)
             chain.append(sector)
             sector = self._next(sector)

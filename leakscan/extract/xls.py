@@ -38,6 +38,11 @@ class _Discard:
         return None
 
 
+def _describe(exc: BaseException) -> str:
+    message = one_line(exc)
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+
+
 def _number(value: float) -> str:
     if value.is_integer() and abs(value) < 1e15:
         return str(int(value))
@@ -111,8 +116,6 @@ def extract(data: bytes) -> Extracted:
             ) from exc
         raise ExtractionError(f"corrupt or truncated Excel workbook: {one_line(exc)}") from exc
     except Exception as exc:  # xlrd raises IndexError, struct.error, … on damaged records
-        raise ExtractionError(
-            f"corrupt or truncated Excel workbook: {type(exc).__name__}: {one_line(exc)}"
-        ) from exc
+        raise ExtractionError(f"corrupt or truncated Excel workbook: {_describe(exc)}") from exc
     result = from_pages(texts, XLS, "Excel workbook")
     return Extracted(result.text, XLS, result.pages, tuple(notes))
