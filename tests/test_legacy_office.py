@@ -412,3 +412,13 @@ def test_doc_in_the_archive_is_indexed_and_found_from_an_excerpt(
         ("export/forwarded.txt", "urdu/nilpur-records.doc")
     ]
     assert findings[0]["coverage"] > 0.9
+
+
+def test_a_directory_past_the_bound_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    from leakscan.extract import ole
+
+    streams = {f"filler{n}": b"x" for n in range(40)}
+    data = build_ole({"WordDocument": bytes(600), **streams})
+    monkeypatch.setattr(ole, "_MAX_DIRECTORY_SECTORS", 8)  # 32 entries; this directory has 42
+    with pytest.raises(ExtractionError, match="refused: Word document whose OLE directory"):
+        extract(data, "many.doc")

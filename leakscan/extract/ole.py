@@ -10,7 +10,8 @@ own sectors and the root's entries, from a seekable handle, every count
 bounded: it runs on every OLE file an export holds, in archives too.
 
 :func:`open_streams` is how the extractors read a container's streams
-(olefile, given a stream and never a path), each stream read up to a size cap.
+(olefile, given a stream and never a path), each stream read up to a size cap,
+after a container whose directory runs past the bound has been refused.
 
     >>> ole_kind(io.BytesIO(b"not an OLE file"))
 """
@@ -246,6 +247,12 @@ def open_streams(data: bytes, kind: str, max_bytes: int) -> Iterator[OleStreams]
 
     if not data.startswith(OLE_MAGIC):
         raise ExtractionError(f"not a {kind}: no OLE container signature at the start")
+    with contextlib.suppress(_Unreadable, struct.error, ValueError):  # olefile will say what
+        if len(_Directory(io.BytesIO(data)).chain) >= _MAX_DIRECTORY_SECTORS:
+            raise ExtractionError(
+                f"refused: {kind} whose OLE directory runs past {_MAX_DIRECTORY_SECTORS} "
+                "sectors (hostile?)"
+            )
     try:
         with _quiet():
             # A bytes argument shorter than 1536 would be taken as a file name: always a stream.
