@@ -110,6 +110,7 @@ def legacy(tmp_path_factory: pytest.TempPathFactory) -> Legacy:
     jobs += [
         (src / "en.docx", out / "encrypted.doc", "fictional-pw"),
         (src / "en.xlsx", out / "encrypted.xls", "fictional-pw"),
+        (src / "ur.xlsx", out / "velvet.xls", "VelvetSweatshop"),  # Excel's built-in password
     ]
     save_as_legacy(jobs, timeout=180)
     return Legacy(out)
@@ -323,6 +324,12 @@ def test_encrypted_files_made_by_libreoffice(legacy: Legacy, file: str, message:
     with pytest.raises(EncryptedDocumentError) as caught:
         extract(legacy.data(file), "renamed.bin")
     assert str(caught.value) == message
+
+
+def test_workbook_under_excels_built_in_password_is_read(legacy: Legacy) -> None:
+    got = extract(legacy.data("velvet.xls"), "velvet.xls")
+    assert page(got, 2) == f"{URDU_NOTE[1]}\n{URDU_NUMBERS}"
+    assert any("built-in password" in note for note in got.notes)
 
 
 def test_encrypted_powerpoint_and_word_flags() -> None:

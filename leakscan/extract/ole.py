@@ -37,6 +37,7 @@ __all__ = [
     "OleStreams",
     "ole_kind",
     "open_streams",
+    "quiet",
     "root_names",
 ]
 
@@ -196,17 +197,19 @@ def ole_kind(handle: IO[bytes]) -> str | None:
 
 
 @contextlib.contextmanager
-def _quiet() -> Iterator[None]:
-    """olefile logs and warns about every defect it tolerates: our caller notes what matters."""
-    logger = logging.getLogger("olefile")
-    level = logger.level
-    logger.setLevel(logging.CRITICAL + 1)
+def quiet() -> Iterator[None]:
+    """olefile and msoffcrypto log every defect they tolerate: their callers note what matters."""
+    loggers = [logging.getLogger(name) for name in ("olefile", "msoffcrypto")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL + 1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
             yield
         finally:
-            logger.setLevel(level)
+            for logger, level in zip(loggers, levels, strict=True):
+                logger.setLevel(level)
 
 
 class OleStreams:
@@ -219,13 +222,13 @@ class OleStreams:
         self.notes: list[str] = []
 
     def has(self, name: str) -> bool:
-        with _quiet():
+        with quiet():
             return bool(self._ole.exists(name))
 
     def read(self, name: str) -> bytes:
         """One stream's bytes; a stream longer than the cap is cut there, and a note says so."""
         try:
-            with _quiet():
+            with quiet():
                 size = int(self._ole.get_size(name))
                 with self._ole.openstream(name) as stream:
                     data = bytes(stream.read(self.max_bytes))
@@ -254,7 +257,7 @@ def open_streams(data: bytes, kind: str, max_bytes: int) -> Iterator[OleStreams]
                 "sectors (hostile?)"
             )
     try:
-        with _quiet():
+        with quiet():
             # A bytes argument shorter than 1536 would be taken as a file name: always a stream.
             ole = olefile.OleFileIO(io.BytesIO(data))
     except Exception as exc:  # olefile raises OSError, struct.error, RecursionError, …
