@@ -429,3 +429,15 @@ def test_a_directory_past_the_bound_is_refused(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(ole, "_MAX_DIRECTORY_SECTORS", 8)  # 32 entries; this directory has 42
     with pytest.raises(ExtractionError, match="refused: Word document whose OLE directory"):
         extract(data, "many.doc")
+
+
+def test_powerpoint_whose_directory_points_away_from_its_slides() -> None:
+    data = bytearray(build_ppt([{"boxes": ["Harbour lamps checked"]}]))
+    atom = bytes(data).index(struct.pack("<HHI", 0, 0x1772, 8 * 3))  # PersistDirectoryAtom
+    # entries for persist ids 1 (the document), 2 (the slide), 3 (its notes): the slide's
+    # now points at the document, so the slide list leads nowhere
+    (document,) = struct.unpack_from("<I", data, atom + 8 + 4)
+    struct.pack_into("<I", data, atom + 8 + 8 + 4, document)
+    got = extract(bytes(data), "deck.ppt")
+    assert got.text == "Harbour lamps checked"
+    assert any("stream order" in note for note in got.notes)

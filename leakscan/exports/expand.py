@@ -82,7 +82,7 @@ _NO_CHATS = _Chats({}, {})
 
 
 def _mail_kind(head: bytes, handle: IO[bytes], name: str) -> str | None:
-    """ "msg" or "eml" if the content is a message; an OLE container is told by its streams.
+    """Which message the content is ("msg", "eml"), or None; OLE is told by its streams.
 
     A legacy Word, Excel or PowerPoint file renamed .msg stays a document; a
     container too damaged to list is taken at its name, so the mail reader's

@@ -21,8 +21,8 @@ from __future__ import annotations
 import struct
 
 from ..errors import EncryptedDocumentError, ExtractionError
-from . import Extracted
-from .ole import DOC, open_streams
+from . import DOC, Extracted
+from .ole import open_streams
 
 __all__ = ["MAX_STREAM_BYTES", "extract"]
 

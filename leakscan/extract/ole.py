@@ -27,13 +27,10 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 from ..errors import ExtractionError
-from . import OLE_MAGIC, one_line
+from . import DOC, OLE_MAGIC, PPT, XLS, one_line
 
 __all__ = [
-    "DOC",
     "MSG",
-    "PPT",
-    "XLS",
     "OleStreams",
     "ole_kind",
     "open_streams",
@@ -41,9 +38,7 @@ __all__ = [
     "root_names",
 ]
 
-DOC = "application/msword"
-XLS = "application/vnd.ms-excel"
-PPT = "application/vnd.ms-powerpoint"
+#: What an Outlook message is named (it has no extractor: exports.expand opens it as mail).
 MSG = "application/vnd.ms-outlook"
 
 _FREE, _END_OF_CHAIN = 0xFFFFFFFF, 0xFFFFFFFE

@@ -23,8 +23,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ..errors import EncryptedDocumentError, ExtractionError
-from . import Extracted, from_pages
-from .ole import PPT, open_streams
+from . import PPT, Extracted, from_pages
+from .ole import open_streams
 
 __all__ = ["MAX_STREAM_BYTES", "extract"]
 
@@ -261,11 +261,14 @@ def extract(data: bytes) -> Extracted:
     walk = _Walk(stream)
     try:
         pages = _by_persist_directory(walk, current_user)
+        problem = "" if any(page.strip() for page in pages) else "its slides hold no text"
     except (ValueError, struct.error) as exc:
+        problem = str(exc)
+    if problem:  # a damaged directory may point away from slides that are still there
         walk = _Walk(stream)
         pages = _in_stream_order(walk)
         notes.append(
-            f"slide list unreadable ({exc}): slides read in stream order, "
+            f"slide list unreadable ({problem}): slides read in stream order, "
             "old versions of edited slides included"
         )
     if walk.damaged:

@@ -22,8 +22,8 @@ import io
 from typing import Any
 
 from ..errors import EncryptedDocumentError, ExtractionError
-from . import Extracted, from_pages, one_line
-from .ole import XLS, open_streams, quiet
+from . import XLS, Extracted, from_pages, one_line
+from .ole import open_streams, quiet
 
 __all__ = ["MAX_STREAM_BYTES", "extract"]
 
