@@ -62,7 +62,8 @@ def test_import_is_quiet_and_does_not_load_parsers() -> None:
     code = (
         "import logging, sys; import leakscan;"
         "assert not logging.getLogger().handlers;"
-        "parsers = ('docx', 'pypdfium2', 'magic', 'py7zr', 'extract_msg', 'lxml');"
+        "parsers = ('docx', 'pypdfium2', 'magic', 'py7zr', 'extract_msg', 'lxml',"
+        " 'olefile', 'xlrd');"
         "heavy = [m for m in parsers if m in sys.modules];"
         "print(heavy)"
     )

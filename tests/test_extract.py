@@ -284,19 +284,23 @@ def test_docx_truncated_is_an_error(tmp_path: Path, keep: float) -> None:
     assert "\n" not in str(caught.value)
 
 
-def test_legacy_doc_is_unsupported(needs_soffice: None, tmp_path: Path) -> None:
+def test_legacy_doc_is_read_whatever_its_name(needs_soffice: None, tmp_path: Path) -> None:
     data = make_doc(tmp_path / "old.doc", ENGLISH_MEMO[:2]).read_bytes()
     assert detect_mime(data) == "application/msword"
-    with pytest.raises(UnsupportedFormatError, match="msword"):
-        extract(data, "old.doc")
+    for name in ("old.doc", "renamed.docx"):
+        got = extract(data, name)
+        assert got.mime == "application/msword"
+        assert ENGLISH_MEMO[0] in got.text and ENGLISH_MEMO[1] in got.text
 
 
-def test_legacy_doc_named_docx_is_not_called_encrypted(needs_soffice: None, tmp_path: Path) -> None:
+def test_docx_reader_given_a_legacy_doc_names_it(needs_soffice: None, tmp_path: Path) -> None:
+    from leakscan.extract.docx import extract as extract_docx
+
     data = make_doc(tmp_path / "old.doc", ENGLISH_MEMO[:2]).read_bytes()
     with pytest.raises(ExtractionError) as caught:
-        extract(data, "renamed.docx")
+        extract_docx(data)
     assert not isinstance(caught.value, EncryptedDocumentError)
-    assert "legacy Word" in str(caught.value) and "msword" in str(caught.value)
+    assert str(caught.value) == "not a DOCX: an OLE container of type application/msword"
 
 
 # ---------------------------------------------------------------------------

@@ -102,13 +102,23 @@ class _Chats:
 _NO_CHATS = _Chats({}, {})
 
 
-def _mail_kind(head: bytes, name: str) -> str | None:
-    """The kind of mail: "msg", "mbox" (by content: a From separator line, then headers), "eml"."""
+def _mail_kind(head: bytes, handle: IO[bytes], name: str) -> str | None:
+    """Which message the content is ("msg", "mbox", "eml"), or None; by content: OLE by
+    its streams, a mailbox by its From separator line and headers.
+
+    A legacy Word, Excel or PowerPoint file renamed .msg stays a document; a
+    container too damaged to list is taken at its name, so the mail reader's
+    error says what is wrong with it.
+    """
+    from ..extract.ole import MSG, ole_kind
     from .mail import looks_like_eml
     from .mbox import looks_like_mbox
 
-    if head.startswith(OLE_MAGIC) and name.lower().endswith(".msg"):
-        return "msg"
+    if head.startswith(OLE_MAGIC):
+        kind = ole_kind(handle)
+        if kind == MSG or (kind is None and name.lower().endswith(".msg")):
+            return "msg"
+        return None
     if looks_like_mbox(head):
         return "mbox"
     if looks_like_eml(head):
@@ -172,7 +182,7 @@ class Expander:
                 info = os.fstat(handle.fileno())
                 head = handle.read(_HEAD)
                 kind = archive_kind(head, handle, job.name) if head else None
-                mail = None if kind or not head else _mail_kind(head, job.name)
+                mail = None if kind or not head else _mail_kind(head, handle, job.name)
             except OSError as exc:
                 yield ErrorRecord(job.name, f"cannot read: {exc.strerror or exc}")
                 return
@@ -378,7 +388,11 @@ class Expander:
         notes = (*member.notes, *notes)
         try:
             kind = archive_kind(data[:_HEAD], io.BytesIO(data), member.name) if data else None
-            mail = None if kind or not data else _mail_kind(data[:_HEAD], member.name)
+            mail = (
+                None
+                if kind or not data
+                else _mail_kind(data[:_HEAD], io.BytesIO(data), member.name)
+            )
         except Exception as exc:
             yield ErrorRecord(full, f"cannot tell its type: {_describe(exc)}", sha256)
             return

@@ -8,6 +8,7 @@ the format gives it (evidence is quoted from it) and where its pages start.
 from __future__ import annotations
 
 import importlib
+import io
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,14 +21,17 @@ if TYPE_CHECKING:
     import zipfile
 
 __all__ = [
+    "DOC",
     "DOCX",
     "EXTRACTORS",
     "HTML",
     "ODT",
     "OLE_MAGIC",
+    "PPT",
     "PPTX",
     "RTF",
     "XHTML",
+    "XLS",
     "XLSX",
     "Extracted",
     "check_not_ole",
@@ -48,6 +52,10 @@ ODT = "application/vnd.oasis.opendocument.text"
 RTF = "text/rtf"
 HTML = "text/html"
 XHTML = "application/xhtml+xml"
+# Legacy Office (OLE containers), told apart by their streams (leakscan.extract.ole).
+DOC = "application/msword"
+XLS = "application/vnd.ms-excel"
+PPT = "application/vnd.ms-powerpoint"
 
 #: MIME type → "module:function" of its extractor, imported on first use.
 EXTRACTORS: dict[str, str] = {
@@ -60,6 +68,9 @@ EXTRACTORS: dict[str, str] = {
     RTF: "leakscan.extract.rtf:extract",
     HTML: "leakscan.extract.html:extract",
     XHTML: "leakscan.extract.html:extract_xhtml",
+    DOC: "leakscan.extract.doc:extract",
+    XLS: "leakscan.extract.xls:extract",
+    PPT: "leakscan.extract.ppt:extract",
 }
 
 # A suffix only decides when the content has no readable type: a damaged PDF
@@ -76,6 +87,13 @@ _SUFFIX_HINTS = {
     ".htm": HTML,
     ".html": HTML,
     ".xhtml": XHTML,
+    ".doc": DOC,
+    ".dot": DOC,
+    ".xls": XLS,
+    ".xlt": XLS,
+    ".ppt": PPT,
+    ".pps": PPT,
+    ".pot": PPT,
 }
 
 # Office files are ZIPs; libmagic names them only when the members it looks for
@@ -132,7 +150,11 @@ def check_not_ole(data: bytes, kind: str, legacy: str) -> None:
             raise EncryptedDocumentError(
                 f"{kind} is password-protected (an encrypted OLE container)"
             )
-        raise ExtractionError(f"not a {kind}: an OLE container ({legacy}?), not read yet")
+        from .ole import ole_kind
+
+        found = ole_kind(io.BytesIO(data))
+        what = f"an OLE container of type {found}" if found else f"an OLE container ({legacy}?)"
+        raise ExtractionError(f"not a {kind}: {what}")
 
 
 def from_pages(texts: list[str], mime: str, kind: str) -> Extracted:
@@ -149,9 +171,19 @@ def from_pages(texts: list[str], mime: str, kind: str) -> Extracted:
 
 
 def detect_mime(data: bytes) -> str:
-    """MIME type from content (libmagic, the first MiB); office files inside a ZIP are named."""
+    """MIME type from content (libmagic, the first MiB); office files inside a ZIP are named.
+
+    An OLE container is named by the streams at its root (a legacy Word,
+    Excel or PowerPoint file, an Outlook message), whatever libmagic says.
+    """
     import magic
 
+    if data.startswith(OLE_MAGIC):
+        from .ole import ole_kind
+
+        kind = ole_kind(io.BytesIO(data))
+        if kind is not None:
+            return kind
     try:
         detected = str(magic.from_buffer(data[: 1 << 20], mime=True))
     except magic.MagicException as exc:  # pragma: no cover - libmagic internal failure
@@ -175,7 +207,6 @@ def _read_member(archive: zipfile.ZipFile, name: str) -> bytes | None:
 
 def _office_type(data: bytes) -> str | None:
     """The office MIME type a ZIP declares inside, or None (a plain or unreadable ZIP)."""
-    import io
     import zipfile
 
     try:
