@@ -164,6 +164,12 @@ def _document(
     return _Document(relative, item.name, loaded.sha256, size, mtime_ns, fingerprinted)
 
 
+def _root_of(path: Path) -> str:
+    """The archive root a given path is indexed under: itself, or a file's folder."""
+    resolved = path.resolve()
+    return str(resolved.parent if resolved.is_file() else resolved)
+
+
 def _relative(item: Item, root: str) -> str:
     """The document path below its root; an archive member keeps its ``!member`` tail."""
     relative = locator_part(Path(os.path.relpath(item.path, root)).as_posix())
@@ -227,8 +233,13 @@ def build(
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
     progress: Callable[[str], None] | None = None,
     isolation: Isolation | None = None,
+    labels: Sequence[str] | None = None,
 ) -> BuildReport:
     """Fingerprint every readable file below ``roots`` into ``index``.
+
+    Each root gets a label (``labels``, in the order of ``roots``; by default
+    the folder's name, or the label it had), which findings carry as
+    ``source_label`` so two roots' files of the same relative path stay apart.
 
     ``public`` marks the documents as public (press releases, published
     reports): their text never raises findings. ``progress`` is called with
@@ -245,6 +256,16 @@ def build(
         for path in paths:
             if not path.exists():
                 raise ConfigurationError(f"archive folder {path} does not exist")
+        if labels is not None and len(labels) != len(paths):
+            raise ConfigurationError(
+                f"{len(labels)} labels for {len(paths)} archive folders: give one --label each"
+            )
+        known = index.roots()
+        for number, path in enumerate(paths):
+            root = _root_of(path)
+            given = labels[number] if labels is not None else None
+            label = given or known.get(root, {}).get("label") or Path(root).name or root
+            index.record_root(root, label)  # a clash of labels stops the build before it reads
         pending_writes = 0
         isolation = isolation or Isolation(jobs=max(1, jobs))
 

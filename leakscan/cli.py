@@ -1,7 +1,11 @@
 """The ``leakscan`` command: parses arguments, calls the library, renders results.
 
 Exit codes of ``scan`` follow clamscan: 0 no findings, 1 findings, 2 usage
-or fatal error (no index, wrong key, unreadable target).
+or fatal error (no index, wrong key, unreadable target, an output that
+cannot be written, or nothing that could be examined at all), 130 when
+interrupted (Ctrl-C: what was found so far is written, with a summary
+marked interrupted). ``index build`` exits 1 when some documents could not
+be indexed (it names them), 2 on a fatal error.
 """
 
 from __future__ import annotations
@@ -9,29 +13,132 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
-from typing import TextIO
+from typing import ClassVar, TextIO, TypeVar
 
 import click
 
 from ._version import __version__
 from .errors import ExtractionError, LeakscanError
 from .index import DEFAULT_INDEX, Index
+from .records import Record, Summary
 
-__all__ = ["EXIT_CLEAN", "EXIT_ERROR", "EXIT_FINDINGS", "cli", "main"]
+__all__ = ["EXIT_CLEAN", "EXIT_ERROR", "EXIT_FINDINGS", "EXIT_INTERRUPTED", "cli", "main"]
+
+F = TypeVar("F", bound=Callable[..., object])
 
 EXIT_CLEAN = 0
 EXIT_FINDINGS = 1
 EXIT_ERROR = 2
+#: A scan stopped by Ctrl-C (128 + SIGINT, as shells report it).
+EXIT_INTERRUPTED = 130
+
+_CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 _index_option = click.option(
     "--index",
     "index_location",
     default=DEFAULT_INDEX,
     show_default=True,
+    envvar="LEAKSCAN_INDEX",
+    show_envvar=True,
     help="Index file (SQLite path) or URL.",
 )
+
+#: Verbosity given anywhere on the command line (before or after the subcommand).
+_LOGGING: dict[str, object] = {"verbose": 0, "quiet": False, "log": None}
+
+
+def _set_logging(ctx: click.Context, param: click.Parameter, value: object) -> object:
+    """Record a verbosity option, wherever it was given, and configure logging again."""
+    if param.name == "verbose" and value:
+        _LOGGING["verbose"] = max(int(str(_LOGGING["verbose"])), int(str(value)))
+    elif param.name == "quiet" and value:
+        _LOGGING["quiet"] = True
+    elif param.name == "log" and value:
+        _LOGGING["log"] = value
+    verbose = int(str(_LOGGING["verbose"]))
+    level = (
+        logging.ERROR
+        if _LOGGING["quiet"]
+        else logging.DEBUG
+        if verbose > 1
+        else (logging.INFO if verbose else logging.WARNING)
+    )
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if _LOGGING["log"]:
+        try:
+            handlers.append(logging.FileHandler(str(_LOGGING["log"]), encoding="utf-8"))
+        except OSError as exc:
+            raise click.BadParameter(f"cannot write {_LOGGING['log']}: {exc.strerror}") from exc
+    logging.basicConfig(
+        level=level,
+        format="%(asctime)s leakscan: %(levelname)s: %(message)s",
+        handlers=handlers,
+        force=True,
+    )
+    return value
+
+
+def _verbosity(function: F) -> F:
+    """-v/-q/--log, accepted before the subcommand and after it alike."""
+    for option in reversed(
+        (
+            click.option(
+                "-v",
+                "--verbose",
+                count=True,
+                expose_value=False,
+                callback=_set_logging,
+                help="Say what is being done on stderr (-vv: more).",
+            ),
+            click.option(
+                "-q",
+                "--quiet",
+                is_flag=True,
+                expose_value=False,
+                callback=_set_logging,
+                help="Only errors on stderr.",
+            ),
+            click.option(
+                "--log",
+                type=click.Path(dir_okay=False),
+                expose_value=False,
+                callback=_set_logging,
+                help="Also write the log to FILE.",
+            ),
+        )
+    ):
+        function = option(function)
+    return function
+
+
+class _Sectioned(click.Command):
+    """A command whose --help lists its options under headings (matching, limits, output)."""
+
+    sections: ClassVar[dict[str, tuple[str, ...]]] = {}
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows: dict[str, list[tuple[str, str]]] = {}
+        placed = {name: title for title, names in self.sections.items() for name in names}
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx) if isinstance(param, click.Option) else None
+            if record is None:
+                continue
+            title = next(
+                (placed[o] for o in (*param.opts, *param.secondary_opts) if o in placed),
+                "Other options",
+            )
+            rows.setdefault(title, []).append(record)
+        for title in (*self.sections, "Other options"):
+            if rows.get(title):
+                with formatter.section(title):
+                    formatter.write_dl(rows[title])
+
+
+def _sectioned(sections: dict[str, tuple[str, ...]]) -> type[_Sectioned]:
+    return type("_SectionedCommand", (_Sectioned,), {"sections": sections})
 
 
 def _fail(message: str) -> None:
@@ -48,23 +155,18 @@ def _errors_exit_2() -> Iterator[None]:
         _fail(str(exc))
 
 
-@click.group()
-@click.version_option(__version__, prog_name="leakscan")
-@click.option("-v", "--verbose", count=True, help="More log output on stderr.")
-@click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
-def cli(verbose: int, quiet: bool) -> None:
-    """Find copies and excerpts of classified documents in seized-device exports."""
-    level = (
-        logging.ERROR
-        if quiet
-        else logging.DEBUG
-        if verbose > 1
-        else (logging.INFO if verbose else logging.WARNING)
-    )
-    logging.basicConfig(level=level, format="leakscan: %(levelname)s: %(message)s")
+@click.group(context_settings=_CONTEXT)
+@click.version_option(__version__, "-V", "--version", prog_name="leakscan")
+@_verbosity
+def cli() -> None:
+    """Find copies and excerpts of classified documents in seized-device exports.
+
+    The index is found with --index, else the LEAKSCAN_INDEX environment
+    variable, else fingerprints/index.sqlite in the current folder.
+    """
 
 
-@cli.group("index")
+@cli.group("index", context_settings=_CONTEXT)
 def index_group() -> None:
     """Build and inspect the fingerprint index of a case archive."""
 
@@ -87,9 +189,16 @@ class _Progress:
             click.echo("\r\x1b[K", err=True, nl=False)
 
 
-@index_group.command("build")
+@index_group.command("build", context_settings=_CONTEXT)
 @click.argument("archive_dirs", nargs=-1, required=True, type=click.Path(exists=True))
 @_index_option
+@click.option(
+    "--label",
+    "labels",
+    multiple=True,
+    help="A name for each ARCHIVE_DIR, in order (default: the folder's name); findings "
+    "carry it as source_label when the index holds several roots.",
+)
 @click.option(
     "--jobs",
     "-j",
@@ -110,15 +219,24 @@ class _Progress:
     help="Give up (exit code 2) if another build of the index is still running after this long "
     "[default: wait until it has finished].",
 )
+@_verbosity
 def index_build(
     archive_dirs: tuple[str, ...],
     index_location: str,
+    labels: tuple[str, ...],
     jobs: int,
     prune: bool,
     public: bool,
     lock_timeout: float | None,
 ) -> None:
-    """Fingerprint every TXT, PDF and DOCX file below ARCHIVE_DIRS (incrementally).
+    """Fingerprint every document below ARCHIVE_DIRS (incrementally).
+
+    It reads plain text (any encoding), PDF, DOCX, ODT, RTF, HTML, XLSX,
+    PPTX, legacy .doc, .xls and .ppt, and e-mail (.eml, .msg, mbox), and
+    opens archives (zip, tar, 7z, gzip, bzip2, xz) to index their members as
+    archive.zip!member. Types are told from content, not names. Exit code 1
+    when some documents could not be indexed (each is named), 2 on a fatal
+    error.
 
     One build of an index runs at a time: a second one waits for the first.
     A build that fails or is killed leaves the index refused by scans until a
@@ -136,7 +254,13 @@ def index_build(
     ):
         progress = _Progress(sys.stderr.isatty())
         report = build(
-            index, archive_dirs, jobs=jobs, prune=prune, public=public, progress=progress
+            index,
+            archive_dirs,
+            jobs=jobs,
+            prune=prune,
+            public=public,
+            progress=progress,
+            labels=labels or None,
         )
         progress.done()
         for record in report.errors:
@@ -149,12 +273,20 @@ def index_build(
             f"index {index_location}: {stats.documents} documents, "
             f"{stats.fingerprints} fingerprints (index id {stats.index_id})"
         )
+    if report.errors:
+        click.echo(
+            f"leakscan: {len(report.errors)} documents could not be indexed (named above)",
+            err=True,
+        )
+        sys.exit(EXIT_FINDINGS)
 
 
-@index_group.command("stats")
+@index_group.command("stats", context_settings=_CONTEXT)
 @_index_option
+@_verbosity
 def index_stats(index_location: str) -> None:
-    """Print what the index holds and the state of its last build, as JSON."""
+    """Print what the index holds, its archive roots (label, documents, when last built)
+    and the state of its last build, as JSON."""
     with (
         _errors_exit_2(),
         Index.open(index_location, readonly=True, allow_incomplete=True) as index,
@@ -162,7 +294,25 @@ def index_stats(index_location: str) -> None:
         click.echo(json.dumps(index.stats().to_dict(), indent=2))
 
 
-@cli.command("scan")
+_SCAN_SECTIONS = {
+    "Output": ("--format", "--output", "--no-progress"),
+    "Matching": ("--index", "--min-score", "--common-df"),
+    "Limits": (
+        "--max-file-size",
+        "--timeout",
+        "--worker-memory",
+        "--max-archive-size",
+        "--max-archive-ratio",
+        "--max-ratio",
+        "--max-members",
+        "--max-depth",
+        "--jobs",
+    ),
+    "Logging": ("--verbose", "--quiet", "--log"),
+}
+
+
+@cli.command("scan", cls=_sectioned(_SCAN_SECTIONS), context_settings=_CONTEXT)
 @click.argument("targets", nargs=-1, required=True)
 @_index_option
 @click.option(
@@ -171,13 +321,20 @@ def index_stats(index_location: str) -> None:
     type=click.Choice(["text", "jsonl"]),
     default="text",
     show_default=True,
+    help="text: for a person; jsonl: one JSON record per line (see the README).",
 )
 @click.option(
     "--output",
     "-o",
-    type=click.Path(dir_okay=False, writable=True),
+    type=click.Path(dir_okay=False),
     help="Write the report to FILE instead of standard output.",
 )
+@click.option(
+    "--no-progress",
+    is_flag=True,
+    help="No progress line on stderr (it is shown only when stderr is a terminal).",
+)
+@_verbosity
 @click.option(
     "--min-score",
     default=0.5,
@@ -185,7 +342,14 @@ def index_stats(index_location: str) -> None:
     type=click.FloatRange(0, 1),
     help="Report only findings at least this confident.",
 )
-@click.option("--jobs", "-j", default=1, show_default=True, type=click.IntRange(1, 256))
+@click.option(
+    "--jobs",
+    "-j",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 256),
+    help="Worker processes reading items in parallel.",
+)
 @click.option(
     "--max-file-size",
     default=256,
@@ -256,6 +420,7 @@ def scan_command(
     index_location: str,
     output_format: str,
     output: str | None,
+    no_progress: bool,
     min_score: float,
     jobs: int,
     max_file_size: int,
@@ -291,32 +456,94 @@ def scan_command(
             max_depth=max_depth,
         ),
     )
-    findings = 0
-    interrupted = False
-    with _errors_exit_2(), Index.open(index_location, readonly=True) as index:
-        stream: TextIO
-        stream = open(output, "w", encoding="utf-8") if output else sys.stdout  # noqa: SIM115
-        records = Scanner(index, options).scan(targets)
+    stream: TextIO = sys.stdout
+    if output:
         try:
+            stream = open(output, "w", encoding="utf-8")  # noqa: SIM115
+        except OSError as exc:
+            _fail(f"cannot write the report to {output}: {exc.strerror or exc}")
+    summary: Summary | None = None
+    try:
+        with _errors_exit_2(), Index.open(index_location, readonly=True) as index:
+            show = _ScanProgress(sys.stderr.isatty() and not no_progress)
+            records = Scanner(index, options).scan(targets, progress=show)
             writer = writer_for(output_format, stream)
-            for record in records:
-                writer.write(record)
-                kind = record.to_dict()["type"]
-                findings += kind == "finding"
-                interrupted |= kind == "summary" and getattr(record, "interrupted", False)
+            try:
+                for record in records:
+                    show.clear()
+                    writer.write(record)
+                    if isinstance(record, Summary):
+                        summary = record
+            except KeyboardInterrupt:  # while writing: the scan still ends with its summary
+                try:
+                    for record in _interrupted(records):
+                        writer.write(record)
+                        if isinstance(record, Summary):
+                            summary = record
+                except KeyboardInterrupt:
+                    records.close()
+            finally:
+                show.close()
             writer.close()
-        except KeyboardInterrupt:  # between records: the workers go with the generator
-            records.close()
-            interrupted = True
-        finally:
-            if output:
-                stream.close()
-    if interrupted:
-        _fail("interrupted: the scan is incomplete (items after the interruption were not read)")
-    sys.exit(EXIT_FINDINGS if findings else EXIT_CLEAN)
+    except OSError as exc:  # the report's disk filled up, a pipe closed
+        _fail(f"cannot write the report: {exc.strerror or exc}")
+    finally:
+        if output:
+            stream.close()
+    if summary is None or summary.interrupted:
+        click.echo(
+            "leakscan: interrupted: the scan is incomplete "
+            "(items after the interruption were not read)",
+            err=True,
+        )
+        sys.exit(EXIT_INTERRUPTED)
+    if summary.scanned == 0:
+        _fail(
+            f"nothing could be examined: {summary.items} items, {summary.skipped} skipped, "
+            f"{summary.errors} errors (see the report): this is not a clean result"
+        )
+    sys.exit(EXIT_FINDINGS if summary.findings else EXIT_CLEAN)
 
 
-@cli.command("watch")
+def _interrupted(records: Generator[Record, None, None]) -> Iterator[Record]:
+    """The rest of an interrupted scan: the scanner stops its workers and yields its summary."""
+    try:
+        yield records.throw(KeyboardInterrupt())
+    except StopIteration:
+        return
+    yield from records
+
+
+class _ScanProgress:
+    """Items, bytes, rate and the file being read, on one line of stderr (a terminal only)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.bar = None
+        if enabled:
+            from tqdm import tqdm
+
+            self.bar = tqdm(unit=" items", file=sys.stderr, dynamic_ncols=True, leave=False)
+
+    def __call__(self, summary: Summary, holder: str) -> None:
+        if self.bar is None:
+            return
+        shown = holder if len(holder) <= 40 else "…" + holder[-39:]
+        self.bar.set_postfix_str(
+            f"{summary.bytes_scanned / 1e6:.0f} MB, {summary.findings} findings, {shown}",
+            refresh=False,
+        )
+        self.bar.update(summary.items - self.bar.n)
+
+    def clear(self) -> None:
+        if self.bar is not None:
+            self.bar.clear()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+@cli.command("watch", context_settings=_CONTEXT)
 @click.argument("folders", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
 @_index_option
 @click.option(
@@ -330,7 +557,14 @@ def scan_command(
     metavar="CMD",
     help="Shell command run for each finding, the finding as JSON on its stdin.",
 )
-@click.option("--jobs", "-j", default=1, show_default=True, type=click.IntRange(1, 256))
+@click.option(
+    "--jobs",
+    "-j",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 256),
+    help="Worker processes reading files in parallel.",
+)
 @click.option("--new-only", is_flag=True, help="Do not scan what is already in the folders.")
 @click.option(
     "--settle",
@@ -339,7 +573,13 @@ def scan_command(
     type=click.FloatRange(0),
     help="Seconds a file's size and mtime must stay unchanged before it is scanned.",
 )
-@click.option("--min-score", default=0.5, show_default=True, type=click.FloatRange(0, 1))
+@click.option(
+    "--min-score",
+    default=0.5,
+    show_default=True,
+    type=click.FloatRange(0, 1),
+    help="Report only findings at least this confident.",
+)
 @click.option(
     "--state",
     "state_path",
@@ -351,6 +591,7 @@ def scan_command(
     is_flag=True,
     help="Poll the folders (network shares) instead of waiting for the OS to report changes.",
 )
+@_verbosity
 def watch_command(
     folders: tuple[str, ...],
     index_location: str,
@@ -410,7 +651,7 @@ def watch_command(
             stream.close()
 
 
-@cli.command("compare")
+@cli.command("compare", context_settings=_CONTEXT)
 @click.argument("a", type=click.Path(exists=True, dir_okay=False))
 @click.argument("b", type=click.Path(exists=True, dir_okay=False))
 @click.option(
@@ -419,7 +660,9 @@ def watch_command(
     type=click.Choice(["text", "json"]),
     default="text",
     show_default=True,
+    help="text: for a person; json: every number and passage.",
 )
+@_verbosity
 def compare_command(a: str, b: str, output_format: str) -> None:
     """How similar two files are: simhash distance, containment both ways, shared passages."""
     from .compare import compare
@@ -445,9 +688,10 @@ def compare_command(a: str, b: str, output_format: str) -> None:
         )
 
 
-@cli.command("fingerprint")
+@cli.command("fingerprint", context_settings=_CONTEXT)
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @_index_option
+@_verbosity
 def fingerprint_command(file: str, index_location: str) -> None:
     """Print a file's signature as JSON (keyed with the index's key, if the index exists)."""
     import os

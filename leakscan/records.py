@@ -89,6 +89,8 @@ class Finding:
     app: str | None = None
     #: Where a forensic extraction says the suspect file lay on the device.
     device_path: str | None = None
+    #: The label of the archive root ``source`` lies under, when the index has several.
+    source_label: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -122,6 +124,7 @@ class Finding:
             "deleted": self.deleted,
             "app": self.app,
             "device_path": self.device_path,
+            "source_label": self.source_label,
         }
         data.update((key, value) for key, value in optional.items() if value is not None)
         return data

@@ -10,9 +10,10 @@ however large the export.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
-from collections.abc import Generator, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -43,6 +44,8 @@ from .records import (
 from .walk import Item
 
 __all__ = ["DEFAULT_MAX_FILE_BYTES", "ScanOptions", "Scanner", "scan"]
+
+log = logging.getLogger(__name__)
 
 
 DEFAULT_MAX_CHAT_BYTES = 16 << 30
@@ -84,8 +87,10 @@ def findings_for(
     fingerprint: Fingerprint,
     matches: Iterable[SourceMatch],
     min_score: float,
+    labels: Mapping[str, str] | None = None,
 ) -> list[Finding]:
-    """Turn source matches into finding records quoting the suspect's original text."""
+    """Turn source matches into finding records quoting the suspect's original text;
+    ``labels`` name the archive roots (given when an index holds several)."""
     tokens = fingerprint.tokens
     findings = []
     for match in matches:
@@ -107,6 +112,7 @@ def findings_for(
                 )
             )
         paths = match.content.paths or ("<removed>",)
+        roots = match.content.roots
         findings.append(
             Finding(
                 suspect=name,
@@ -121,6 +127,7 @@ def findings_for(
                 matched_tokens=match.matched_tokens,
                 passages=tuple(passages),
                 source_also_at=tuple(paths[1:]),
+                source_label=labels.get(roots[0]) if labels and roots else None,
             )
         )
     return findings
@@ -146,13 +153,18 @@ class Scanner:
         self.index = index
         self.options = options or ScanOptions()
         self.matcher = Matcher(index, self.options.params)
+        labels = index.root_labels()
+        #: Archive roots' labels, when there are several to tell apart.
+        self.labels = labels if len(labels) > 1 else {}
 
     def scan_text(self, text: str, name: str = "<text>", sha256: str = "") -> list[Finding]:
         """Findings for a text held in memory (no file involved)."""
         fingerprint = self.index.fingerprinter.fingerprint(text)
         extracted = Extracted(text, "text/plain")
         matches = self.matcher.match(fingerprint)
-        return findings_for(name, sha256, extracted, fingerprint, matches, self.options.min_score)
+        return findings_for(
+            name, sha256, extracted, fingerprint, matches, self.options.min_score, self.labels
+        )
 
     def scan_item(self, item: Item) -> list[Record]:
         """All records for one item; never raises for a bad item."""
@@ -241,7 +253,13 @@ class Scanner:
         fingerprint = self.index.fingerprinter.fingerprint(extracted.text)
         matches = self.matcher.match(fingerprint)
         found = findings_for(
-            name, holder_sha256, extracted, fingerprint, matches, self.options.min_score
+            name,
+            holder_sha256,
+            extracted,
+            fingerprint,
+            matches,
+            self.options.min_score,
+            self.labels,
         )
         if member_sha256 is not None:
             found = [replace(f, member_sha256=member_sha256) for f in found]
@@ -287,25 +305,35 @@ class Scanner:
                 records.extend(part.records)
         return records
 
-    def scan(self, targets: Sequence[str | os.PathLike[str]]) -> Generator[Record, None, None]:
+    def scan(
+        self,
+        targets: Sequence[str | os.PathLike[str]],
+        progress: Callable[[Summary, str], None] | None = None,
+    ) -> Generator[Record, None, None]:
         """Records for every item below the targets, then a Summary.
 
-        Stopped by Ctrl-C, every worker is killed at once and the Summary
-        says ``interrupted``.
+        ``progress`` is called after each item with the counts so far and the
+        file on disk being read (an archive while its members are read).
+        Stopped by Ctrl-C (or a KeyboardInterrupt thrown into the generator),
+        every worker is killed at once and the Summary says ``interrupted``.
         """
         started = time.monotonic()
         summary = Summary(index=self.index.describe(), tool_version=__version__)
         try:
-            for outcome in self._outcomes(targets):
+            for holder, outcome in self._outcomes(targets):
                 _count(summary, outcome)
+                if progress is not None:
+                    summary.elapsed_seconds = time.monotonic() - started
+                    progress(summary, holder)
                 yield from outcome.records
         except KeyboardInterrupt:
             summary.interrupted = True
         summary.elapsed_seconds = time.monotonic() - started
         yield summary
 
-    def _outcomes(self, targets: Sequence[str | os.PathLike[str]]) -> Iterator[Outcome]:
-        """Outcomes of every entry, in the order the files were found.
+    def _outcomes(self, targets: Sequence[str | os.PathLike[str]]) -> Iterator[tuple[str, Outcome]]:
+        """Outcomes of every entry, in the order the files were found, with the name of
+        the file on disk each came from.
 
         With an index on disk every file is read in an isolated worker process
         (see :mod:`leakscan.isolation`); an in-memory index can only be
@@ -316,11 +344,12 @@ class Scanner:
         if location is None:
             for job in jobs:
                 if not isinstance(job, FileJob):
-                    yield Outcome((job,))
+                    yield job.suspect, Outcome((job,))
                     continue
                 progress = Progress()
                 self.run_job(job, progress)
-                yield from progress.parts
+                for part in progress.parts:
+                    yield job.name, part
             return
         for done in run_steps(
             self.options.isolation,
@@ -332,12 +361,13 @@ class Scanner:
         ):
             job = done.key
             if not isinstance(job, FileJob):
-                yield Outcome((job,))
+                yield job.suspect, Outcome((job,))
                 continue
             for part in done.parts:
-                yield part if isinstance(part, Outcome) else _failed(job, part)
+                yield job.name, part if isinstance(part, Outcome) else _failed(job, part)
             if isinstance(done.result, Failure):
-                yield _failed(job, done)
+                yield job.name, _failed(job, done)
+            log.info("read %s", job.name)
 
 
 def _size_of(item: Item) -> int:

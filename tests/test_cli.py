@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from leakscan import __version__
 from leakscan.cli import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, cli
 from tests.texts import prose
 
@@ -167,3 +171,110 @@ def test_archive_limits_and_isolation_options_reach_the_scan(workspace: Path) ->
     }
     bad = CliRunner().invoke(cli, ["scan", "nested.zip", "--worker-memory", "100"])
     assert bad.exit_code == EXIT_ERROR and "256 MiB" in bad.output
+
+
+# --- a CLI that behaves -----------------------------------------------------
+
+
+def run(
+    *arguments: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The real command, as a user runs it (``python -m leakscan``)."""
+    return subprocess.run(
+        [sys.executable, "-m", "leakscan", *arguments],
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_help_version_and_python_dash_m(workspace: Path) -> None:
+    short, long = run("scan", "-h", cwd=workspace), run("scan", "--help", cwd=workspace)
+    assert short.returncode == 0 and short.stdout == long.stdout
+    for heading in ("Output:", "Matching:", "Limits:", "Logging:"):
+        assert heading in short.stdout
+    assert "LEAKSCAN_INDEX" in short.stdout
+    version = run("-V", cwd=workspace)
+    assert version.returncode == 0 and __version__ in version.stdout
+    assert "legacy .doc" in run("index", "build", "-h", cwd=workspace).stdout
+
+
+def test_every_option_has_help(workspace: Path) -> None:
+    for command in ("scan", "watch", "compare", "fingerprint", "index build", "index stats"):
+        text = run(*command.split(), "--help", cwd=workspace).stdout
+        options = [line for line in text.splitlines() if line.lstrip().startswith("-")]
+        assert options, command
+        for line in options:
+            assert len(line.split("  ")) > 1 or line.rstrip().endswith(("]", ".")), (command, line)
+
+
+def test_verbosity_after_the_subcommand_and_a_log_file(workspace: Path) -> None:
+    log = workspace / "scan.log"
+    result = run("scan", "export", "-v", "--log", str(log), cwd=workspace)
+    assert result.returncode == EXIT_FINDINGS, result.stderr
+    assert "read export/copy.txt" in result.stderr
+    assert "read export/copy.txt" in log.read_text(encoding="utf-8")
+    quiet = run("scan", "export", "-q", cwd=workspace)
+    assert "read export" not in quiet.stderr
+
+
+def test_index_from_the_environment_in_another_folder(workspace: Path) -> None:
+    elsewhere = workspace / "clean"
+    index = workspace / "fingerprints" / "index.sqlite"
+    missing = run("scan", "../export", cwd=elsewhere)
+    assert missing.returncode == EXIT_ERROR
+    found = run("scan", "../export", cwd=elsewhere, env={"LEAKSCAN_INDEX": str(index)})
+    assert found.returncode == EXIT_FINDINGS, found.stderr
+
+
+def test_an_output_that_cannot_be_written_is_one_line_and_exit_two(workspace: Path) -> None:
+    result = run(
+        "scan", "export", "-o", str(workspace / "no" / "such" / "report.txt"), cwd=workspace
+    )
+    assert result.returncode == EXIT_ERROR
+    assert result.stderr.strip().count("\n") == 0 and "cannot write the report" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_scan_that_examined_nothing_is_not_clean(workspace: Path) -> None:
+    unreadable = workspace / "unreadable"
+    unreadable.mkdir()
+    (unreadable / "bad.docx").write_bytes(bytes(range(256)) * 4)
+    (unreadable / "picture.bin").write_bytes(os.urandom(512))
+    result = run("scan", "unreadable", "--format", "jsonl", cwd=workspace)
+    assert result.returncode == EXIT_ERROR
+    assert "nothing could be examined" in result.stderr
+    summary = json.loads(result.stdout.splitlines()[-1])
+    assert summary["type"] == "summary" and summary["scanned"] == 0 and summary["items"] == 2
+
+
+def test_index_build_exits_one_and_names_what_it_could_not_index(workspace: Path) -> None:
+    (workspace / "archive" / "broken.pdf").write_bytes(b"%PDF-1.7\n" + os.urandom(300))
+    result = run("index", "build", "archive", cwd=workspace)
+    assert result.returncode == EXIT_FINDINGS
+    assert "broken.pdf" in result.stderr and "could not be indexed" in result.stderr
+
+
+def test_two_archive_roots_are_told_apart_by_their_labels(workspace: Path) -> None:
+    for name in ("north", "south"):
+        folder = workspace / name / "memos"
+        folder.mkdir(parents=True)
+        (folder / "same.txt").write_text(prose(31 if name == "north" else 32, 400), "utf-8")
+    (workspace / "suspect.txt").write_text(prose(32, 400), encoding="utf-8")
+    index = str(workspace / "two.sqlite")
+    clash = run("index", "build", "--index", index, "north", "north/memos", cwd=workspace)
+    assert clash.returncode == EXIT_CLEAN  # names "north" and "memos": no clash
+    built = run("index", "build", "--index", index, "south", "--label", "S", cwd=workspace)
+    assert built.returncode == EXIT_CLEAN, built.stderr
+    again = run("index", "build", "--index", index, "south/memos", "--label", "S", cwd=workspace)
+    assert again.returncode == EXIT_ERROR and "both be labelled 'S'" in again.stderr
+    result = run("scan", "--index", index, "--format", "jsonl", "suspect.txt", cwd=workspace)
+    [finding] = [json.loads(x) for x in result.stdout.splitlines() if '"finding"' in x]
+    assert (finding["source"], finding["source_label"]) == ("memos/same.txt", "S")
+    stats = json.loads(run("index", "stats", "--index", index, cwd=workspace).stdout)
+    roots = {r["label"]: r for r in stats["roots"]}
+    assert set(roots) == {"north", "memos", "S"}
+    assert roots["S"]["documents"] == 1 and roots["S"]["root"] == str(workspace / "south")
+    assert roots["S"]["built_at"]

@@ -212,8 +212,10 @@ def test_ctrl_c_stops_a_scan_at_once_and_leaves_no_process(
     export = tmp_path / "ctrl-c-export"
     export.mkdir()
     (export / "big.txt").write_bytes(_slow_text(12_000_000))  # tens of seconds of work
+    (export / "a-note.txt").write_text(leak_note(11), encoding="utf-8")  # read first: a finding
+    command = ["scan", "--index", str(index_path), "--format", "jsonl", str(export)]
     process = subprocess.Popen(
-        [sys.executable, "-m", "leakscan.cli", "scan", "--index", str(index_path), str(export)],
+        [sys.executable, "-m", "leakscan", *command],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -223,12 +225,15 @@ def test_ctrl_c_stops_a_scan_at_once_and_leaves_no_process(
         assert process.poll() is None, process.communicate()
         started = time.monotonic()
         process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=20)
+        stdout, stderr = process.communicate(timeout=20)
         stopped_in = time.monotonic() - started
     finally:
         process.kill()
     assert stopped_in < 10
-    assert process.returncode == 2 and "interrupted" in stderr
+    assert process.returncode == 130 and "interrupted" in stderr
+    written = [json.loads(line) for line in stdout.splitlines()]
+    assert written[-1]["type"] == "summary" and written[-1]["interrupted"] is True
+    assert any(r["type"] == "finding" for r in written), "what was found before is kept"
     time.sleep(0.5)
     assert alive_with(str(export)) == []
 

@@ -25,7 +25,7 @@ import unicodedata
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
@@ -71,6 +71,8 @@ SIMHASH_BANDS = 4
 #: Values of the ``build_state`` meta key.
 BUILD_RUNNING = "building"
 BUILD_COMPLETE = "complete"
+#: Meta key of the archive roots built from (JSON: path → label, built_at).
+_ROOTS_META = "roots"
 _BUILD_KEYS = ("build_state", "build_started_at", "build_finished_at", "build_documents")
 
 
@@ -98,6 +100,8 @@ class IndexStats:
     build_documents: int | None = None
     #: Whether a build holds the index's writer lock right now.
     build_running: bool = False
+    #: The archive roots built from: path, label, documents, when last built.
+    roots: list[dict[str, object]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
         return dict(self.__dict__)
@@ -568,7 +572,42 @@ class Index:
             build_finished_at=meta.get("build_finished_at"),
             build_documents=int(documents) if documents is not None else None,
             build_running=self._lock is not None or (file is not None and writer_running(file)),
+            roots=[
+                {
+                    "root": root,
+                    "label": facts.get("label"),
+                    "documents": sum(1 for _ in self.documents(root)),
+                    "built_at": facts.get("built_at"),
+                }
+                for root, facts in sorted(self.roots().items())
+            ],
         )
+
+    def roots(self) -> dict[str, dict[str, str]]:
+        """The archive roots built from, by absolute path: their ``label`` and when a
+        build last went through them (``built_at``)."""
+        raw = self.backend.read_meta().get(_ROOTS_META)
+        try:
+            roots = json.loads(raw) if raw else {}
+        except ValueError:
+            return {}
+        return roots if isinstance(roots, dict) else {}
+
+    def root_labels(self) -> dict[str, str]:
+        """Each archive root's label (what tells two roots' same relative paths apart)."""
+        return {root: str(facts.get("label", "")) for root, facts in self.roots().items()}
+
+    def record_root(self, root: str, label: str) -> None:
+        """Remember an archive root, its label and that it was built from now."""
+        roots = self.roots()
+        for other, facts in roots.items():
+            if other != root and facts.get("label") == label:
+                raise ConfigurationError(
+                    f"archive roots {other} and {root} would both be labelled {label!r}: "
+                    "give each its own --label"
+                )
+        roots[root] = {"label": label, "built_at": _now()}
+        self.backend.write_meta({_ROOTS_META: json.dumps(roots, sort_keys=True)})
 
     def describe(self) -> dict[str, object]:
         """Index id and scheme, as findings' summaries carry them."""

@@ -112,6 +112,8 @@ class ContentRecord:
     simhash: int
     public: bool
     paths: tuple[str, ...]
+    #: The archive root each of ``paths`` was indexed from (same order).
+    roots: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

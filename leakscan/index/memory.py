@@ -132,7 +132,9 @@ class MemoryBackend:
             if content_id not in self._contents:
                 continue
             content, n_fingerprints = self._contents[content_id]
-            paths = sorted(d.path for d in self._documents.values() if d.content_id == content_id)
+            places = sorted(
+                (d.path, d.root) for d in self._documents.values() if d.content_id == content_id
+            )
             result[content_id] = ContentRecord(
                 content_id,
                 content.sha256,
@@ -140,7 +142,8 @@ class MemoryBackend:
                 n_fingerprints,
                 content.simhash,
                 content.public,
-                tuple(paths),
+                tuple(path for path, _ in places),
+                tuple(root for _, root in places),
             )
         return result
 

@@ -422,12 +422,14 @@ class SQLiteBackend:
         for chunk in _chunks(list(ids)):
             marks = ",".join("?" * len(chunk))
             paths: dict[int, list[str]] = {}
-            for content_id, path in self._db.execute(
-                f"SELECT content_id, path FROM documents WHERE content_id IN ({marks})"
-                " ORDER BY path",
+            roots: dict[int, list[str]] = {}
+            for content_id, root, path in self._db.execute(
+                f"SELECT content_id, root, path FROM documents WHERE content_id IN ({marks})"
+                " ORDER BY path, root",
                 chunk,
             ):
                 paths.setdefault(content_id, []).append(path)
+                roots.setdefault(content_id, []).append(root)
             for row in self._db.execute(
                 "SELECT id, sha256, n_tokens, n_fingerprints, simhash, public FROM contents"
                 f" WHERE id IN ({marks})",
@@ -442,6 +444,7 @@ class SQLiteBackend:
                     to_unsigned(simhash),
                     bool(public),
                     tuple(paths.get(content_id, ())),
+                    tuple(roots.get(content_id, ())),
                 )
         return result
 

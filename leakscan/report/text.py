@@ -60,7 +60,7 @@ class TextWriter:
 
     def _finding(self, f: Finding) -> None:
         self._line(f"FOUND   {printable(f.suspect)}")
-        source = printable(f.source)
+        source = printable(f"{f.source_label}/{f.source}" if f.source_label else f.source)
         if f.kind == "attachment-name":
             pages = f", {f.attachment_pages} pages" if f.attachment_pages else ""
             self._line(
