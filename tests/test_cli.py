@@ -278,3 +278,38 @@ def test_two_archive_roots_are_told_apart_by_their_labels(workspace: Path) -> No
     assert set(roots) == {"north", "memos", "S"}
     assert roots["S"]["documents"] == 1 and roots["S"]["root"] == str(workspace / "south")
     assert roots["S"]["built_at"]
+
+
+def test_a_progress_line_on_a_terminal_and_none_in_a_pipe(workspace: Path) -> None:
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    controller, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))
+    try:
+        process = subprocess.run(
+            [sys.executable, "-m", "leakscan", "scan", "export"],
+            cwd=workspace,
+            stdout=subprocess.PIPE,
+            stderr=terminal,
+            timeout=120,
+        )
+        os.close(terminal)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:  # the terminal's other end is closed: all was read
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        os.close(controller)
+    assert process.returncode == EXIT_FINDINGS
+    assert b"items" in shown and b"findings" in shown  # the progress line, on the terminal
+    assert b"items" not in process.stdout.split(b"\n\n")[0]  # the report itself has no bar
+    piped = run("scan", "export", cwd=workspace)
+    assert "items/s" not in piped.stderr and " items" not in piped.stderr
