@@ -23,6 +23,8 @@ from .exports.archives import ArchiveLimits
 from .exports.expand import Expander, Opened, resume_after
 from .exports.folders import FileJob, Walker
 from .fingerprint import Fingerprinter, Scheme
+from .images import PictureHashes
+from .imagescan import PictureIndex, ReadPicture, index_picture
 from .intake import DEFAULT_MAX_FILE_BYTES, Loaded, internal_error, load_item
 from .isolation import Done, Failure, Isolation, Progress, run_steps
 from .names import locator_part
@@ -94,6 +96,8 @@ class _Document:
     size: int
     mtime_ns: int
     fingerprinted: _Fingerprinted | None
+    #: An archive picture's perceptual hashes (stored beside its text's fingerprints).
+    picture: PictureHashes | None = None
 
 
 def _fingerprint_loaded(
@@ -155,13 +159,37 @@ def _document(
         if sha256 == job.known_members[relative]:  # an unchanged member: not read again
             return _Document(relative, item.name, sha256, len(item.data), mtime_ns, None)
     loaded = load_item(item, job.max_bytes)
+    picture = index_picture(item, loaded, job.max_bytes)  # a picture is indexed by its look too
+    if isinstance(picture, ReadPicture):
+        return _picture_document(fingerprinter, item, loaded, picture, relative, mtime_ns)
     if not isinstance(loaded, Loaded):
-        return loaded
+        return picture or loaded  # a picture's own trouble says more than "no text extractor"
     size = len(item.data) if item.data is not None else os.stat(item.path).st_size
     fingerprinted = _fingerprint_loaded(fingerprinter, loaded)
     if isinstance(fingerprinted, ErrorRecord):
         return fingerprinted
     return _Document(relative, item.name, loaded.sha256, size, mtime_ns, fingerprinted)
+
+
+def _picture_document(
+    fingerprinter: Fingerprinter,
+    item: Item,
+    loaded: Loaded | ErrorRecord | SkippedRecord,
+    picture: ReadPicture,
+    relative: str,
+    mtime_ns: int,
+) -> _Document:
+    """A picture: its text's fingerprints when it has words, its hashes in any case."""
+    size = len(item.data) if item.data is not None else os.stat(item.path).st_size
+    fingerprinted = (
+        _fingerprint_loaded(fingerprinter, loaded) if isinstance(loaded, Loaded) else None
+    )
+    if not isinstance(fingerprinted, _Fingerprinted):  # no words (or no OCR): its look alone
+        empty = np.zeros(0, dtype=np.uint64)
+        fingerprinted = _Fingerprinted(picture.mime, empty, np.zeros(0, np.int64), 0, 0)
+    return _Document(
+        relative, item.name, picture.sha256, size, mtime_ns, fingerprinted, picture.hashes
+    )
 
 
 def _root_of(path: Path) -> str:
@@ -268,6 +296,7 @@ def build(
             index.record_root(root, label)  # a clash of labels stops the build before it reads
         pending_writes = 0
         isolation = isolation or Isolation(jobs=max(1, jobs))
+        pictures = PictureIndex(index)
 
         def store(job: _BuildJob, outcome: _Document | ErrorRecord | SkippedRecord) -> None:
             nonlocal pending_writes
@@ -310,6 +339,9 @@ def build(
                 mime=fingerprinted.mime,
                 public=public,
             )
+            content_id = index.backend.find_content(outcome.sha256)
+            if outcome.picture is not None and content_id is not None:
+                pictures.add(content_id, outcome.picture)
             if existing is not None:
                 report.replaced += 1
             else:

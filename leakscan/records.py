@@ -14,6 +14,7 @@ __all__ = [
     "ErrorRecord",
     "ExtractionRecord",
     "Finding",
+    "ImageMatch",
     "NoteRecord",
     "Passage",
     "Record",
@@ -54,6 +55,33 @@ class Passage:
 
 
 @dataclass(frozen=True)
+class ImageMatch:
+    """How a suspect picture matches an archive picture (``image-near-duplicate``).
+
+    Distances are bits of 64 between the two pictures' pHashes and dHashes, for the
+    best-matching pair of views; ``region`` is the box (left, top, right, bottom) of the
+    suspect's view in pixels of the picture as stored, EXIF orientation applied.
+    """
+
+    phash_distance: int
+    dhash_distance: int
+    suspect_view: str
+    source_view: str
+    region: tuple[int, int, int, int]
+    suspect_size: tuple[int, int]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "hashes": "phash+dhash",
+            "distances": {"phash": self.phash_distance, "dhash": self.dhash_distance},
+            "suspect_view": self.suspect_view,
+            "source_view": self.source_view,
+            "region": list(self.region),
+            "suspect_size": list(self.suspect_size),
+        }
+
+
+@dataclass(frozen=True)
 class Finding:
     """Source text found in a suspect item."""
 
@@ -91,6 +119,8 @@ class Finding:
     device_path: str | None = None
     #: The label of the archive root ``source`` lies under, when the index has several.
     source_label: str | None = None
+    #: For ``image-near-duplicate``: the perceptual hashes' distances and the matched region.
+    image: ImageMatch | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -127,6 +157,9 @@ class Finding:
             "source_label": self.source_label,
         }
         data.update((key, value) for key, value in optional.items() if value is not None)
+        if self.image is not None:  # simhash_distance holds the same pHash distance
+            data["image_distance"] = self.image.phash_distance
+            data["image"] = self.image.to_dict()
         return data
 
 

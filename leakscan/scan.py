@@ -26,6 +26,7 @@ from .exports.expand import Expander, Opened, resume_after
 from .exports.folders import FileJob, Walker
 from .extract import Extracted
 from .fingerprint import Fingerprint
+from .imagescan import PictureMatcher
 from .index import DEFAULT_INDEX, Index
 from .intake import DEFAULT_MAX_FILE_BYTES, Loaded, internal_error, load_item, read_item_stream
 from .isolation import DEFAULT_ISOLATION, Done, Failure, Isolation, Progress, run_steps
@@ -156,6 +157,7 @@ class Scanner:
         labels = index.root_labels()
         #: Archive roots' labels, when there are several to tell apart.
         self.labels = labels if len(labels) > 1 else {}
+        self.pictures = PictureMatcher(index, self.labels, max_bytes=self.options.max_file_bytes)
 
     def scan_text(self, text: str, name: str = "<text>", sha256: str = "") -> list[Finding]:
         """Findings for a text held in memory (no file involved)."""
@@ -174,15 +176,22 @@ class Scanner:
         if item.chat is not None:
             return self._chat_outcome(item)
         loaded = load_item(item, self.options.max_file_bytes)
+        picture = self.pictures.check(item, loaded)  # a picture is compared by its look too
         if not isinstance(loaded, Loaded):
-            return Outcome((*_notes(item, None, ()), loaded))
-        notes = _notes(item, loaded.holder_sha256, loaded.extracted.notes)
-        try:
-            found = self._find(item.name, loaded.extracted, loaded)
-        except LeakscanError:
-            raise  # the index failed, not the item: that ends the scan
-        except Exception as exc:
-            return Outcome((*notes, internal_error(item, loaded.holder_sha256, exc)))
+            if picture is None:
+                return Outcome((*_notes(item, None, ()), loaded))
+            notes = (*_notes(item, picture.holder_sha256, ()), *picture.records)
+            found = picture.findings
+        else:
+            notes = _notes(item, loaded.holder_sha256, loaded.extracted.notes)
+            try:
+                found = self._find(item.name, loaded.extracted, loaded)
+            except LeakscanError:
+                raise  # the index failed, not the item: that ends the scan
+            except Exception as exc:
+                return Outcome((*notes, internal_error(item, loaded.holder_sha256, exc)))
+            if picture is not None:
+                notes, found = (*notes, *picture.records), [*found, *picture.findings]
         if item.device_path is not None:
             found = [replace(f, device_path=item.device_path) for f in found]
         sent = item.sent_in

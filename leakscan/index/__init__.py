@@ -52,7 +52,7 @@ from .base import (
 )
 from .lock import WriterLock, writer_running
 from .memory import MemoryBackend
-from .sqlite import SCHEMA_VERSION, SQLiteBackend, no_index_at
+from .sqlite import READABLE_SCHEMA_VERSIONS, SCHEMA_VERSION, SQLiteBackend, no_index_at
 
 __all__ = [
     "BUILD_COMPLETE",
@@ -291,10 +291,12 @@ class Index:
     ) -> tuple[bytes, Scheme]:
         if meta.get("format") != "leakscan-index":
             raise LeakscanIndexError(f"{location} is not a leakscan index")
-        if meta.get("schema_version") != str(SCHEMA_VERSION):
+        # An older version opened for writing was migrated on opening; read-only, it is read
+        # as it is (a version 1 index holds no pictures).
+        if meta.get("schema_version") not in {str(v) for v in READABLE_SCHEMA_VERSIONS}:
             raise SchemeMismatchError(
                 f"{location} has index schema version {meta.get('schema_version')}; "
-                f"this leakscan reads version {SCHEMA_VERSION}: rebuild the index"
+                f"this leakscan reads versions up to {SCHEMA_VERSION}: rebuild the index"
             )
         stored = Scheme.from_dict(json.loads(meta["scheme"]))
         if stored.version != Scheme().version or stored.normalization != Scheme().normalization:

@@ -186,6 +186,26 @@ class IndexBackend(Protocol):
 
     def contents(self, ids: Sequence[int]) -> dict[int, ContentRecord]: ...
 
+    def add_image_hashes(
+        self,
+        content_id: int,
+        hashes: Sequence[tuple[str, str, int]],
+        bands: Sequence[tuple[int, int, str]],
+    ) -> None:
+        """Store a picture's hashes, (view, kind, signed hash), and its views' band values,
+        (band, value, view); rows already there are kept."""
+
+    def image_band_candidates(
+        self, probes: Sequence[tuple[int, Sequence[int]]]
+    ) -> set[tuple[int, str]]:
+        """(content id, view) of every picture view holding one of the (band, values)."""
+
+    def image_hashes(self, content_ids: Sequence[int]) -> dict[int, list[tuple[str, str, int]]]:
+        """The (view, kind, signed hash) rows of these contents' pictures."""
+
+    def count_pictures(self) -> int:
+        """Contents indexed by their look (pictures)."""
+
     def count_contents(self) -> int:
         """Number of distinct contents: cheap, read before every boilerplate decision."""
 

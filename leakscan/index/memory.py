@@ -22,6 +22,9 @@ class MemoryBackend:
         self._postings: dict[int, set[tuple[int, int]]] = defaultdict(set)
         self._frequencies: dict[int, int] = defaultdict(int)
         self._bands: dict[tuple[int, int], set[int]] = defaultdict(set)
+        #: content id → (view, kind) → signed hash; (band, value) → {(content id, view)}
+        self._image_hashes: dict[int, dict[tuple[str, str], int]] = {}
+        self._image_bands: dict[tuple[int, int], set[tuple[int, str]]] = defaultdict(set)
         self._next_id = 1
 
     def _new_id(self) -> int:
@@ -66,8 +69,9 @@ class MemoryBackend:
             self._postings[h].add((content_id, position))
         for h in set(hashes):
             self._frequencies[h] += 1
-        for band, value in enumerate(band_values(content.simhash, bands)):
-            self._bands[band, value].add(content_id)
+        if hashes:  # no text (a picture's look alone): no simhash to band
+            for band, value in enumerate(band_values(content.simhash, bands)):
+                self._bands[band, value].add(content_id)
         self._contents[content_id] = (content, len(hashes))
         self._by_sha[content.sha256] = content_id
         return content_id
@@ -105,6 +109,13 @@ class MemoryBackend:
                 del self._frequencies[h]
         for members in self._bands.values():
             members.discard(content_id)
+        if self._image_hashes.pop(content_id, None) is not None:
+            for key in list(self._image_bands):
+                held = self._image_bands[key]
+                for entry in [e for e in held if e[0] == content_id]:
+                    held.discard(entry)
+                if not held:
+                    del self._image_bands[key]
 
     def document_frequencies(self, hashes: Sequence[int]) -> dict[int, int]:
         return {h: self._frequencies[h] for h in hashes if h in self._frequencies}
@@ -146,6 +157,37 @@ class MemoryBackend:
                 tuple(root for _, root in places),
             )
         return result
+
+    def add_image_hashes(
+        self,
+        content_id: int,
+        hashes: Sequence[tuple[str, str, int]],
+        bands: Sequence[tuple[int, int, str]],
+    ) -> None:
+        stored = self._image_hashes.setdefault(content_id, {})
+        for view, kind, value in hashes:
+            stored.setdefault((view, kind), value)
+        for band, value, view in bands:
+            self._image_bands[band, value].add((content_id, view))
+
+    def image_band_candidates(
+        self, probes: Sequence[tuple[int, Sequence[int]]]
+    ) -> set[tuple[int, str]]:
+        found: set[tuple[int, str]] = set()
+        for band, values in probes:
+            for value in values:
+                found |= self._image_bands.get((band, value), set())
+        return found
+
+    def image_hashes(self, content_ids: Sequence[int]) -> dict[int, list[tuple[str, str, int]]]:
+        return {
+            content_id: [(view, kind, h) for (view, kind), h in sorted(stored.items())]
+            for content_id in content_ids
+            if (stored := self._image_hashes.get(content_id))
+        }
+
+    def count_pictures(self) -> int:
+        return len(self._image_hashes)
 
     def count_contents(self) -> int:
         return len(self._contents)

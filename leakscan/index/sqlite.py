@@ -1,6 +1,6 @@
 """SQLite index backend: one file, WAL, many concurrent readers and one writer.
 
-Layout (schema version 1), also described in ``fingerprints/README.md``:
+Layout (schema version 2), also described in ``fingerprints/README.md``:
 
 * ``meta(key, value)``: scheme, key id, index id, versions, the state of the last build;
 * ``contents``: one row per distinct file content (sha256), with its token and
@@ -9,7 +9,16 @@ Layout (schema version 1), also described in ``fingerprints/README.md``:
 * ``documents``: one row per indexed file (archive root, relative path);
 * ``postings(hash, content_id, position)``: clustered by hash for lookups;
 * ``frequencies(hash, contents)``: how many contents hold each fingerprint;
-* ``bands(band, value, content_id)``: simhash slices for near-duplicate lookup.
+* ``bands(band, value, content_id)``: simhash slices for near-duplicate lookup;
+* ``image_hashes(content_id, view, kind, hash)``: perceptual hashes of pictures
+  (schema version 2), one row per view of the picture and hash kind;
+* ``image_bands(band, value, content_id, view)``: the 16-bit slices of each view's
+  primary hash, for multi-index look-up (see :mod:`leakscan.imagescan`).
+
+Versions: a connection that may write migrates an older index in one
+transaction (:data:`_MIGRATIONS`); a read-only one reads versions
+:data:`READABLE_SCHEMA_VERSIONS` as they are (a version 1 index has no
+pictures: look-ups find none).
 """
 
 from __future__ import annotations
@@ -33,9 +42,17 @@ from .base import (
     to_unsigned,
 )
 
-__all__ = ["SCHEMA_VERSION", "SQLiteBackend", "no_index_at", "sqlite_cause"]
+__all__ = [
+    "READABLE_SCHEMA_VERSIONS",
+    "SCHEMA_VERSION",
+    "SQLiteBackend",
+    "no_index_at",
+    "sqlite_cause",
+]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+#: Versions this code reads; older ones than SCHEMA_VERSION are migrated by writers.
+READABLE_SCHEMA_VERSIONS = (1, 2)
 _CHUNK = 500  # hashes per IN (...) query: far below SQLite's variable limit
 _FLUSH_ROWS = 500_000  # buffered postings written at once, in hash order
 
@@ -78,6 +95,28 @@ CREATE TABLE IF NOT EXISTS bands (
     PRIMARY KEY (band, value, content_id)
 ) WITHOUT ROWID;
 """
+
+#: Statements that bring an index of version ``n - 1`` to version ``n``, by ``n``. An old
+#: leakscan refuses the migrated index (its version check), so it cannot remove documents
+#: and leave their pictures' rows behind.
+_MIGRATIONS: dict[int, tuple[str, ...]] = {
+    2: (
+        """CREATE TABLE IF NOT EXISTS image_hashes (
+            content_id INTEGER NOT NULL,
+            view TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            hash INTEGER NOT NULL,
+            PRIMARY KEY (content_id, view, kind)
+        ) WITHOUT ROWID""",
+        """CREATE TABLE IF NOT EXISTS image_bands (
+            band INTEGER NOT NULL,
+            value INTEGER NOT NULL,
+            content_id INTEGER NOT NULL,
+            view TEXT NOT NULL,
+            PRIMARY KEY (band, value, content_id, view)
+        ) WITHOUT ROWID""",
+    ),
+}
 
 _BLOB_DTYPE = np.dtype([("hash", "<i8"), ("position", "<i4")])
 
@@ -147,6 +186,7 @@ class SQLiteBackend:
         self._in_transaction = False
         self._pending: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self._pending_rows = 0
+        self._pictures: bool | None = None  # whether the picture tables exist (read lazily)
         if not self.path.exists() and not create:
             raise no_index_at(self.path)
         try:
@@ -170,9 +210,48 @@ class SQLiteBackend:
                 self._db.execute("PRAGMA cache_size=-262144")
                 self._db.execute("PRAGMA temp_store=MEMORY")
                 self._db.executescript(_SCHEMA)
+                self._migrate()
         except sqlite3.Error as exc:
             self._db.close()
             raise LeakscanIndexError(f"cannot open index {self.path}: {sqlite_cause(exc)}") from exc
+
+    def _stored_version(self) -> int | None:
+        """The schema version the meta records; None before the Index wrote its meta."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if row is None:
+            return None
+        try:
+            return int(row[0])
+        except ValueError:
+            return SCHEMA_VERSION  # not ours to change: the Index says what is wrong
+
+    def _migrate(self) -> None:
+        """Bring an older index to SCHEMA_VERSION in one transaction. A new index (no meta
+        yet) gets every table; the Index writes its version with the rest of its meta."""
+        stored = self._stored_version()
+        if stored is None:
+            for version in sorted(_MIGRATIONS):
+                for statement in _MIGRATIONS[version]:
+                    self._db.execute(statement)
+            return
+        if stored >= SCHEMA_VERSION:
+            return
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            stored = self._stored_version() or SCHEMA_VERSION  # another writer may have been first
+            for version in sorted(_MIGRATIONS):
+                if stored < version <= SCHEMA_VERSION:
+                    for statement in _MIGRATIONS[version]:
+                        self._db.execute(statement)
+            if stored < SCHEMA_VERSION:
+                self._db.execute(
+                    "UPDATE meta SET value = ? WHERE key = 'schema_version'",
+                    (str(SCHEMA_VERSION),),
+                )
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
 
     def _write(self) -> sqlite3.Connection:
         """The connection, inside a write transaction (committed by :meth:`commit`)."""
@@ -268,6 +347,8 @@ class SQLiteBackend:
             ),
         )
         content_id = int(cursor.lastrowid or 0)
+        if not len(content.hashes):
+            return content_id  # no text (a picture's look alone): no postings, no simhash bands
         self._pending.append(
             (
                 np.asarray(content.hashes, dtype=np.int64),
@@ -358,6 +439,9 @@ class SQLiteBackend:
         db.executemany("UPDATE frequencies SET contents = contents - 1 WHERE hash = ?", distinct)
         db.executemany("DELETE FROM frequencies WHERE hash = ? AND contents <= 0", distinct)
         db.execute("DELETE FROM bands WHERE content_id = ?", (content_id,))
+        if self._has_pictures():
+            db.execute("DELETE FROM image_hashes WHERE content_id = ?", (content_id,))
+            db.execute("DELETE FROM image_bands WHERE content_id = ?", (content_id,))
         db.execute("DELETE FROM contents WHERE id = ?", (content_id,))
 
     @_mapped("read")
@@ -447,6 +531,80 @@ class SQLiteBackend:
                     tuple(roots.get(content_id, ())),
                 )
         return result
+
+    def _has_pictures(self) -> bool:
+        """Whether the picture tables exist: a version 1 index read as it is has none."""
+        if self._pictures is None:
+            self._pictures = (
+                self._db.execute(
+                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'image_hashes'"
+                ).fetchone()
+                is not None
+            )
+        return self._pictures
+
+    @_mapped("write")
+    def add_image_hashes(
+        self,
+        content_id: int,
+        hashes: Sequence[tuple[str, str, int]],
+        bands: Sequence[tuple[int, int, str]],
+    ) -> None:
+        db = self._write()
+        if not self._has_pictures():
+            raise LeakscanIndexError(
+                f"{self.path} has no picture tables (opened read-only?): cannot add pictures"
+            )
+        db.executemany(
+            "INSERT OR IGNORE INTO image_hashes(content_id, view, kind, hash) VALUES (?, ?, ?, ?)",
+            ((content_id, view, kind, value) for view, kind, value in hashes),
+        )
+        db.executemany(
+            "INSERT OR IGNORE INTO image_bands(band, value, content_id, view) VALUES (?, ?, ?, ?)",
+            ((band, value, content_id, view) for band, value, view in bands),
+        )
+
+    @_mapped("read")
+    def image_band_candidates(
+        self, probes: Sequence[tuple[int, Sequence[int]]]
+    ) -> set[tuple[int, str]]:
+        found: set[tuple[int, str]] = set()
+        if not self._has_pictures():
+            return found
+        for band, values in probes:
+            for chunk in _chunks(list(values)):
+                marks = ",".join("?" * len(chunk))
+                found.update(
+                    self._db.execute(
+                        "SELECT content_id, view FROM image_bands "
+                        f"WHERE band = ? AND value IN ({marks})",
+                        (band, *chunk),
+                    ).fetchall()
+                )
+        return found
+
+    @_mapped("read")
+    def image_hashes(self, content_ids: Sequence[int]) -> dict[int, list[tuple[str, str, int]]]:
+        result: dict[int, list[tuple[str, str, int]]] = {}
+        if not self._has_pictures():
+            return result
+        for chunk in _chunks(list(content_ids)):
+            marks = ",".join("?" * len(chunk))
+            for content_id, view, kind, value in self._db.execute(
+                "SELECT content_id, view, kind, hash FROM image_hashes"
+                f" WHERE content_id IN ({marks})",
+                chunk,
+            ):
+                result.setdefault(content_id, []).append((view, kind, value))
+        return result
+
+    @_mapped("read")
+    def count_pictures(self) -> int:
+        """Contents indexed by their look (pictures)."""
+        if not self._has_pictures():
+            return 0
+        row = self._db.execute("SELECT count(DISTINCT content_id) FROM image_hashes").fetchone()
+        return int(row[0])
 
     @_mapped("read")
     def count_contents(self) -> int:

@@ -69,6 +69,15 @@ class TextWriter:
             )
             self._sent(f)
             return
+        if f.image is not None:
+            left, top, right, bottom = f.image.region
+            self._line(
+                f"        shows the picture {source}  (score {f.score:.2f}: perceptual hashes "
+                f"{f.image.phash_distance} and {f.image.dhash_distance} bits apart, in pixels "
+                f"{left},{top}-{right},{bottom} of this picture)"
+            )
+            self._sent(f)
+            return
         self._line(
             f"        contains {printable(f.kind)} of {source}  (score {f.score:.2f}, "
             f"{f.containment:.0%} of the source, {f.coverage:.0%} of this item, "
