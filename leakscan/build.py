@@ -162,8 +162,10 @@ def _document(
     picture = index_picture(item, loaded, job.max_bytes)  # a picture is indexed by its look too
     if isinstance(picture, ReadPicture):
         return _picture_document(fingerprinter, item, loaded, picture, relative, mtime_ns)
-    if not isinstance(loaded, Loaded):
+    if isinstance(loaded, SkippedRecord):
         return picture or loaded  # a picture's own trouble says more than "no text extractor"
+    if not isinstance(loaded, Loaded):
+        return loaded
     size = len(item.data) if item.data is not None else os.stat(item.path).st_size
     fingerprinted = _fingerprint_loaded(fingerprinter, loaded)
     if isinstance(fingerprinted, ErrorRecord):

@@ -271,7 +271,8 @@ def index_build(
         click.echo(f"{report.summary_line()}")
         click.echo(
             f"index {index_location}: {stats.documents} documents, "
-            f"{stats.fingerprints} fingerprints (index id {stats.index_id})"
+            f"{stats.fingerprints} fingerprints, {stats.pictures} pictures "
+            f"(index id {stats.index_id})"
         )
     if report.errors:
         click.echo(

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from .errors import ExtractionError, SchemeMismatchError
+from .extract import detect_mime
 from .images import (
     HASH_KINDS,
     IMAGE_SCHEME,
@@ -217,8 +218,14 @@ def _picture_mime(loaded: Loaded | ErrorRecord | SkippedRecord) -> str | None:
     elif isinstance(loaded, SkippedRecord):
         mime = loaded.mime
     else:
-        return None  # unreadable, or the text side's error says enough
+        return None
     return mime if is_picture_type(mime) else None
+
+
+def _may_be_picture(loaded: Loaded | ErrorRecord | SkippedRecord) -> bool:
+    """Whether an item is worth reading as a picture: the text side found a picture's type,
+    or failed (a picture OCR could not read is still compared by its look)."""
+    return isinstance(loaded, ErrorRecord) or _picture_mime(loaded) is not None
 
 
 def read_picture(
@@ -232,13 +239,21 @@ def read_picture(
     """Hash a picture item (None when it is no picture): read again, bounded, because the
     text side keeps no bytes. A damaged picture is an error record, one with too many
     pixels a skipped record, never an exception."""
-    mime = _picture_mime(loaded)
-    if mime is None:
+    if not _may_be_picture(loaded):
         return None
+    mime = _picture_mime(loaded)
     read = read_item(item, max_bytes)
     if not isinstance(read, tuple):
-        return read
+        return read if mime is not None else None
     data, sha256 = read
+    if mime is None:  # the text side failed on it: its bytes say whether it is a picture
+        try:
+            sniffed = detect_mime(data)
+        except ExtractionError:
+            return None
+        if not is_picture_type(sniffed):
+            return None
+        mime = sniffed
     holder = item.holder_sha256 or sha256
     try:
         limit = {} if max_pixels is None else {"max_pixels": max_pixels}
@@ -283,37 +298,32 @@ class PictureMatcher:
     ) -> PictureCheck | None:
         """The picture side of one item; None for an item that is no picture, or when the
         index holds no pictures (nothing to compare with: the item stays as the text side
-        left it)."""
-        if _picture_mime(loaded) is None or not self.pictures.holds_pictures():
+        left it). Its ``records`` stand for the item when its text was not read."""
+        if not _may_be_picture(loaded) or not self.pictures.holds_pictures():
             return None
         read = read_picture(item, loaded, suspect=True, max_bytes=self.max_bytes)
         if read is None:
             return None
-        text_read = isinstance(loaded, Loaded)
         if not isinstance(read, ReadPicture):
-            if text_read:  # its text was read: the picture's trouble is a note on it
+            if isinstance(loaded, Loaded):  # its text was read: the picture's trouble is a note
                 reason = read.error if isinstance(read, ErrorRecord) else read.reason
                 note = NoteRecord(item.name, f"not compared as a picture: {reason}")
                 return PictureCheck(records=(replace(note, suspect_sha256=read.suspect_sha256),))
+            if isinstance(loaded, ErrorRecord):  # the text side's error says enough
+                return PictureCheck(records=(loaded,), holder_sha256=loaded.suspect_sha256)
             return PictureCheck(records=(read,), holder_sha256=read.suspect_sha256)
         holder = item.holder_sha256 or read.sha256
         member = read.sha256 if item.holder_sha256 else None
         records: list[Record] = []
-        if not text_read:
-            assert isinstance(loaded, SkippedRecord)
-            records.append(
-                NoteRecord(
-                    item.name,
-                    f"compared as a picture; its text was not read: {loaded.reason}",
-                    holder,
-                )
-            )
+        if isinstance(loaded, ErrorRecord):  # compared by its look, but its text is an error
+            records.append(loaded)
+        elif isinstance(loaded, SkippedRecord):
+            reason = f"compared as a picture; its text was not read: {loaded.reason}"
+            records.append(NoteRecord(item.name, reason, holder))
         if not read.hashes.views:
-            records.append(
-                NoteRecord(item.name, "picture too plain to compare (one colour)", holder)
-            )
-        findings = self._findings(item, read, holder, member)
-        return PictureCheck(findings, tuple(records), holder)
+            plain = "picture too plain to compare (one colour)"
+            records.append(NoteRecord(item.name, plain, holder))
+        return PictureCheck(self._findings(item, read, holder, member), tuple(records), holder)
 
     def _findings(
         self, item: Item, read: ReadPicture, holder: str, member: str | None

@@ -102,6 +102,8 @@ class IndexStats:
     build_running: bool = False
     #: The archive roots built from: path, label, documents, when last built.
     roots: list[dict[str, object]] = field(default_factory=list)
+    #: Contents indexed by their look too (pictures: perceptual hashes).
+    pictures: int = 0
 
     def to_dict(self) -> dict[str, object]:
         return dict(self.__dict__)
@@ -583,6 +585,7 @@ class Index:
                 }
                 for root, facts in sorted(self.roots().items())
             ],
+            pictures=self.backend.count_pictures(),
         )
 
     def roots(self) -> dict[str, dict[str, str]]:
