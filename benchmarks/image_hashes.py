@@ -48,8 +48,17 @@ from leakscan.images import PictureHashes, hash_picture  # noqa: E402
 from leakscan.imagescan import MAX_DHASH, MAX_PHASH  # noqa: E402
 from tests import image_factories as factories  # noqa: E402
 
-#: (max pHash, max dHash) pairs measured; the looser ones show the margin of the chosen one.
-RULES = [(p, d) for p in (6, 8, 10) for d in (8, 10, 12, 14)] + [(12, 16), (14, 18), (16, 20)]
+#: (max pHash, max dHash) pairs measured; the looser ones show the margin of the chosen one,
+#: and 64 (any distance) one hash alone.
+RULES = [(p, d) for p in (6, 8, 10) for d in (8, 10, 12, 14)] + [
+    (12, 16),
+    (14, 18),
+    (16, 20),
+    (10, 64),
+    (14, 64),
+    (64, 12),
+    (64, 16),
+]
 
 
 def _arrays(hashes: list[PictureHashes]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -180,7 +180,8 @@ def decode(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[Image, tu
         if opened.format == "JPEG":
             # decoded at 1/2..1/8 scale, enough for the working size: far less memory and work
             opened.draft("RGB", (_WORK_SIDE, _WORK_SIDE))
-        orientation = opened.getexif().get(0x0112, 1)
+        tag = opened.getexif().get(0x0112, 1)
+        orientation = tag if isinstance(tag, int) else 1  # a hostile tag turns nothing
         stored = (height, width) if orientation in (5, 6, 7, 8) else (width, height)
         image = _orient(_to_rgb(opened), orientation)
         image.thumbnail((_WORK_SIDE, _WORK_SIDE), PIL.Resampling.LANCZOS)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import time
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -125,18 +126,24 @@ class PictureMatch:
 class PictureIndex:
     """The pictures of one index: stores them (build) and looks them up (scan)."""
 
-    def __init__(self, index: Index) -> None:
+    def __init__(self, index: Index, refresh_seconds: float = 30.0) -> None:
         self.index = index
+        self.refresh_seconds = refresh_seconds
         self._scheme: dict[str, object] | None = None
-        self._read = False
+        self._read_at: float | None = None
         #: Candidate views checked by the last look-up (the benchmark reads it).
         self.last_candidates = 0
 
     def _stored_scheme(self) -> dict[str, object] | None:
-        if not self._read:
+        """The picture scheme the meta records; while there is none it is read again now
+        and then (a long ``watch`` sees pictures a later build adds)."""
+        now = time.monotonic()
+        if self._read_at is None or (
+            self._scheme is None and now - self._read_at > self.refresh_seconds
+        ):
             raw = self.index.backend.read_meta().get(_SCHEME_META)
             self._scheme = json.loads(raw) if raw else None
-            self._read = True
+            self._read_at = now
         return self._scheme
 
     def holds_pictures(self) -> bool:
@@ -157,7 +164,7 @@ class PictureIndex:
         if self._stored_scheme() is None:
             scheme = dict(IMAGE_SCHEME, bands=BANDS)
             self.index.backend.write_meta({_SCHEME_META: json.dumps(scheme, sort_keys=True)})
-            self._scheme, self._read = scheme, True
+            self._scheme, self._read_at = scheme, time.monotonic()
         rows, bands = [], []
         for view in picture.views:
             for kind in HASH_KINDS:
@@ -292,6 +299,7 @@ class PictureMatcher:
         self.index = index
         self.labels = labels or {}
         self.max_bytes = max_bytes
+        self.pictures.holds_pictures()  # pictures hashed another way: refused here, at once
 
     def check(
         self, item: Item, loaded: Loaded | ErrorRecord | SkippedRecord

@@ -132,6 +132,20 @@ def test_every_picture_format_hashes_alike(fmt: str, originals: dict[str, Image.
     assert (full["dhash"] ^ reference["dhash"]).bit_count() <= MAX_DHASH
 
 
+def test_transparent_and_sixteen_bit_pictures_hash_as_they_look(
+    originals: dict[str, Image.Image],
+) -> None:
+    image = originals["noise"].convert("RGB")
+    reference = hash_picture(png(image)).views[0].hashes
+    rgba = image.convert("RGBA")
+    rgba.putalpha(255)
+    gray = image.convert("L")
+    sixteen = Image.fromarray(np.asarray(gray, dtype=np.uint16) * 257)
+    for data in (pictures.encode(rgba, "PNG"), pictures.encode(sixteen, "PNG")):
+        full = hash_picture(data).views[0].hashes
+        assert (full["phash"] ^ reference["phash"]).bit_count() <= 4
+
+
 def test_exif_orientation_is_applied(originals: dict[str, Image.Image]) -> None:
     upright = originals["installation"].convert("RGB")
     stored = upright.transpose(Image.Transpose.ROTATE_90)  # as a phone stores a turned photo
@@ -238,6 +252,8 @@ def test_a_different_picture_scheme_asks_for_a_rebuild(tmp_path: Path) -> None:
     index.backend.write_meta({"image_scheme": '{"bands": 4, "version": 99}'})
     with pytest.raises(SchemeMismatchError, match="rebuild"):
         PictureIndex(index).holds_pictures()
+    with pytest.raises(SchemeMismatchError, match="rebuild"):
+        Scanner(index)  # before any item is read
     index.close()
 
 
