@@ -28,6 +28,8 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from .errors import ExtractionError, SchemeMismatchError
 from .extract import detect_mime
 from .images import (
@@ -177,35 +179,39 @@ class PictureIndex:
         self, picture: PictureHashes, max_phash: int = MAX_PHASH, max_dhash: int = MAX_DHASH
     ) -> list[PictureMatch]:
         """Archive pictures near any view of this one, best first (one match per picture)."""
+        if not picture.views:
+            return []
         radius = max(0, -(-(max_phash + 1) // BANDS) - 1)  # smallest radius finding max_phash
+        probed: list[set[int]] = [set() for _ in range(BANDS)]
+        for view in picture.views:  # every view's neighbourhood, one query per band
+            for band, value in enumerate(band_values(view.hashes[_PRIMARY], BANDS)):
+                probed[band].update(neighbours(value, 64 // BANDS, radius))
+        rows = self.index.backend.image_candidates(
+            [(band, sorted(values)) for band, values in enumerate(probed)]
+        )
+        candidates: dict[tuple[int, str], dict[str, int]] = {}
+        for content_id, source_view, kind, value in rows:
+            candidates.setdefault((content_id, source_view), {})[kind] = to_unsigned(value)
+        keys = [key for key, hashes in candidates.items() if set(HASH_KINDS) <= set(hashes)]
+        self.last_candidates = len(keys)
+        if not keys:
+            return []
+        distances = {}
+        for kind in HASH_KINDS:  # candidates x suspect views, in bits
+            stored = np.array([candidates[key][kind] for key in keys], dtype=np.uint64)
+            mine = np.array([view.hashes[kind] for view in picture.views], dtype=np.uint64)
+            distances[kind] = np.bitwise_count(stored[:, None] ^ mine[None, :])
+        p_all, d_all = distances["phash"], distances["dhash"]
+        near = (p_all <= max_phash) & (d_all <= max_dhash)
         best: dict[int, tuple[tuple[int, int, int], PictureMatch]] = {}
-        self.last_candidates = 0
-        for order, view in enumerate(picture.views):
-            probes = [
-                (band, neighbours(value, 64 // BANDS, radius))
-                for band, value in enumerate(band_values(view.hashes[_PRIMARY], BANDS))
-            ]
-            candidates = self.index.backend.image_band_candidates(probes)
-            if not candidates:
-                continue
-            self.last_candidates += len(candidates)
-            stored = self.index.backend.image_hashes(sorted({cid for cid, _ in candidates}))
-            for content_id, source_view in candidates:
-                hashes = {
-                    kind: to_unsigned(value)
-                    for name, kind, value in stored.get(content_id, ())
-                    if name == source_view
-                }
-                if set(hashes) != set(HASH_KINDS):
-                    continue
-                p = (hashes["phash"] ^ view.hashes["phash"]).bit_count()
-                d = (hashes["dhash"] ^ view.hashes["dhash"]).bit_count()
-                if p > max_phash or d > max_dhash:
-                    continue
-                # the closest pair; on a tie the whole picture over a part of it
-                rank = (p + d, order, _VIEW_ORDER.get(source_view, len(_VIEW_ORDER)))
-                if content_id not in best or rank < best[content_id][0]:
-                    best[content_id] = (rank, PictureMatch(content_id, view, source_view, p, d))
+        for row, order in zip(*np.nonzero(near), strict=True):
+            content_id, source_view = keys[row]
+            p, d = int(p_all[row, order]), int(d_all[row, order])
+            # the closest pair; on a tie the whole picture over a part of it
+            rank = (p + d, int(order), _VIEW_ORDER.get(source_view, len(_VIEW_ORDER)))
+            if content_id not in best or rank < best[content_id][0]:
+                view = picture.views[order]
+                best[content_id] = (rank, PictureMatch(content_id, view, source_view, p, d))
         return sorted((m for _, m in best.values()), key=lambda m: (-m.score, m.content_id))
 
 

@@ -195,10 +195,11 @@ class IndexBackend(Protocol):
         """Store a picture's hashes, (view, kind, signed hash), and its views' band values,
         (band, value, view); rows already there are kept."""
 
-    def image_band_candidates(
+    def image_candidates(
         self, probes: Sequence[tuple[int, Sequence[int]]]
-    ) -> set[tuple[int, str]]:
-        """(content id, view) of every picture view holding one of the (band, values)."""
+    ) -> list[tuple[int, str, str, int]]:
+        """The hashes, (content id, view, kind, signed hash), of every picture view whose
+        band holds one of the values probed, (band, values); a view may come more than once."""
 
     def image_hashes(self, content_ids: Sequence[int]) -> dict[int, list[tuple[str, str, int]]]:
         """The (view, kind, signed hash) rows of these contents' pictures."""

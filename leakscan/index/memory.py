@@ -170,14 +170,19 @@ class MemoryBackend:
         for band, value, view in bands:
             self._image_bands[band, value].add((content_id, view))
 
-    def image_band_candidates(
+    def image_candidates(
         self, probes: Sequence[tuple[int, Sequence[int]]]
-    ) -> set[tuple[int, str]]:
+    ) -> list[tuple[int, str, str, int]]:
         found: set[tuple[int, str]] = set()
         for band, values in probes:
             for value in values:
                 found |= self._image_bands.get((band, value), set())
-        return found
+        return [
+            (content_id, view, kind, h)
+            for content_id, view in sorted(found)
+            for (stored_view, kind), h in sorted(self._image_hashes.get(content_id, {}).items())
+            if stored_view == view
+        ]
 
     def image_hashes(self, content_ids: Sequence[int]) -> dict[int, list[tuple[str, str, int]]]:
         return {

@@ -565,19 +565,21 @@ class SQLiteBackend:
         )
 
     @_mapped("read")
-    def image_band_candidates(
+    def image_candidates(
         self, probes: Sequence[tuple[int, Sequence[int]]]
-    ) -> set[tuple[int, str]]:
-        found: set[tuple[int, str]] = set()
+    ) -> list[tuple[int, str, str, int]]:
+        found: list[tuple[int, str, str, int]] = []
         if not self._has_pictures():
             return found
         for band, values in probes:
-            for chunk in _chunks(list(values)):
+            for chunk in _chunks(sorted(set(values))):
                 marks = ",".join("?" * len(chunk))
-                found.update(
+                # the hashes come with the band rows: one query, primary-key look-ups
+                found.extend(
                     self._db.execute(
-                        "SELECT content_id, view FROM image_bands "
-                        f"WHERE band = ? AND value IN ({marks})",
+                        "SELECT b.content_id, b.view, h.kind, h.hash FROM image_bands AS b "
+                        "JOIN image_hashes AS h ON h.content_id = b.content_id AND h.view = b.view "
+                        f"WHERE b.band = ? AND b.value IN ({marks})",
                         (band, *chunk),
                     ).fetchall()
                 )
