@@ -4,7 +4,7 @@ Run by hand, never by the test suite::
 
     .venv/bin/python benchmarks/image_hashes.py                # 300 + 300 pictures
     .venv/bin/python benchmarks/image_hashes.py --pictures 60  # a quick look
-    .venv/bin/python benchmarks/image_hashes.py --lookup 200000  # and lookup speed
+    .venv/bin/python benchmarks/image_hashes.py --lookup 20000 --lookup 200000  # and speed
 
 Every picture is drawn by ``tests/image_factories.py`` (no download): an
 *archive* of N pictures (terrain noise, gradients with shapes, street maps,
@@ -197,6 +197,10 @@ def measure(count: int) -> None:
         )
 
 
+_FILLER_VIEWS = ("full", "trim", "inner", "inner-nw", "inner-ne", "inner-sw")
+HASHES = ("phash", "dhash")
+
+
 def lookup_speed(total: int, count: int) -> None:
     """Time look-ups in a SQLite index of ``total`` pictures' hashes."""
     from leakscan.images import View
@@ -214,12 +218,10 @@ def lookup_speed(total: int, count: int) -> None:
             for number in range(total):
                 if number < len(real):
                     hashed = real[number]
-                else:  # a random picture: its views' hashes drawn at random
+                else:  # a random picture: as many views as an archive picture, hashes at random
                     views = tuple(
-                        View(
-                            name, (0, 0, 1, 1), {k: rng.getrandbits(64) for k in ("phash", "dhash")}
-                        )
-                        for name in ("full", "inner")
+                        View(name, (0, 0, 1, 1), {k: rng.getrandbits(64) for k in HASHES})
+                        for name in _FILLER_VIEWS
                     )
                     hashed = PictureHashes((1, 1), views)
                 content = index.add_hashes(
@@ -247,7 +249,10 @@ def lookup_speed(total: int, count: int) -> None:
             candidates.append(pictures.last_candidates)
             del result
         reader.close()
-    print(f"\n### Look-up in a SQLite index of {total} pictures\n")
+    print(
+        f"\n### Look-up in a SQLite index of {total} pictures "
+        f"({len(_FILLER_VIEWS)} views each, {count} real and the rest random)\n"
+    )
     print(
         f"{statistics.median(times) * 1000:.1f} ms median per suspect picture "
         f"({max(times) * 1000:.1f} ms max), {statistics.median(candidates):.0f} candidate "
@@ -258,13 +263,15 @@ def lookup_speed(total: int, count: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pictures", type=int, default=300, help="archive (and unrelated) size")
-    parser.add_argument("--lookup", type=int, default=0, help="also time look-ups in N pictures")
+    parser.add_argument(
+        "--lookup", type=int, action="append", default=[], help="also time look-ups in N pictures"
+    )
     parser.add_argument("--no-recall", action="store_true", help="only the look-up timing")
     args = parser.parse_args()
     if not args.no_recall:
         measure(args.pictures)
-    if args.lookup:
-        lookup_speed(args.lookup, min(args.pictures, 100))
+    for total in args.lookup:
+        lookup_speed(total, min(args.pictures, 100))
 
 
 if __name__ == "__main__":
