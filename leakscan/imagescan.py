@@ -13,8 +13,9 @@ Look-up does not read every picture: multi-index hashing. Each view's
 bits on at least one band (pigeonhole), so probing, in each band, every
 value within :data:`PROBE_RADIUS` bits of the suspect's (137 values for
 radius 2) finds every archive view within ``BANDS * (PROBE_RADIUS + 1) - 1``
-= 11 bits, the documented maximum distance; only those candidates are
-checked.
+= 11 bits, the documented maximum distance (a larger ``max_phash`` given to
+:meth:`PictureIndex.lookup` probes a larger radius); only those candidates,
+fetched with their hashes in one query per band, are checked.
 
 This module is the picture side of two stages that also read text (OCR):
 an image item may yield text findings and a picture finding alike.

@@ -34,7 +34,14 @@ from leakscan.images import (
     hash_picture,
     is_picture_type,
 )
-from leakscan.imagescan import BANDS, MAX_DHASH, MAX_PHASH, PictureIndex, image_score
+from leakscan.imagescan import (
+    BANDS,
+    MAX_DHASH,
+    MAX_PHASH,
+    PROBE_RADIUS,
+    PictureIndex,
+    image_score,
+)
 from leakscan.records import NoteRecord
 from leakscan.report.text import TextWriter
 from tests import image_factories as pictures
@@ -176,6 +183,10 @@ def test_plain_views_have_no_hashes() -> None:
     half = Image.new("RGB", (800, 600), (255, 255, 255))
     half.paste((20, 40, 200), (0, 0, 400, 600))
     assert [v.name for v in hash_picture(png(half)).views][:1] == ["full"]
+
+
+def test_the_documented_probe_radius_covers_the_threshold() -> None:
+    assert BANDS * (PROBE_RADIUS + 1) - 1 >= MAX_PHASH
 
 
 def test_image_score_falls_with_distance() -> None:
@@ -406,6 +417,24 @@ def test_bad_archive_pictures_do_not_stop_a_build(tmp_path: Path) -> None:
         assert set(skipped) == {"bomb.png", "blank.png"}
         assert "pixel" in skipped["bomb.png"] and "plain" in skipped["blank.png"]
         assert index.backend.count_pictures() == 1
+
+
+def test_a_rebuild_keeps_unchanged_pictures_and_replaces_changed_ones(tmp_path: Path) -> None:
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    first, second = pictures.picture("installation", 61), pictures.picture("installation", 62)
+    (archive / "site.png").write_bytes(png(first))
+    location = tmp_path / "i.sqlite"
+    with Index.create(location, key=KEY) as index:
+        assert build_index(index, [archive]).added == 1
+        assert build_index(index, [archive]).unchanged == 1
+        (archive / "site.png").write_bytes(png(second))
+        assert build_index(index, [archive]).replaced == 1
+        assert index.backend.count_pictures() == 1
+    old_copy, new_copy = tmp_path / "old.jpg", tmp_path / "new.jpg"
+    old_copy.write_bytes(jpeg(first, 60))
+    new_copy.write_bytes(jpeg(second, 60))
+    assert list(picture_findings(scan(location, old_copy, new_copy))) == ["new.jpg"]
 
 
 def test_public_pictures_raise_no_findings(tmp_path: Path) -> None:
