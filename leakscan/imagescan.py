@@ -105,7 +105,7 @@ def image_score(phash_distance: int, dhash_distance: int) -> float:
     over 0.5 at the thresholds (so the scan's default ``min_score`` keeps every match).
 
     >>> image_score(0, 0), round(image_score(MAX_PHASH, MAX_DHASH), 3)
-    (1.0, 0.521)
+    (1.0, 0.522)
     """
     total = phash_distance + dhash_distance
     return max(0.0, 1.0 - total / (2 * (MAX_PHASH + MAX_DHASH + 1)))
