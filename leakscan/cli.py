@@ -11,11 +11,12 @@ import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TextIO
+from typing import Any, TextIO
 
 import click
 
 from ._version import __version__
+from .cli_report import REPORT_FORMATS, report_command, report_options, scan_writer
 from .errors import ExtractionError, LeakscanError
 from .index import DEFAULT_INDEX, Index
 
@@ -168,7 +169,7 @@ def index_stats(index_location: str) -> None:
 @click.option(
     "--format",
     "output_format",
-    type=click.Choice(["text", "jsonl"]),
+    type=click.Choice(REPORT_FORMATS),
     default="text",
     show_default=True,
 )
@@ -178,6 +179,7 @@ def index_stats(index_location: str) -> None:
     type=click.Path(dir_okay=False, writable=True),
     help="Write the report to FILE instead of standard output.",
 )
+@report_options
 @click.option(
     "--min-score",
     default=0.5,
@@ -267,11 +269,11 @@ def scan_command(
     max_ratio: int,
     max_members: int,
     max_depth: int,
+    **report_args: Any,
 ) -> None:
     """Check files, folders, archives and chat exports (TARGETS) for text of the indexed archive."""
     from .exports.archives import ArchiveLimits
     from .match import MatchParams
-    from .report import writer_for
     from .scan import Scanner, ScanOptions
 
     max_file_bytes = max_file_size << 20
@@ -298,7 +300,7 @@ def scan_command(
         stream = open(output, "w", encoding="utf-8") if output else sys.stdout  # noqa: SIM115
         records = Scanner(index, options).scan(targets)
         try:
-            writer = writer_for(output_format, stream)
+            writer = scan_writer(output_format, stream, index, targets, report_args)
             for record in records:
                 writer.write(record)
                 kind = record.to_dict()["type"]
@@ -489,6 +491,9 @@ def fingerprint_command(file: str, index_location: str) -> None:
         ],
     }
     click.echo(json.dumps(signature, indent=1))
+
+
+cli.add_command(report_command)
 
 
 def main() -> None:
