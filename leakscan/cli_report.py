@@ -256,12 +256,21 @@ def _fail(message: str) -> None:
     help="The index the findings came from: where its documents' archive folders are "
     "[default: fingerprints/index.sqlite, if it exists].",
 )
+@click.option(
+    "--details",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(0),
+    help="HTML: show the passages of this many of the strongest findings (0: of all); "
+    "the others are listed with their numbers.",
+)
 @_case_options
 def report_command(
     findings: str,
     output_format: str,
     output: str | None,
     index_location: str | None,
+    details: int,
     **report_args: Any,
 ) -> None:
     """Render saved findings (the JSONL of ``scan --format jsonl``) as HTML or CSV again.
@@ -286,7 +295,7 @@ def report_command(
                 raise ConfigurationError("--csv-passages needs --format csv")
             if location is not None:
                 index = Index.open(location, readonly=True, allow_incomplete=True)
-            options = _options(report_args, index)
+            options = _replace(_options(report_args, index), detailed=details)
             newline = "" if output_format == "csv" else None
             with contextlib.ExitStack() as files:
                 stream = (

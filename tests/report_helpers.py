@@ -26,6 +26,7 @@ __all__ = [
     "chromium",
     "load_seconds",
     "open_page",
+    "page_timings",
     "screenshot",
     "synthetic_records",
 ]
@@ -108,6 +109,43 @@ def load_seconds(page: Path) -> float:
     found = re.search(r'data-load-ms="([0-9.]+)"', dom)
     assert found, "the timing page did not record a load time"
     return float(found.group(1)) / 1000
+
+
+_TIMINGS = """<script>
+(function () {
+  var root = document.documentElement;
+  var t0 = performance.now();
+  var height = root.scrollHeight;
+  var t1 = performance.now();
+  window.scrollTo(0, height);
+  var top = root.getBoundingClientRect().top;
+  var t2 = performance.now();
+  var found = document.querySelectorAll("details.finding");
+  for (var i = 0; i < Math.min(found.length, 500); i += 1) { found[i].open = true; }
+  var opened = root.scrollHeight;
+  var t3 = performance.now();
+  var timings = [t1 - t0, t2 - t1, t3 - t2, height, opened, top];
+  document.body.setAttribute("data-timings", timings.join(" "));
+}());
+</script></body>"""
+
+
+def page_timings(page: Path) -> dict[str, float]:
+    """Milliseconds the browser takes, once the page is parsed, to lay all of it out, to
+    scroll to its end, and to open 500 findings (a copy of the page measures itself)."""
+    copy = page.with_name(page.stem + "-measured.html")
+    copy.write_text(page.read_text(encoding="utf-8").replace("</body>", _TIMINGS), "utf-8")
+    dom, console, _ = _run(copy, "--dump-dom", "--window-size=1400,1000")
+    found = re.search(r'data-timings="([^"]+)"', dom)
+    assert found and not console, f"the page did not measure itself: {console}"
+    layout, scroll, open_500, height, opened, _ = map(float, found.group(1).split())
+    return {
+        "layout_ms": layout,
+        "scroll_ms": scroll,
+        "open_500_ms": open_500,
+        "height_px": height,
+        "opened_height_px": opened,
+    }
 
 
 # -- many findings -----------------------------------------------------------------

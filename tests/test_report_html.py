@@ -28,9 +28,10 @@ from tests.texts import prose
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 CHANGED = "sources/informant-handling-directive.txt"
 #: Words of the example's Urdu boat memo pasted into a WhatsApp message, and of its
-#: English port surveillance plan copied whole as a PDF.
-URDU_WORDS = "کشتی کے دونوں جانب"
-ENGLISH_WORDS = "OPERATION GREY HERON"
+#: English port surveillance plan copied whole as a PDF: from the middle of each passage,
+#: whose ends move by a few words with the index's random key (winnowing).
+URDU_WORDS = "ہر کشتی کو ایک دھاتی پلیٹ بھی دی جائے گی"
+ENGLISH_WORDS = "Covert surveillance of the Old Fish Market jetty"
 
 needs_chromium = pytest.mark.skipif(
     report_helpers.chromium() is None,
@@ -194,11 +195,10 @@ def test_chromium_shows_english_and_urdu_findings_without_console_errors(example
     opened = report_helpers.open_page(example / "report.html")
     assert opened.console == []
     dom = _text(opened.dom)
-    details = opened.dom.count('<details class="finding"')
-    assert ENGLISH_WORDS in dom and URDU_WORDS in dom, (len(opened.dom), details, opened.seconds)
+    assert ENGLISH_WORDS in dom and URDU_WORDS in dom
     assert '<span id="shown" class="muted small">11 findings</span>' in opened.dom  # it ran
     assert re.search(
-        r'<div class="text" lang="ur" dir="auto">[^<]*<mark>[^<]*' + URDU_WORDS[:4], opened.dom
+        r'<div class="text" lang="ur" dir="auto">(?:(?!</div>).)*<mark>', opened.dom, re.S
     )
 
 
