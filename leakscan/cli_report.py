@@ -107,13 +107,32 @@ class RunRecorder:
         for key, value in (("case", case), ("examiner", examiner), ("note", note)):
             if value:
                 self.run[key] = value
+        from .walk import display_name
+
+        #: A file target's locator → the sha256 the scan computed when it read it.
+        self._hashes: dict[str, str | None] = {
+            display_name(t): None for t in self.targets if os.path.isfile(t)
+        }
+
+    def seen(self, record: Record) -> None:
+        """Keep the hash the scan took of a file target (so it need not be read again)."""
+        sha256 = getattr(record, "suspect_sha256", None)
+        suspect = getattr(record, "suspect", None)
+        if not sha256 or not suspect or not self._hashes:
+            return
+        name = suspect.split("!", 1)[0].split("#", 1)[0]
+        if name in self._hashes and self._hashes[name] is None:
+            self._hashes[name] = sha256
 
     def finish(self, summary: Summary) -> None:
-        """Put the run record into the summary: end time and the targets' hashes."""
+        """Put the run record into the summary: end time and the targets' hashes (a file
+        target no record named is hashed now)."""
+        from .walk import display_name
+
         summary.run = {
             **self.run,
             "finished_at": _now(),
-            "targets": [_target(t) for t in self.targets],
+            "targets": [_target(t, self._hashes.get(display_name(t))) for t in self.targets],
             **summary.run,
         }
 
@@ -125,7 +144,7 @@ def _user() -> str | None:
         return None
 
 
-def _target(path: str) -> dict[str, Any]:
+def _target(path: str, sha256: str | None = None) -> dict[str, Any]:
     """A target as the report lists it: a file with its sha256 and size, or a folder."""
     from .walk import hash_evidence
 
@@ -133,7 +152,10 @@ def _target(path: str) -> dict[str, Any]:
     if os.path.isdir(path):
         return {**entry, "kind": "folder"}
     try:
-        sha256, info = hash_evidence(path)
+        if sha256 is None:
+            sha256, info = hash_evidence(path)
+        else:
+            info = os.stat(path)
     except OSError as exc:
         return {**entry, "kind": "unreadable", "error": exc.strerror or str(exc)}
     return {**entry, "kind": "file", "size": info.st_size, "sha256": sha256}
@@ -152,8 +174,11 @@ class ScanReport:
     def write(self, record: Record) -> None:
         from .records import Summary
 
-        if isinstance(record, Summary) and self._run is not None:
-            self._run.finish(record)
+        if self._run is not None:
+            if isinstance(record, Summary):
+                self._run.finish(record)
+            else:
+                self._run.seen(record)
         for writer in self._writers:
             writer.write(record)
 

@@ -340,18 +340,21 @@ def test_an_unwritable_report_path_stops_the_scan_with_one_line(example: Path) -
     assert "Traceback" not in result.output
 
 
-def test_a_file_target_is_recorded_with_its_sha256(example: Path, tmp_path: Path) -> None:
-    target = EXAMPLES / "export" / "Documents" / "creek_notes.txt"
+def test_file_targets_are_recorded_with_their_sha256(example: Path, tmp_path: Path) -> None:
+    copied = EXAMPLES / "export" / "Documents" / "creek_notes.txt"
+    clean = EXAMPLES / "export" / "Documents" / "kasimabad_herald_article.txt"
     out = tmp_path / "f.jsonl"
     result = _leakscan(
-        "scan", target, "--index", example / "index.sqlite", "--format", "jsonl", "-o", out
+        "scan", copied, clean, "--index", example / "index.sqlite", "--format", "jsonl", "-o", out
     )
     assert result.exit_code == EXIT_FINDINGS, result.output
     records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     finding, summary = records
-    [entry] = summary["run"]["targets"]
-    assert entry["kind"] == "file" and entry["sha256"] == finding["suspect_sha256"]
-    assert entry["size"] == target.stat().st_size
+    first, second = summary["run"]["targets"]
+    assert first["kind"] == second["kind"] == "file"
+    assert first["sha256"] == finding["suspect_sha256"]  # the hash the scan took
+    assert second["sha256"] == hashlib.sha256(clean.read_bytes()).hexdigest()  # hashed at the end
+    assert (first["size"], second["size"]) == (copied.stat().st_size, clean.stat().st_size)
 
 
 @pytest.mark.slow

@@ -42,6 +42,8 @@ __all__ = ["HtmlWriter"]
 
 @dataclass(frozen=True)
 class PassageView:
+    """One passage as the template shows it: both sides marked, and where each lies."""
+
     number: int
     suspect: Shown
     source: Shown | None
@@ -53,6 +55,8 @@ class PassageView:
 
 @dataclass(frozen=True)
 class FindingView:
+    """One finding as the template shows it: its place in the report, its locator taken apart."""
+
     number: int
     anchor: str
     opened: bool
@@ -66,6 +70,8 @@ class FindingView:
 
 @dataclass
 class GroupView:
+    """One source document with its findings, and what came of reading it again."""
+
     group: SourceGroup
     anchor: str
     lang: str | None
@@ -148,7 +154,7 @@ class HtmlWriter:
         if isinstance(record, Finding):
             self._spool.add(record)
         elif isinstance(record, SkippedRecord):
-            kind = record.mime or "other"
+            kind = record.mime or error_kind(record.reason)
             self._skipped.setdefault(kind, _Bucket(kind)).items.append(record)
         elif isinstance(record, ErrorRecord):
             kind = error_kind(record.error)
