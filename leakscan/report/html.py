@@ -207,6 +207,7 @@ class HtmlWriter:
             "archive_dirs": self.options.archive_dirs,
             "quoting": self.options.quote_sources,
             "detailed_limit": self.options.detailed,
+            "expanded": self.options.expanded,
         }
 
     def _detailed(self, groups: list[SourceGroup]) -> set[tuple[int, int]]:
