@@ -15,11 +15,12 @@ import logging
 import sys
 from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
-from typing import ClassVar, TextIO, TypeVar
+from typing import Any, ClassVar, TextIO, TypeVar
 
 import click
 
 from ._version import __version__
+from .cli_report import REPORT_FORMATS, report_command, report_options, scan_writer
 from .errors import ExtractionError, LeakscanError
 from .index import DEFAULT_INDEX, Index
 from .records import Record, Summary
@@ -318,10 +319,11 @@ _SCAN_SECTIONS = {
 @click.option(
     "--format",
     "output_format",
-    type=click.Choice(["text", "jsonl"]),
+    type=click.Choice(REPORT_FORMATS),
     default="text",
     show_default=True,
-    help="text: for a person; jsonl: one JSON record per line (see the README).",
+    help="text: for a person; jsonl: one JSON record per line (see the README); html: a "
+    "self-contained report for an examiner; csv: one row per finding.",
 )
 @click.option(
     "--output",
@@ -329,6 +331,7 @@ _SCAN_SECTIONS = {
     type=click.Path(dir_okay=False),
     help="Write the report to FILE instead of standard output.",
 )
+@report_options
 @click.option(
     "--no-progress",
     is_flag=True,
@@ -432,11 +435,11 @@ def scan_command(
     max_ratio: int,
     max_members: int,
     max_depth: int,
+    **report_args: Any,
 ) -> None:
     """Check files, folders, archives and chat exports (TARGETS) for text of the indexed archive."""
     from .exports.archives import ArchiveLimits
     from .match import MatchParams
-    from .report import writer_for
     from .scan import Scanner, ScanOptions
 
     max_file_bytes = max_file_size << 20
@@ -467,7 +470,7 @@ def scan_command(
         with _errors_exit_2(), Index.open(index_location, readonly=True) as index:
             show = _ScanProgress(sys.stderr.isatty() and not no_progress)
             records = Scanner(index, options).scan(targets, progress=show)
-            writer = writer_for(output_format, stream)
+            writer = scan_writer(output_format, stream, index, targets, report_args)
             try:
                 for record in records:
                     show.clear()
@@ -733,6 +736,9 @@ def fingerprint_command(file: str, index_location: str) -> None:
         ],
     }
     click.echo(json.dumps(signature, indent=1))
+
+
+cli.add_command(report_command)
 
 
 def main() -> None:

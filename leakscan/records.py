@@ -254,6 +254,10 @@ class Summary:
     interrupted: bool = False
     #: Forensic extractions met (their case and device, see ExtractionRecord).
     extractions: list[dict[str, Any]] = field(default_factory=list)
+    #: How the scan was run, for the report's header (the CLI fills it in): command
+    #: line, host, user, start and end times, targets with their sha256, and the
+    #: case, examiner and note given.
+    run: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -275,6 +279,7 @@ class Summary:
             "notes": self.notes,
             **({"interrupted": True} if self.interrupted else {}),
             **({"extractions": self.extractions} if self.extractions else {}),
+            **({"run": self.run} if self.run else {}),
         }
 
 
