@@ -53,8 +53,11 @@ class FindingSpool:
                 0, finding.source, finding.source_sha256, finding.source_also_at, 0.0, []
             )
             self._groups[key] = group
-        group.best = max(group.best, finding.score)
-        group.entries.append((-finding.score, len(group.entries), self._size, len(data)))
+        # Ranked on the score as JSONL keeps it (4 decimals), so a report made again from
+        # saved findings orders ties exactly as the live one did.
+        score = round(finding.score, 4)
+        group.best = max(group.best, score)
+        group.entries.append((-score, len(group.entries), self._size, len(data)))
         self._size += len(data)
 
     def __len__(self) -> int:
