@@ -91,6 +91,9 @@ class Finding:
     device_path: str | None = None
     #: The label of the archive root ``source`` lies under, when the index has several.
     source_label: str | None = None
+    #: For a chat or database message: the whole text of the message(s) the passages
+    #: are in, as the source keeps it (cut after MESSAGE_TEXT_CHARS characters).
+    message_text: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -125,6 +128,7 @@ class Finding:
             "app": self.app,
             "device_path": self.device_path,
             "source_label": self.source_label,
+            "message_text": self.message_text,
         }
         data.update((key, value) for key, value in optional.items() if value is not None)
         return data

@@ -175,6 +175,20 @@ def test_report_command_renders_the_saved_stream_again(example: Path, tmp_path: 
     assert drop.sub("", first) == drop.sub("", again)
 
 
+def test_a_message_finding_shows_the_whole_message(example: Path) -> None:
+    """Beside its passages, a chat or database message is shown whole, as the app kept it."""
+    findings = [
+        json.loads(line)
+        for line in (example / "findings.jsonl").read_text("utf-8").splitlines()
+        if '"finding"' in line
+    ]
+    [pasted] = [f for f in findings if f["suspect"].endswith("msgstore.db#message=3")]
+    whole = pasted["message_text"]
+    assert whole.startswith("6. Payments.") and len(whole.split()) > pasted["matched_tokens"] - 5
+    page = _text((example / "report.html").read_text("utf-8"))
+    assert " ".join(whole.split()) in page
+
+
 def test_what_was_not_examined_is_listed_by_type_and_item(example: Path) -> None:
     page = (example / "report.html").read_text(encoding="utf-8")
     part = _text(page.split('id="not-examined"', 1)[1])

@@ -9,7 +9,8 @@ from typing import Any
 
 import jinja2
 
-from ..names import printable
+from ..names import printable, printable_passage
+from .marks import language_of
 
 __all__ = ["render"]
 
@@ -56,6 +57,8 @@ def _environment() -> jinja2.Environment:
     environment.filters["percent"] = _percent
     environment.filters["size"] = _size
     environment.filters["score"] = lambda value: f"{value:.2f}"
+    environment.filters["passage"] = lambda value: printable_passage(str(value))
+    environment.filters["is_arabic"] = lambda value: language_of(str(value)) == "ur"
     return environment
 
 
