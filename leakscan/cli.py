@@ -16,6 +16,7 @@ from typing import TextIO
 import click
 
 from ._version import __version__
+from .cli_verify import verify_command
 from .errors import ExtractionError, LeakscanError
 from .index import DEFAULT_INDEX, Index
 
@@ -251,6 +252,13 @@ def index_stats(index_location: str) -> None:
     type=click.IntRange(1),
     help="Refuse archives nested deeper than this.",
 )
+@click.option(
+    "--inventory",
+    "inventory_path",
+    type=click.Path(dir_okay=False),
+    help="Also list every item examined, clean ones included (size, sha256 and its "
+    "containers', MIME type, outcome, time) in FILE (JSONL), for `leakscan verify`.",
+)
 def scan_command(
     targets: tuple[str, ...],
     index_location: str,
@@ -267,6 +275,7 @@ def scan_command(
     max_ratio: int,
     max_members: int,
     max_depth: int,
+    inventory_path: str | None,
 ) -> None:
     """Check files, folders, archives and chat exports (TARGETS) for text of the indexed archive."""
     from .exports.archives import ArchiveLimits
@@ -294,9 +303,18 @@ def scan_command(
     findings = 0
     interrupted = False
     with _errors_exit_2(), Index.open(index_location, readonly=True) as index:
+        inventory = None
+        if inventory_path:  # every item examined, beside the report (see leakscan.inventory)
+            from .inventory import InventoryWriter
+
+            inventory = InventoryWriter.create(
+                inventory_path, targets, index=index.describe(), limits=options.limits
+            )
         stream: TextIO
         stream = open(output, "w", encoding="utf-8") if output else sys.stdout  # noqa: SIM115
-        records = Scanner(index, options).scan(targets)
+        records = Scanner(index, options).scan(targets, inventory=inventory is not None)
+        if inventory is not None:
+            records = inventory.tee(records)
         try:
             writer = writer_for(output_format, stream)
             for record in records:
@@ -311,6 +329,8 @@ def scan_command(
         finally:
             if output:
                 stream.close()
+            if inventory is not None:
+                inventory.close()
     if interrupted:
         _fail("interrupted: the scan is incomplete (items after the interruption were not read)")
     sys.exit(EXIT_FINDINGS if findings else EXIT_CLEAN)
@@ -489,6 +509,9 @@ def fingerprint_command(file: str, index_location: str) -> None:
         ],
     }
     click.echo(json.dumps(signature, indent=1))
+
+
+cli.add_command(verify_command)
 
 
 def main() -> None:

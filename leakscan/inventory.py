@@ -29,7 +29,7 @@ import json
 import os
 import socket
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, BinaryIO, NamedTuple, TextIO
@@ -286,16 +286,21 @@ class InventoryWriter:
         self.items += 1
         self.counts[record.outcome] = self.counts.get(record.outcome, 0) + 1
 
-    def tee(self, records: Iterator[Record]) -> Iterator[Record]:
+    def tee(self, records: Iterator[Record]) -> Generator[Record, None, None]:
         """The records of a scan (``Scanner.scan(..., inventory=True)``) without the item
-        lines, which go to the inventory."""
-        for record in records:
-            if isinstance(record, ItemRecord):
-                self.write(record)
-                continue
-            if isinstance(record, Summary):
-                self._summary = record
-            yield record
+        lines, which go to the inventory. Closing it closes the scan."""
+        try:
+            for record in records:
+                if isinstance(record, ItemRecord):
+                    self.write(record)
+                    continue
+                if isinstance(record, Summary):
+                    self._summary = record
+                yield record
+        finally:
+            close = getattr(records, "close", None)
+            if close is not None:
+                close()
 
     def close(self) -> None:
         """Write the trailer and close the file."""
