@@ -508,15 +508,18 @@ def scan(
     *,
     min_score: float = 0.5,
     jobs: int = 1,
+    inventory: bool = False,
 ) -> Iterator[Record]:
     """Scan files and folders against an index: yields Finding, ErrorRecord and
-    SkippedRecord records, then one Summary. Sugar over :class:`Scanner`."""
+    SkippedRecord records (and with ``inventory`` an ItemRecord before each item's),
+    then one Summary. Sugar over :class:`Scanner`."""
     if isinstance(targets, (str, os.PathLike)):
         targets = [targets]
     own = not isinstance(index, Index)
     opened = Index.open(index, readonly=True) if not isinstance(index, Index) else index
     try:
-        yield from Scanner(opened, ScanOptions(min_score=min_score, jobs=jobs)).scan(targets)
+        scanner = Scanner(opened, ScanOptions(min_score=min_score, jobs=jobs))
+        yield from scanner.scan(targets, inventory=inventory)
     finally:
         if own:
             opened.close()

@@ -486,3 +486,20 @@ def test_an_inventory_cut_short_is_read_with_a_warning(
     assert done.returncode == 1 and "incomplete" in done.stderr
     assert len(differences(done)) >= 1
     assert all(status == "added" for status, _ in differences(done))
+
+
+def test_the_readme_example_runs_as_written(tmp_path: Path) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Inventory and verify", 1)[1]
+    commands = section.split("```sh\n", 1)[1].split("```", 1)[0].splitlines()
+    shown = section.split("```text\n", 1)[1].split("```", 1)[0].strip()
+    (tmp_path / "examples").symlink_to(ROOT / "examples")
+    assert run_cli(tmp_path, "index", "build", "examples/archive").returncode == 0  # ./dev demo
+    codes = []
+    for command in commands:
+        program, *args = command.replace("/tmp/", f"{tmp_path}/").split()
+        assert program == "leakscan"
+        done = run_cli(tmp_path, *args)
+        codes.append(done.returncode)
+    assert codes == [1, 0], done.stderr
+    assert done.stdout.strip() == shown
