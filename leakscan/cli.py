@@ -16,7 +16,6 @@ from typing import TextIO
 import click
 
 from ._version import __version__
-from .cli_verify import verify_command
 from .errors import ExtractionError, LeakscanError
 from .index import DEFAULT_INDEX, Index
 
@@ -510,6 +509,9 @@ def fingerprint_command(file: str, index_location: str) -> None:
     }
     click.echo(json.dumps(signature, indent=1))
 
+
+# Commands kept in modules of their own.
+from .cli_verify import verify_command  # noqa: E402
 
 cli.add_command(verify_command)
 
