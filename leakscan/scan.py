@@ -291,13 +291,14 @@ class Scanner:
 
         Runs in a worker: each entry is a step of its own (its time limit
         starts when the step is announced), so a member that hangs costs that
-        member, and the job can be resumed after it (``job.skip``). Each
-        Outcome carries its inventory line; with ``inventory`` a file
-        skipped for its size is hashed for it too.
+        member, and the job can be resumed after it (``job.skip``). With
+        ``inventory`` each Outcome carries its inventory line (containers
+        inside others are hashed for it, and files skipped for their size).
         """
-        entries = Expander(self.options.limits).located(job, progress)
+        expander = Expander(self.options.limits, hash_containers=inventory)
+        entries = expander.located(job, progress)
         while True:
-            examined_at = utc_now()
+            examined_at = utc_now() if inventory else ""
             try:
                 entry, containers = next(entries, (None, ()))
             except Exception as exc:  # a bug met on one crafted container
@@ -308,13 +309,16 @@ class Scanner:
             if entry is None:
                 return
             if isinstance(entry, Opened):
-                facts = container_facts(entry, containers, examined_at)
+                facts = container_facts(entry, containers, examined_at) if inventory else None
                 progress.part(Outcome(item=False, container=True, facts=facts))
             elif isinstance(entry, NoteRecord | ExtractionRecord):
                 progress.part(Outcome((entry,), item=False))
             elif isinstance(entry, Item):
                 tick = functools.partial(progress.step, entry.name, "scan") if inventory else None
                 outcome, seen = self._item_outcome(entry, tick)
+                if not inventory:
+                    progress.part(outcome)
+                    continue
                 facts = item_facts(
                     entry.name,
                     outcome.records,
@@ -325,9 +329,11 @@ class Scanner:
                     messages=outcome.chat_messages,
                 )
                 progress.part(replace(outcome, facts=facts))
-            else:
+            elif inventory:
                 facts = record_facts((entry,), containers)
                 progress.part(Outcome((entry,), facts=replace(facts, examined_at=examined_at)))
+            else:
+                progress.part(Outcome((entry,)))
 
     def scan_path(self, path: str) -> list[Record]:
         """Records of every item in one file (an archive's members, a chat's messages),

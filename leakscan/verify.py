@@ -359,7 +359,8 @@ def _verify_job(job: _Job, progress: Progress) -> None:
     progress.part(_Seen(job.name, False, own.sha256, own.size))
     if not job.expand or (job.expected is not None and own.sha256 == job.expected):
         return
-    for entry, _ in Expander(limits).located(FileJob(job.name, job.path), progress):
+    expander = Expander(limits, hash_containers=True)
+    for entry, _ in expander.located(FileJob(job.name, job.path), progress):
         if isinstance(entry, Opened):
             progress.part(_Seen(entry.name, True, entry.sha256, entry.size))
         elif isinstance(entry, Item):

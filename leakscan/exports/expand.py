@@ -164,8 +164,13 @@ def _sparse_decoy(info: os.stat_result, limit: int) -> bool:
 class Expander:
     """Expands files into items, under archive limits shared by each outermost archive."""
 
-    def __init__(self, limits: ArchiveLimits | None = None) -> None:
+    def __init__(
+        self, limits: ArchiveLimits | None = None, *, hash_containers: bool = False
+    ) -> None:
         self.limits = limits or ArchiveLimits()
+        #: Hash containers inside others (and e-mails) for their Opened entries and the
+        #: chains of :meth:`located`; off, only the file on disk is hashed (cheaper).
+        self.hash_containers = hash_containers
         #: The containers open at this point of the expansion, outermost first.
         self._open: list[Container] = []
 
@@ -216,6 +221,10 @@ class Expander:
         if chain and chain[-1].name == name:  # the container's own text or error
             chain = chain[:-1]
         return tuple(chain)
+
+    def _own(self, data: bytes) -> _Own:
+        """A container in memory: its size, and its sha256 when containers are hashed."""
+        return _Own(hashlib.sha256(data).hexdigest() if self.hash_containers else None, len(data))
 
     @contextmanager
     def _inside(self, name: str, sha256: str | None) -> Iterator[None]:
@@ -463,7 +472,7 @@ class Expander:
                 sha256,
             )
             return
-        own = _Own(hashlib.sha256(data).hexdigest(), len(data))
+        own = self._own(data)
         if kind:
             yield from self._open_archive(
                 kind, io.BytesIO(data), full, own, holder, sha256, budget, depth + 1
@@ -507,7 +516,7 @@ class Expander:
         own: _Own | None = None,
     ) -> Iterator[Entry]:
         if own is None:
-            own = _Own(hashlib.sha256(data).hexdigest(), len(data))
+            own = self._own(data)
         if kind == "mbox":  # a mailbox inside an archive or a mail: already in memory
             yield from self._mbox(io.BytesIO(data), name, own, holder, sha256, budget, depth)
             return
