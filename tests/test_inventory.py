@@ -15,8 +15,10 @@ import io
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 import zipfile
 from collections import Counter
 from datetime import datetime, timedelta
@@ -503,3 +505,76 @@ def test_the_readme_example_runs_as_written(tmp_path: Path) -> None:
         codes.append(done.returncode)
     assert codes == [1, 0], done.stderr
     assert done.stdout.strip() == shown
+
+
+def slow_text(words: int) -> bytes:
+    """Text that takes seconds to fingerprint, but compresses to almost nothing."""
+    return (prose(5, 2000) + "\n").encode() * (words // 2000)
+
+
+def test_a_member_that_stopped_its_worker_is_listed_inside_its_archive(
+    case: dict[str, Any], tmp_path: Path
+) -> None:
+    path = tmp_path / "export.zip"
+    members = {"a.txt": prose(81, 100).encode(), "b_slow.txt": slow_text(6_000_000)}
+    path.write_bytes(zip_bytes({**members, "c.txt": LEAK.encode()}))
+    options = ScanOptions(timeout_seconds=1.5, max_file_bytes=256 << 20)
+    with Index.open(case["index"], readonly=True) as index:
+        records = list(Scanner(index, options).scan([str(path)], inventory=True))
+    items = {r.suspect: r for r in records if isinstance(r, ItemRecord)}
+    stopped = items[f"{path}!b_slow.txt"]
+    assert stopped.outcome == "error" and "timed out" in (stopped.reason or "")
+    assert stopped.sha256 is None  # its worker was killed before it could say
+    assert stopped.containers == ((str(path), sha(path.read_bytes())),)
+    assert items[f"{path}!c.txt"].outcome == "finding"  # the job went on after it
+    assert items[f"{path}!a.txt"].sha256 == sha(members["a.txt"])
+
+
+def test_an_interrupted_scan_leaves_an_inventory_that_says_so(
+    case: dict[str, Any], tmp_path: Path
+) -> None:
+    export = tmp_path / "export"
+    export.mkdir()
+    (export / "a.txt").write_text(prose(82, 100), encoding="utf-8")
+    (export / "big.txt").write_bytes(slow_text(12_000_000))  # tens of seconds of work
+    (export / "z.txt").write_text(prose(83, 100), encoding="utf-8")
+    inventory = tmp_path / "inventory.jsonl"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    args = ["scan", "export", "--index", str(case["index"]), "--inventory", str(inventory)]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "leakscan.cli", *args],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        time.sleep(4)
+        assert process.poll() is None, process.communicate()
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=30)
+    finally:
+        process.kill()
+    lines = read_jsonl(inventory)
+    assert lines[0]["type"] == "inventory" and lines[-1]["type"] == "inventory-end"
+    assert lines[-1]["interrupted"] is True
+    listed = [line["suspect"] for line in lines[1:-1]]
+    assert "export/a.txt" in listed and "export/z.txt" not in listed
+    done = run_cli(tmp_path, "verify", str(inventory), "--format", "jsonl")
+    assert done.returncode == 1 and "incomplete" in done.stderr
+    assert ("added", "export/z.txt") in differences(done)
+
+
+def test_an_inventory_that_cannot_be_written_is_a_usage_error(case: dict[str, Any]) -> None:
+    done = run_cli(
+        case["root"],
+        "scan",
+        "export/notes",
+        "--index",
+        str(case["index"]),
+        "--inventory",
+        str(case["root"] / "no such folder" / "inventory.jsonl"),
+    )
+    assert done.returncode == 2 and "cannot write the inventory" in done.stderr
+    assert "Traceback" not in done.stderr
