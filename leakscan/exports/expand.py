@@ -82,8 +82,9 @@ CONTAINER_MIME = {
 class Opened:
     """An archive or e-mail was opened; its members follow as items of their own.
 
-    ``sha256`` and ``size`` are of the container's own bytes (None: not
-    hashed, a sparse decoy on disk); ``mime`` its type as the reader took it.
+    ``sha256`` and ``size`` are of the container's own bytes (``sha256``
+    None: not hashed, a sparse decoy on disk, or a container in memory when
+    the Expander does not hash those); ``mime`` its type as the reader took it.
     """
 
     name: str
