@@ -296,7 +296,15 @@ def index_stats(index_location: str) -> None:
 
 
 _SCAN_SECTIONS = {
-    "Output": ("--format", "--output", "--no-progress"),
+    "Output": (
+        "--format",
+        "--output",
+        "--report",
+        "--csv-passages",
+        "--inventory",
+        "--no-progress",
+    ),
+    "Case (for the report)": ("--case", "--examiner", "--note", "--archive"),
     "Matching": ("--index", "--min-score", "--common-df"),
     "Limits": (
         "--max-file-size",
@@ -418,6 +426,13 @@ _SCAN_SECTIONS = {
     type=click.IntRange(1),
     help="Refuse archives nested deeper than this.",
 )
+@click.option(
+    "--inventory",
+    "inventory_path",
+    type=click.Path(dir_okay=False),
+    help="Also list every item examined, clean ones included (size, sha256 and its "
+    "containers', MIME type, outcome, time) in FILE (JSONL), for `leakscan verify`.",
+)
 def scan_command(
     targets: tuple[str, ...],
     index_location: str,
@@ -435,6 +450,7 @@ def scan_command(
     max_ratio: int,
     max_members: int,
     max_depth: int,
+    inventory_path: str | None,
     **report_args: Any,
 ) -> None:
     """Check files, folders, archives and chat exports (TARGETS) for text of the indexed archive."""
@@ -466,23 +482,37 @@ def scan_command(
         except OSError as exc:
             _fail(f"cannot write the report to {output}: {exc.strerror or exc}")
     summary: Summary | None = None
+    inventory = None
     try:
         with _errors_exit_2(), Index.open(index_location, readonly=True) as index:
+            if inventory_path:  # every item examined, beside the report (see leakscan.inventory)
+                from .inventory import InventoryWriter
+
+                inventory = InventoryWriter.create(
+                    inventory_path, targets, index=index.describe(), limits=options.limits
+                )
             show = _ScanProgress(sys.stderr.isatty() and not no_progress)
-            records = Scanner(index, options).scan(targets, progress=show)
+            records = Scanner(index, options).scan(
+                targets, progress=show, inventory=inventory is not None
+            )
             writer = scan_writer(output_format, stream, index, targets, report_args)
+
+            def write(record: Record) -> None:
+                nonlocal summary
+                if inventory is not None and inventory.take(record):
+                    return
+                writer.write(record)
+                if isinstance(record, Summary):
+                    summary = record
+
             try:
                 for record in records:
                     show.clear()
-                    writer.write(record)
-                    if isinstance(record, Summary):
-                        summary = record
+                    write(record)
             except KeyboardInterrupt:  # while writing: the scan still ends with its summary
                 try:
                     for record in _interrupted(records):
-                        writer.write(record)
-                        if isinstance(record, Summary):
-                            summary = record
+                        write(record)
                 except KeyboardInterrupt:
                     records.close()
             finally:
@@ -493,6 +523,8 @@ def scan_command(
     finally:
         if output:
             stream.close()
+        if inventory is not None:
+            inventory.close()
     if summary is None or summary.interrupted:
         click.echo(
             "leakscan: interrupted: the scan is incomplete "
@@ -738,7 +770,11 @@ def fingerprint_command(file: str, index_location: str) -> None:
     click.echo(json.dumps(signature, indent=1))
 
 
+# Commands kept in modules of their own.
+from .cli_verify import verify_command  # noqa: E402
+
 cli.add_command(report_command)
+cli.add_command(verify_command)
 
 
 def main() -> None:

@@ -25,6 +25,7 @@ EXPECTED = [
     "Index",
     "IndexNotFoundError",
     "IndexStats",
+    "ItemRecord",
     "KeyMismatchError",
     "LeakscanError",
     "LeakscanIndexError",
