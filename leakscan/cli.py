@@ -495,7 +495,9 @@ def scan_command(
             records = Scanner(index, options).scan(
                 targets, progress=show, inventory=inventory is not None
             )
-            writer = scan_writer(output_format, stream, index, targets, report_args)
+            writer = scan_writer(
+                output_format, stream, index, targets, {**report_args, "inventory": inventory_path}
+            )
 
             def write(record: Record) -> None:
                 nonlocal summary

@@ -95,6 +95,7 @@ class RunRecorder:
         case: str | None = None,
         examiner: str | None = None,
         note: str | None = None,
+        inventory: str | None = None,
     ) -> None:
         self.targets = list(targets)
         self.run: dict[str, Any] = {
@@ -107,6 +108,8 @@ class RunRecorder:
         for key, value in (("case", case), ("examiner", examiner), ("note", note)):
             if value:
                 self.run[key] = value
+        if inventory:  # the list of every item examined, for the report to link to
+            self.run["inventory"] = os.path.abspath(inventory)
         from .walk import display_name
 
         #: A file target's locator → the sha256 the scan computed when it read it.
@@ -219,7 +222,9 @@ def scan_writer(
         raise ConfigurationError("--csv-passages needs --format csv")
     run = None
     if output_format != "text" or html_path:
-        run = RunRecorder(targets, options.case, options.examiner, options.note)
+        run = RunRecorder(
+            targets, options.case, options.examiner, options.note, report_args.get("inventory")
+        )
     files: list[TextIO] = []
     try:
         if passages_path:

@@ -578,3 +578,15 @@ def test_an_inventory_that_cannot_be_written_is_a_usage_error(case: dict[str, An
     )
     assert done.returncode == 2 and "cannot write the inventory" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_the_report_links_to_the_inventory(case: dict[str, Any]) -> None:
+    summary = case["report"][-1]
+    listed = Path(summary["run"]["inventory"])
+    assert listed.name == "inventory.jsonl" and listed.is_absolute()
+    page = case["root"] / "linked.html"
+    done = run_cli(
+        case["root"], "report", "report.jsonl", "-o", str(page), "--index", str(case["index"])
+    )
+    assert done.returncode == 0, done.stderr
+    assert f'href="{listed.as_uri()}"' in page.read_text(encoding="utf-8")

@@ -46,6 +46,8 @@ FINDING_COLUMNS = (
     "attachment",
     "attachment_pages",
     "device_path",
+    "source_label",
+    "message_text",
 )
 PASSAGE_COLUMNS = (
     "finding",

@@ -281,7 +281,7 @@ def _extraction_of(data: dict[str, Any]) -> ExtractionRecord:
     )
 
 
-_RUN_FIELDS = ("command_line", "cwd", "host", "user", "started_at", "finished_at")
+_RUN_FIELDS = ("command_line", "cwd", "host", "user", "started_at", "finished_at", "inventory")
 _TARGET_FIELDS = ("path", "absolute", "kind", "size", "sha256", "error")
 
 

@@ -3,6 +3,7 @@ autoescaping on, and the filters that print names and numbers the way reports do
 
 from __future__ import annotations
 
+import pathlib
 from collections.abc import Iterator
 from functools import cache
 from typing import Any
@@ -57,6 +58,7 @@ def _environment() -> jinja2.Environment:
     environment.filters["percent"] = _percent
     environment.filters["size"] = _size
     environment.filters["score"] = lambda value: f"{value:.2f}"
+    environment.filters["file_url"] = lambda value: pathlib.Path(str(value)).as_uri()
     environment.filters["passage"] = lambda value: printable_passage(str(value))
     environment.filters["is_arabic"] = lambda value: language_of(str(value)) == "ur"
     return environment
