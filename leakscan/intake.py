@@ -19,6 +19,7 @@ from typing import BinaryIO
 from .errors import ExtractionError, LeakscanError, UnsupportedFormatError
 from .extract import Extracted, detect_mime, extract
 from .isolation import Failure, Isolation, Pool
+from .ocr import OcrSettings, session
 from .records import ErrorRecord, SkippedRecord
 from .walk import Item, display_name, open_evidence, read_evidence
 
@@ -108,8 +109,11 @@ def read_item_stream(
     return handle, digest.hexdigest(), size
 
 
-def load_item(item: Item, max_bytes: int) -> Loaded | ErrorRecord | SkippedRecord:
-    """Read, type and extract one item."""
+def load_item(
+    item: Item, max_bytes: int, ocr: OcrSettings | None = None
+) -> Loaded | ErrorRecord | SkippedRecord:
+    """Read, type and extract one item; pictures and scanned pages are read by OCR with
+    the ``ocr`` settings (None: the defaults, no cache)."""
     read = read_item(item, max_bytes)
     if not isinstance(read, tuple):
         return read
@@ -125,7 +129,8 @@ def load_item(item: Item, max_bytes: int) -> Loaded | ErrorRecord | SkippedRecor
     mime = None
     try:
         mime = detect_mime(data)
-        return Loaded(item, sha256, extract(data, item.name, mime))
+        with session(ocr):
+            return Loaded(item, sha256, extract(data, item.name, mime))
     except UnsupportedFormatError as exc:
         return SkippedRecord(item.name, str(exc), mime, holder)
     except LeakscanError as exc:

@@ -29,6 +29,9 @@ class Passage:
 
     Suspect offsets are characters of the suspect's extracted text; source
     offsets are token positions of the source (the index holds no text).
+    For text read by OCR, ``bbox`` is the box (x0, y0, x1, y1) holding the
+    passage's words on page ``page`` of the picture, in pixels of the picture
+    as stored (of the rendering at the page's dpi for a scanned PDF page).
     """
 
     suspect_start: int
@@ -38,6 +41,7 @@ class Passage:
     text: str
     tokens: int = 0
     page: int | None = None
+    bbox: tuple[int, int, int, int] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -50,6 +54,8 @@ class Passage:
         }
         if self.page is not None:
             data["page"] = self.page
+        if self.bbox is not None:
+            data["bbox"] = list(self.bbox)
         return data
 
 
@@ -91,6 +97,8 @@ class Finding:
     device_path: str | None = None
     #: The label of the archive root ``source`` lies under, when the index has several.
     source_label: str | None = None
+    #: For text read by OCR: engine, version, languages and mean confidence (0-100).
+    ocr: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -125,6 +133,7 @@ class Finding:
             "app": self.app,
             "device_path": self.device_path,
             "source_label": self.source_label,
+            "ocr": dict(self.ocr) if self.ocr is not None else None,
         }
         data.update((key, value) for key, value in optional.items() if value is not None)
         return data
@@ -137,11 +146,15 @@ class ErrorRecord:
     suspect: str
     error: str
     suspect_sha256: str | None = None
+    #: For a chat's attachment: the message that sent it.
+    sent_in: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"type": "error", "suspect": self.suspect, "error": self.error}
         if self.suspect_sha256 is not None:
             data["suspect_sha256"] = self.suspect_sha256
+        if self.sent_in is not None:
+            data["sent_in"] = self.sent_in
         return data
 
 
@@ -153,6 +166,8 @@ class SkippedRecord:
     reason: str
     mime: str | None = None
     suspect_sha256: str | None = None
+    #: For a chat's attachment: the message that sent it.
+    sent_in: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"type": "skipped", "suspect": self.suspect, "reason": self.reason}
@@ -160,6 +175,8 @@ class SkippedRecord:
             data["mime"] = self.mime
         if self.suspect_sha256 is not None:
             data["suspect_sha256"] = self.suspect_sha256
+        if self.sent_in is not None:
+            data["sent_in"] = self.sent_in
         return data
 
 
@@ -254,6 +271,11 @@ class Summary:
     interrupted: bool = False
     #: Forensic extractions met (their case and device, see ExtractionRecord).
     extractions: list[dict[str, Any]] = field(default_factory=list)
+    #: Items whose text was (partly) read by OCR, and their pages: recognised in this
+    #: scan, or taken from the OCR cache of an earlier run.
+    ocr_items: int = 0
+    ocr_pages_read: int = 0
+    ocr_pages_cached: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -275,6 +297,17 @@ class Summary:
             "notes": self.notes,
             **({"interrupted": True} if self.interrupted else {}),
             **({"extractions": self.extractions} if self.extractions else {}),
+            **(
+                {
+                    "ocr": {
+                        "items": self.ocr_items,
+                        "pages_read": self.ocr_pages_read,
+                        "pages_from_cache": self.ocr_pages_cached,
+                    }
+                }
+                if self.ocr_items
+                else {}
+            ),
         }
 
 

@@ -30,6 +30,7 @@ from .index import DEFAULT_INDEX, Index
 from .intake import DEFAULT_MAX_FILE_BYTES, Loaded, internal_error, load_item, read_item_stream
 from .isolation import DEFAULT_ISOLATION, Done, Failure, Isolation, Progress, run_steps
 from .match import Matcher, MatchParams, SourceMatch
+from .ocr import OcrSettings, for_index
 from .records import (
     ErrorRecord,
     ExtractionRecord,
@@ -67,6 +68,9 @@ class ScanOptions:
     archive_limits: ArchiveLimits | None = None
     #: Chat exports are streamed, so only an absurd size is refused.
     max_chat_bytes: int = DEFAULT_MAX_CHAT_BYTES
+    #: Whether and how pictures and scanned pages are read (OCR); the cache defaults
+    #: to a file beside the index.
+    ocr: OcrSettings = field(default_factory=OcrSettings)
 
     @property
     def isolation(self) -> Isolation:
@@ -90,8 +94,10 @@ def findings_for(
     labels: Mapping[str, str] | None = None,
 ) -> list[Finding]:
     """Turn source matches into finding records quoting the suspect's original text;
-    ``labels`` name the archive roots (given when an index holds several)."""
+    ``labels`` name the archive roots (given when an index holds several). Text read by
+    OCR gives each passage its page and box on the picture, and the finding its ``ocr``."""
     tokens = fingerprint.tokens
+    ocr = extracted.ocr
     findings = []
     for match in matches:
         if match.score < min_score:
@@ -100,6 +106,8 @@ def findings_for(
         for p in match.passages:
             start = int(tokens.starts[p.suspect_start])
             end = int(tokens.ends[p.suspect_end - 1])
+            page = extracted.page_at(start) if len(extracted.pages) > 1 else None
+            region = ocr.region(start, end) if ocr is not None else None
             passages.append(
                 Passage(
                     suspect_start=start,
@@ -108,9 +116,13 @@ def findings_for(
                     source_end=p.source_end,
                     text=extracted.text[start:end],
                     tokens=p.suspect_end - p.suspect_start,
-                    page=extracted.page_at(start) if len(extracted.pages) > 1 else None,
+                    page=region[0] if region is not None else page,
+                    bbox=region[1] if region is not None else None,
                 )
             )
+        read_by_ocr = ocr is not None and (
+            not passages or any(p.bbox is not None for p in passages)
+        )
         paths = match.content.paths or ("<removed>",)
         roots = match.content.roots
         findings.append(
@@ -128,6 +140,7 @@ def findings_for(
                 passages=tuple(passages),
                 source_also_at=tuple(paths[1:]),
                 source_label=labels.get(roots[0]) if labels and roots else None,
+                ocr=ocr.summary() if read_by_ocr and ocr is not None else None,
             )
         )
     return findings
@@ -144,6 +157,9 @@ class Outcome:
     chat_messages: int = 0
     chat_app: str = ""
     bytes_scanned: int = 0
+    #: Pages of the item read by OCR now and taken from the OCR cache (-1: no OCR).
+    ocr_pages_read: int = -1
+    ocr_pages_cached: int = 0
 
 
 class Scanner:
@@ -153,6 +169,10 @@ class Scanner:
         self.index = index
         self.options = options or ScanOptions()
         self.matcher = Matcher(index, self.options.params)
+        #: OCR settings with the cache beside the index (none for an index in memory).
+        self.ocr = for_index(
+            self.options.ocr, getattr(index.backend, "path", None), self.options.timeout_seconds
+        )
         labels = index.root_labels()
         #: Archive roots' labels, when there are several to tell apart.
         self.labels = labels if len(labels) > 1 else {}
@@ -173,8 +193,10 @@ class Scanner:
     def _item_outcome(self, item: Item) -> Outcome:
         if item.chat is not None:
             return self._chat_outcome(item)
-        loaded = load_item(item, self.options.max_file_bytes)
+        loaded = load_item(item, self.options.max_file_bytes, self.ocr)
         if not isinstance(loaded, Loaded):
+            if item.sent_in is not None and item.sent_in.message != item.name:
+                loaded = replace(loaded, sent_in=item.sent_in.message)
             return Outcome((*_notes(item, None, ()), loaded))
         notes = _notes(item, loaded.holder_sha256, loaded.extracted.notes)
         try:
@@ -199,7 +221,13 @@ class Scanner:
                 )
                 for f in found
             ]
-        return Outcome((*notes, *found), bytes_scanned=_size_of(item))
+        ocr = loaded.extracted.ocr
+        return Outcome(
+            (*notes, *found),
+            bytes_scanned=_size_of(item),
+            ocr_pages_read=ocr.pages_read if ocr is not None else -1,
+            ocr_pages_cached=ocr.pages_cached if ocr is not None else 0,
+        )
 
     def _chat_outcome(self, item: Item) -> Outcome:
         """A chat export, streamed message by message (its size costs no attribution)."""
@@ -436,6 +464,10 @@ def _count(summary: Summary, outcome: Outcome) -> None:
     else:
         summary.scanned += 1
         summary.bytes_scanned += outcome.bytes_scanned
+    if outcome.ocr_pages_read >= 0:
+        summary.ocr_items += 1
+        summary.ocr_pages_read += outcome.ocr_pages_read
+        summary.ocr_pages_cached += outcome.ocr_pages_cached
 
 
 _worker: Scanner | None = None
