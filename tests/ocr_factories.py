@@ -9,7 +9,6 @@ which Nastaliq's stacked, joined glyphs need.
 from __future__ import annotations
 
 import io
-import math
 import random
 from collections.abc import Sequence
 from pathlib import Path
@@ -77,6 +76,19 @@ URDU_OTHER = (
     "کدو کا مقابلہ اکتوبر میں ہوگا اور چائے کے بعد اجلاس ساڑھے آٹھ بجے ختم ہوا۔"
 )
 
+ENGLISH_NOTICE = (
+    "Notice to all depot staff. From the first of June the night gate of the Fernhill depot "
+    "closes at ten, and drivers returning later must ring the duty clerk from the call box by "
+    "the weighbridge. Spare keys to the fuel store are no longer kept in the gatehouse drawer; "
+    "the duty clerk signs them out and back in the blue register."
+)
+
+URDU_NOTICE = (
+    "ڈپو کے تمام عملے کے لیے اطلاع۔ یکم جون سے ڈپو کا رات والا دروازہ دس بجے بند ہو جائے گا اور "
+    "دیر سے آنے والے ڈرائیور کانٹے کے پاس والے فون سے ڈیوٹی کلرک کو اطلاع دیں گے۔ ایندھن کے "
+    "گودام کی فالتو چابیاں اب دربان کی دراز میں نہیں رکھی جائیں گی۔"
+)
+
 
 def fonts_available(faces: Sequence[str] = tuple(FONT_FILES)) -> bool:
     """Whether every font file these tests render with is installed."""
@@ -98,8 +110,9 @@ def raqm_available() -> bool:
 # ---------------------------------------------------------------------------
 
 
-def _wrap(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.FreeTypeFont, width: int,
-          rtl: bool) -> list[str]:
+def _wrap(
+    draw: ImageDraw.ImageDraw, text: str, font: ImageFont.FreeTypeFont, width: int, rtl: bool
+) -> list[str]:
     options = {"direction": "rtl", "language": "ur"} if rtl else {}
     lines: list[str] = []
     line = ""
@@ -151,8 +164,14 @@ def render_page(
         for line in lines:
             if rtl:
                 length = draw.textlength(line, font=font, direction="rtl", language="ur")
-                draw.text((width - margin - length, y), line, font=font, fill=0,
-                          direction="rtl", language="ur")
+                draw.text(
+                    (width - margin - length, y),
+                    line,
+                    font=font,
+                    fill=0,
+                    direction="rtl",
+                    language="ur",
+                )
             else:
                 draw.text((margin, y), line, font=font, fill=0)
             y += step
@@ -173,8 +192,11 @@ def rotate(image: Image.Image, degrees: float) -> Image.Image:
 
 def turn(image: Image.Image, degrees: int) -> Image.Image:
     """Turned a quarter, half or three quarters (a phone held sideways)."""
-    ops = {90: Image.Transpose.ROTATE_90, 180: Image.Transpose.ROTATE_180,
-           270: Image.Transpose.ROTATE_270}
+    ops = {
+        90: Image.Transpose.ROTATE_90,
+        180: Image.Transpose.ROTATE_180,
+        270: Image.Transpose.ROTATE_270,
+    }
     return image.transpose(ops[degrees])
 
 
@@ -199,7 +221,10 @@ def tilt(image: Image.Image, amount: float = 0.08) -> Image.Image:
     coefficients = _perspective_coefficients(corners, seen)
     fill = 255 if image.mode == "L" else (255, 255, 255)
     return image.transform(
-        (w, h), Image.Transform.PERSPECTIVE, coefficients, Image.Resampling.BICUBIC,
+        (w, h),
+        Image.Transform.PERSPECTIVE,
+        coefficients,
+        Image.Resampling.BICUBIC,
         fillcolor=fill,
     )
 
@@ -219,15 +244,17 @@ def uneven_light(image: Image.Image, darkest: float = 0.45) -> Image.Image:
 
 def downscale(image: Image.Image, factor: float = 0.5) -> Image.Image:
     w, h = image.size
-    return image.resize((max(1, int(w * factor)), max(1, int(h * factor))),
-                        Image.Resampling.BILINEAR)
+    return image.resize(
+        (max(1, int(w * factor)), max(1, int(h * factor))), Image.Resampling.BILINEAR
+    )
 
 
 def noise(image: Image.Image, sigma: float = 12.0, seed: int = 1) -> Image.Image:
     grey = np.asarray(image.convert("L"), dtype=np.float32)
     rng = np.random.default_rng(seed)
-    return Image.fromarray(np.clip(grey + rng.normal(0, sigma, grey.shape), 0, 255)
-                           .astype(np.uint8), "L")
+    return Image.fromarray(
+        np.clip(grey + rng.normal(0, sigma, grey.shape), 0, 255).astype(np.uint8), "L"
+    )
 
 
 def jpeg_bytes(image: Image.Image, quality: int = 30, exif: Image.Exif | None = None) -> bytes:
@@ -286,8 +313,14 @@ def multipage_tiff(pages: Sequence[Image.Image], compression: str = "group4") ->
     """A multi-page TIFF as a document scanner writes one (bilevel, CCITT G4)."""
     out = io.BytesIO()
     frames = [p.convert("1") if compression.startswith("group") else p for p in pages]
-    frames[0].save(out, "TIFF", save_all=True, append_images=frames[1:], compression=compression,
-                   dpi=(200, 200))
+    frames[0].save(
+        out,
+        "TIFF",
+        save_all=True,
+        append_images=frames[1:],
+        compression=compression,
+        dpi=(200, 200),
+    )
     return out.getvalue()
 
 
@@ -306,8 +339,3 @@ def image_pdf(pages: Sequence[Image.Image], dpi: int = 150) -> bytes:
     rgb = [p.convert("RGB") for p in pages]
     rgb[0].save(out, "PDF", save_all=True, append_images=rgb[1:], resolution=float(dpi))
     return out.getvalue()
-
-
-def rotation_matrix(degrees: float) -> tuple[float, float]:
-    radians = math.radians(degrees)
-    return math.cos(radians), math.sin(radians)

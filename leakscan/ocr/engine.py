@@ -139,8 +139,14 @@ def _words(tsv: str) -> list[RawWord]:
             confidence = float(fields[10])
         except ValueError:
             continue
-        rows.append(((fields[2], fields[3], fields[4]), text, confidence,
-                     (left, top, left + width, top + height)))
+        rows.append(
+            (
+                (fields[2], fields[3], fields[4]),
+                text,
+                confidence,
+                (left, top, left + width, top + height),
+            )
+        )
     words: list[RawWord] = []
     for number, (place, text, confidence, box) in enumerate(rows):
         following = rows[number + 1][0] if number + 1 < len(rows) else None

@@ -14,6 +14,8 @@ The steps, each chosen by measurement (README, "OCR"; ``benchmarks/ocr.py``):
 4. A page that came out mostly in Arabic script is read again with ``urd``
    alone, which reads Urdu better than the combined models do (more so for
    Nastaliq), and that pass is kept.
+5. A page read with a mean confidence under :data:`MIN_PAGE_CONFIDENCE` is a
+   picture without text: its words (tesseract's guesses at noise) are dropped.
 """
 
 from __future__ import annotations
@@ -36,6 +38,10 @@ URDU_PAGE_SHARE = 0.7
 MIN_SKEW = 0.3
 #: Below this profile strength no line direction was found (a photo, a blank page).
 MIN_LAYOUT_STRENGTH = 1.2
+#: A page read with a lower mean confidence holds no text: what tesseract makes of
+#: noise, grass or a wall (measured: 25-30) rather than of a page (Nastaliq photos,
+#: the hardest pages measured, 48 and up).
+MIN_PAGE_CONFIDENCE = 40.0
 
 
 @dataclass(frozen=True)
@@ -81,16 +87,20 @@ class _Candidate:
     result: Recognition
 
 
-def _turned(image: Image.Image, placement: Placement, method: Image.Transpose) -> tuple[
-    Image.Image, Placement
-]:
+def _turned(
+    image: Image.Image, placement: Placement, method: Image.Transpose
+) -> tuple[Image.Image, Placement]:
     moved = placement.copy()
     moved.transpose(method)
     return image.transpose(method), moved
 
 
 def read_page(
-    engine: Engine, frame: Frame, languages: tuple[str, ...], *, dpi: int = 300,
+    engine: Engine,
+    frame: Frame,
+    languages: tuple[str, ...],
+    *,
+    dpi: int = 300,
     strategy: str = "auto",
 ) -> PageText:
     """Read one page; ``strategy`` other than ``auto`` is for measuring alternatives
@@ -128,6 +138,7 @@ def read_page(
 
 
 def _page_text(best: _Candidate, skew: float) -> PageText:
+    kept = best.result.words if best.result.mean_confidence >= MIN_PAGE_CONFIDENCE else ()
     words = tuple(
         Word(
             w.text,
@@ -136,7 +147,7 @@ def _page_text(best: _Candidate, skew: float) -> PageText:
             w.line_end,
             w.paragraph_end,
         )
-        for w in best.result.words
+        for w in kept
     )
     width, height = best.placement.stored
     return PageText(

@@ -73,9 +73,9 @@ class PageReader:
             self._engine = engine_for(tessdata)
         return self._engine
 
-    def read(self, number: int, make_frame: Callable[[], Frame], dpi: int | None = None) -> (
-        Reading | None
-    ):
+    def read(
+        self, number: int, make_frame: Callable[[], Frame], dpi: int | None = None
+    ) -> Reading | None:
         """Page ``number``: from the cache, else decoded and read; None when the item's
         OCR time budget has run out."""
         found = self.cached.get(number)
