@@ -23,6 +23,9 @@ quarter and half turns, perspective tilt, blur, uneven light, JPEG at quality
 * ``engine``: one recognition pass through tesserocr's loaded API against
   starting the ``tesseract`` program per page (TSV output), same models, same
   page segmentation.
+* ``orientation``: pages turned by 0, 90, 180 and 270 degrees: the turn
+  leakscan's pipeline chose (line profile, then confidences) against
+  tesseract's orientation and script detection (OSD, ``osd.traineddata``).
 * ``jobs``: a WhatsApp export zip full of page photos scanned with 1 and 2
   workers (no OCR cache), wall-clock seconds.
 """
@@ -155,6 +158,12 @@ def phase_speed(pages: int) -> None:
         for label, make in (
             ("clean scan", lambda t=text, fc=face: f.render_page(t, fc)),
             ("phone photo", lambda t=text, fc=face: f.phone_photo(f.render_page(t, fc))),
+            (
+                "A4 at 300 dpi, 3× the text",
+                lambda t=text, fc=face: f.render_page(
+                    " ".join([t] * 3), fc, width=2480, font_size=50, margin=240
+                ),
+            ),
         ):
             image = make()
             ocr_text(image)  # models loaded before timing
@@ -223,6 +232,47 @@ def phase_engine(pages: int) -> None:
             print(f"| {name} | {statistics.mean(loaded):.2f} | {shown} |", flush=True)
 
 
+def phase_orientation() -> None:
+    import tesserocr
+
+    print("\n## Orientation: leakscan's choice against tesseract's OSD\n")
+    tessdata = find_tessdata(OcrSettings())
+    osd = tesserocr.PyTessBaseAPI(path=f"{tessdata}/", lang="osd", psm=0)
+    print(
+        "| script | picture | turned | leakscan turns back | right | OSD says | right | OSD CPU s |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    right = {"leakscan": 0, "osd": 0, "pages": 0}
+    for name in ("english", "naskh (Noto Naskh Arabic)", "nastaliq (Noto Nastaliq Urdu)"):
+        text, face = SCRIPTS[name]
+        for label in ("clean", "phone-photo"):
+            base = f.DEGRADATIONS[label](f.render_page(text, face))
+            for turned in (0, 90, 180, 270):
+                image = f.turn(base, turned) if turned else base
+                engine = engine_for(tessdata or Path("."))
+                page = read_page(engine, frame_of(image), LANGUAGES)
+                # f.turn turns counter-clockwise; turning back is clockwise by as much
+                ours_right = page.rotation == turned
+                started = time.process_time()
+                osd.SetImage(image.convert("L"))
+                found = osd.DetectOrientationScript() or {}
+                seconds = time.process_time() - started
+                # OSD's orient_deg: the counter-clockwise turn of the text, i.e. ours
+                osd_right = found.get("orient_deg") == {0: 0, 90: 270, 180: 180, 270: 90}[turned]
+                right["leakscan"] += ours_right
+                right["osd"] += osd_right
+                right["pages"] += 1
+                print(
+                    f"| {name} | {label} | {turned} | {page.rotation} | {'yes' if ours_right else 'NO'} "
+                    f"| {found.get('orient_deg')} ({found.get('script_name')}) "
+                    f"| {'yes' if osd_right else 'NO'} | {seconds:.2f} |",
+                    flush=True,
+                )
+    print(
+        f"\nRight: leakscan {right['leakscan']}/{right['pages']}, OSD {right['osd']}/{right['pages']}"
+    )
+
+
 def phase_jobs(photos: int) -> None:
     print("\n## A chat export full of page photos, by --jobs (no OCR cache)\n")
     print("| jobs | photos | seconds | photos/s |")
@@ -260,6 +310,7 @@ PHASES: dict[str, Callable[[argparse.Namespace], None]] = {
     "recall": lambda a: phase_recall(a.strategies.split(",")),
     "speed": lambda a: phase_speed(a.pages),
     "engine": lambda a: phase_engine(a.pages),
+    "orientation": lambda a: phase_orientation(),
     "jobs": lambda a: phase_jobs(a.photos),
 }
 
