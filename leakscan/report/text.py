@@ -133,6 +133,11 @@ class TextWriter:
                 f"{n} {printable(app)}" for app, n in sorted(s.chat_messages_by_app.items())
             )
             opened.append(f"{s.chat_messages} messages checked" + (f" ({apps})" if apps else ""))
+        if s.ocr_items:
+            opened.append(
+                f"{s.ocr_items} read by OCR ({s.ocr_pages_read} pages read, "
+                f"{s.ocr_pages_cached} from the OCR cache)"
+            )
         if opened:
             self._line("; ".join(opened))
         if s.skipped_by_type:
