@@ -42,6 +42,9 @@ pytestmark = [
         unavailable_reason(OcrSettings()) is not None or not f.fonts_available(),
         reason="tesseract (eng, urd) or the test fonts are not installed",
     ),
+    pytest.mark.skipif(
+        not f.raqm_available(), reason="Pillow has no libraqm: Urdu cannot be typeset"
+    ),
 ]
 
 KEY = b"o" * 32
