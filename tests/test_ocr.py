@@ -407,3 +407,63 @@ def test_finding_and_passage_records_carry_ocr_and_box() -> None:
 
 def test_extracted_from_typed_text_has_no_ocr() -> None:
     assert Extracted("text", "text/plain").ocr is None
+
+
+# -- the command line -----------------------------------------------------------------
+
+
+@pytest.fixture
+def cli_case(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An index of one memo, and an export with a typed note and a picture."""
+    from click.testing import CliRunner
+
+    from leakscan.cli import cli
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "archive").mkdir()
+    (tmp_path / "archive" / "memo.txt").write_text(f.ENGLISH_MEMO, encoding="utf-8")
+    (tmp_path / "export").mkdir()
+    (tmp_path / "export" / "note.txt").write_text(f.ENGLISH_OTHER, encoding="utf-8")
+    (tmp_path / "export" / "page.png").write_bytes(f.encode(Image.new("L", (64, 48), 255), "PNG"))
+    result = CliRunner().invoke(cli, ["index", "build", "archive", "--no-ocr"])
+    assert result.exit_code == 0, result.output
+    return tmp_path
+
+
+def _run(args: list[str]) -> tuple[int, str, str]:
+    from click.testing import CliRunner
+
+    from leakscan.cli import cli
+
+    result = CliRunner().invoke(cli, args)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_cli_no_ocr_skips_pictures_with_the_reason(cli_case: Path) -> None:
+    code, out, _ = _run(["scan", "export", "--no-ocr", "--format", "jsonl"])
+    assert code == 0
+    assert "OCR is off (--no-ocr): pictures are not read" in out
+    assert '"skipped_by_type": {"image/png": 1}' in out
+
+
+def test_cli_without_models_warns_and_skips_and_ocr_insists(
+    cli_case: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    empty = cli_case / "no-models"
+    empty.mkdir()
+    monkeypatch.setenv("TESSDATA_PREFIX", str(empty))
+    code, out, err = _run(["scan", "export", "--format", "jsonl"])
+    assert code == 0
+    assert "leakscan: OCR not available: install tesseract-ocr-eng" in err
+    assert "install tesseract-ocr-eng" in out and '"image/png": 1' in out
+    code, _, err = _run(["scan", "export", "--ocr"])
+    assert code == 2 and "--ocr: OCR not available: install tesseract-ocr-eng" in err
+    code, _, err = _run(["index", "build", "archive", "--ocr"])
+    assert code == 2
+
+
+def test_cli_index_stats_counts_ocr_documents(cli_case: Path) -> None:
+    import json
+
+    code, out, _ = _run(["index", "stats"])
+    assert code == 0 and json.loads(out)["ocr_documents"] == 0
