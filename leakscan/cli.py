@@ -15,11 +15,12 @@ import logging
 import sys
 from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, ClassVar, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TextIO, TypeVar
 
 import click
 
 from ._version import __version__
+from .cli_report import REPORT_FORMATS, report_command, report_options, scan_writer
 from .errors import ExtractionError, LeakscanError
 from .index import DEFAULT_INDEX, Index
 from .records import Record, Summary
@@ -328,7 +329,15 @@ def index_stats(index_location: str) -> None:
 
 
 _SCAN_SECTIONS = {
-    "Output": ("--format", "--output", "--no-progress"),
+    "Output": (
+        "--format",
+        "--output",
+        "--report",
+        "--csv-passages",
+        "--inventory",
+        "--no-progress",
+    ),
+    "Case (for the report)": ("--case", "--examiner", "--note", "--archive"),
     "Matching": ("--index", "--min-score", "--common-df", "--ocr"),
     "Limits": (
         "--max-file-size",
@@ -351,10 +360,11 @@ _SCAN_SECTIONS = {
 @click.option(
     "--format",
     "output_format",
-    type=click.Choice(["text", "jsonl"]),
+    type=click.Choice(REPORT_FORMATS),
     default="text",
     show_default=True,
-    help="text: for a person; jsonl: one JSON record per line (see the README).",
+    help="text: for a person; jsonl: one JSON record per line (see the README); html: a "
+    "self-contained report for an examiner; csv: one row per finding.",
 )
 @click.option(
     "--output",
@@ -362,6 +372,7 @@ _SCAN_SECTIONS = {
     type=click.Path(dir_okay=False),
     help="Write the report to FILE instead of standard output.",
 )
+@report_options
 @click.option(
     "--no-progress",
     is_flag=True,
@@ -448,6 +459,13 @@ _SCAN_SECTIONS = {
     type=click.IntRange(1),
     help="Refuse archives nested deeper than this.",
 )
+@click.option(
+    "--inventory",
+    "inventory_path",
+    type=click.Path(dir_okay=False),
+    help="Also list every item examined, clean ones included (size, sha256 and its "
+    "containers', MIME type, outcome, time) in FILE (JSONL), for `leakscan verify`.",
+)
 @_ocr_option
 def scan_command(
     targets: tuple[str, ...],
@@ -466,7 +484,9 @@ def scan_command(
     max_ratio: int,
     max_members: int,
     max_depth: int,
+    inventory_path: str | None,
     ocr: bool | None,
+    **report_args: Any,
 ) -> None:
     """Check files, folders, archives and chat exports (TARGETS) for text of the indexed archive.
 
@@ -474,7 +494,6 @@ def scan_command(
     """
     from .exports.archives import ArchiveLimits
     from .match import MatchParams
-    from .report import writer_for
     from .scan import Scanner, ScanOptions
 
     max_file_bytes = max_file_size << 20
@@ -502,23 +521,39 @@ def scan_command(
         except OSError as exc:
             _fail(f"cannot write the report to {output}: {exc.strerror or exc}")
     summary: Summary | None = None
+    inventory = None
     try:
         with _errors_exit_2(), Index.open(index_location, readonly=True) as index:
+            if inventory_path:  # every item examined, beside the report (see leakscan.inventory)
+                from .inventory import InventoryWriter
+
+                inventory = InventoryWriter.create(
+                    inventory_path, targets, index=index.describe(), limits=options.limits
+                )
             show = _ScanProgress(sys.stderr.isatty() and not no_progress)
-            records = Scanner(index, options).scan(targets, progress=show)
-            writer = writer_for(output_format, stream)
+            records = Scanner(index, options).scan(
+                targets, progress=show, inventory=inventory is not None
+            )
+            writer = scan_writer(
+                output_format, stream, index, targets, {**report_args, "inventory": inventory_path}
+            )
+
+            def write(record: Record) -> None:
+                nonlocal summary
+                if inventory is not None and inventory.take(record):
+                    return
+                writer.write(record)
+                if isinstance(record, Summary):
+                    summary = record
+
             try:
                 for record in records:
                     show.clear()
-                    writer.write(record)
-                    if isinstance(record, Summary):
-                        summary = record
+                    write(record)
             except KeyboardInterrupt:  # while writing: the scan still ends with its summary
                 try:
                     for record in _interrupted(records):
-                        writer.write(record)
-                        if isinstance(record, Summary):
-                            summary = record
+                        write(record)
                 except KeyboardInterrupt:
                     records.close()
             finally:
@@ -529,6 +564,8 @@ def scan_command(
     finally:
         if output:
             stream.close()
+        if inventory is not None:
+            inventory.close()
     if summary is None or summary.interrupted:
         click.echo(
             "leakscan: interrupted: the scan is incomplete "
@@ -774,6 +811,13 @@ def fingerprint_command(file: str, index_location: str) -> None:
         ],
     }
     click.echo(json.dumps(signature, indent=1))
+
+
+# Commands kept in modules of their own.
+from .cli_verify import verify_command  # noqa: E402
+
+cli.add_command(report_command)
+cli.add_command(verify_command)
 
 
 def main() -> None:

@@ -1,7 +1,9 @@
 """The records a scan produces: findings, errors, skips and the closing summary.
 
-Their ``to_dict`` output is the JSONL contract of DESIGN.md: fields may be
-added, never renamed or removed.
+Their ``to_dict`` output is the JSONL contract of DESIGN.md: fields and
+record types may be added, and readers ignore what they do not know; a
+field removed or renamed bumps :data:`SCHEMA_VERSION`, which the summary
+declares (``"schema": 1``).
 """
 
 from __future__ import annotations
@@ -10,17 +12,28 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
+    "OUTCOMES",
+    "SCHEMA_VERSION",
     "AlsoAtRecord",
     "ErrorRecord",
     "ExtractionRecord",
     "Finding",
+    "ItemRecord",
     "NoteRecord",
     "Passage",
     "Record",
     "SkippedRecord",
     "Summary",
+    "item_outcome",
     "outcome_of",
 ]
+
+#: The version of the record stream's schema (see the module docstring).
+SCHEMA_VERSION = 1
+
+#: What became of an item, as an inventory says it: read with nothing found, read with
+#: findings, passed over by rule, not readable, or a container opened (its members follow).
+OUTCOMES = ("clean", "finding", "skipped", "error", "opened")
 
 
 @dataclass(frozen=True)
@@ -99,6 +112,9 @@ class Finding:
     source_label: str | None = None
     #: For text read by OCR: engine, version, languages and mean confidence (0-100).
     ocr: dict[str, Any] | None = None
+    #: For a chat or database message: the whole text of the message(s) the passages
+    #: are in, as the source keeps it (cut after MESSAGE_TEXT_CHARS characters).
+    message_text: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -134,6 +150,7 @@ class Finding:
             "device_path": self.device_path,
             "source_label": self.source_label,
             "ocr": dict(self.ocr) if self.ocr is not None else None,
+            "message_text": self.message_text,
         }
         data.update((key, value) for key, value in optional.items() if value is not None)
         return data
@@ -244,12 +261,64 @@ class AlsoAtRecord:
         }
 
 
+@dataclass(frozen=True)
+class ItemRecord:
+    """One item examined, whatever came of it: a line of an inventory (``--inventory``).
+
+    ``sha256`` and ``size`` are of the item's own bytes (an archive member's,
+    uncompressed); ``containers`` the locator and sha256 of each container it
+    lies in, outermost first (the first is the file on disk). ``outcome`` is
+    one of :data:`OUTCOMES`; ``examined_at`` the UTC time its reading began.
+    Fields are None where not known (a file never opened, a member refused
+    before it was decompressed, an item whose worker was stopped).
+    """
+
+    suspect: str
+    outcome: str
+    examined_at: str
+    size: int | None = None
+    sha256: str | None = None
+    mime: str | None = None
+    containers: tuple[tuple[str, str | None], ...] = ()
+    #: For an opened container, what it is: ``zip``, ``tar``, ``mbox``, ``e-mail``…
+    container: str | None = None
+    findings: int = 0
+    #: Why it was skipped or not readable (the ``skipped`` or ``error`` record's words).
+    reason: str | None = None
+    #: For a chat: the app that wrote it and the messages checked.
+    app: str | None = None
+    messages: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "type": "item",
+            "suspect": self.suspect,
+            "outcome": self.outcome,
+            "size": self.size,
+            "sha256": self.sha256,
+            "mime": self.mime,
+            "containers": [{"suspect": name, "sha256": sha} for name, sha in self.containers],
+            "examined_at": self.examined_at,
+        }
+        optional = {
+            "container": self.container,
+            "findings": self.findings or None,
+            "reason": self.reason,
+            "app": self.app,
+            "messages": self.messages,
+        }
+        data.update((key, value) for key, value in optional.items() if value is not None)
+        return data
+
+
 @dataclass
 class Summary:
     """The last record of a scan: what was looked at and what came of it."""
 
     items: int = 0
     scanned: int = 0
+    #: Items scanned with nothing found (``scanned`` less those with findings).
+    clean: int = 0
     skipped: int = 0
     errors: int = 0
     findings: int = 0
@@ -276,12 +345,18 @@ class Summary:
     ocr_items: int = 0
     ocr_pages_read: int = 0
     ocr_pages_cached: int = 0
+    #: How the scan was run, for the report's header (the CLI fills it in): command
+    #: line, host, user, start and end times, targets with their sha256, and the
+    #: case, examiner and note given.
+    run: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "type": "summary",
+            "schema": SCHEMA_VERSION,
             "items": self.items,
             "scanned": self.scanned,
+            "clean": self.clean,
             "skipped": self.skipped,
             "errors": self.errors,
             "findings": self.findings,
@@ -308,11 +383,19 @@ class Summary:
                 if self.ocr_items
                 else {}
             ),
+            **({"run": self.run} if self.run else {}),
         }
 
 
 Record = (
-    Finding | ErrorRecord | SkippedRecord | NoteRecord | AlsoAtRecord | ExtractionRecord | Summary
+    Finding
+    | ErrorRecord
+    | SkippedRecord
+    | NoteRecord
+    | AlsoAtRecord
+    | ExtractionRecord
+    | ItemRecord
+    | Summary
 )
 
 
@@ -323,3 +406,11 @@ def outcome_of(records: list[Record]) -> str:
     if any(isinstance(r, SkippedRecord) for r in records):
         return "skipped"
     return "scanned"
+
+
+def item_outcome(records: list[Record]) -> str:
+    """:func:`outcome_of` as an inventory says it: a scanned item is ``finding`` or ``clean``."""
+    outcome = outcome_of(records)
+    if outcome != "scanned":
+        return outcome
+    return "finding" if any(isinstance(r, Finding) for r in records) else "clean"

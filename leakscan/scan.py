@@ -6,10 +6,15 @@ processes, each with its own read-only connection to the index, each item
 under a time limit and a memory cap; results come back in the order the
 items were found, with a bounded number in flight, so memory stays bounded
 however large the export.
+
+With ``inventory=True`` a scan also yields an :class:`~leakscan.records.ItemRecord`
+for every item examined and every container opened, just before that item's
+records (see :mod:`leakscan.inventory`).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import time
@@ -27,7 +32,23 @@ from .exports.folders import FileJob, Walker
 from .extract import Extracted
 from .fingerprint import Fingerprint
 from .index import DEFAULT_INDEX, Index
-from .intake import DEFAULT_MAX_FILE_BYTES, Loaded, internal_error, load_item, read_item_stream
+from .intake import (
+    DEFAULT_MAX_FILE_BYTES,
+    ItemBytes,
+    Loaded,
+    examine_item,
+    internal_error,
+    read_item_stream,
+)
+from .inventory import (
+    container_facts,
+    enclosing,
+    hash_unread,
+    item_facts,
+    record_facts,
+    stream_mime,
+    utc_now,
+)
 from .isolation import DEFAULT_ISOLATION, Done, Failure, Isolation, Progress, run_steps
 from .match import Matcher, MatchParams, SourceMatch
 from .ocr import OcrSettings, for_index
@@ -35,6 +56,7 @@ from .records import (
     ErrorRecord,
     ExtractionRecord,
     Finding,
+    ItemRecord,
     NoteRecord,
     Passage,
     Record,
@@ -50,6 +72,7 @@ log = logging.getLogger(__name__)
 
 
 DEFAULT_MAX_CHAT_BYTES = 16 << 30
+Tick = Callable[[], None]
 
 
 @dataclass(frozen=True)
@@ -160,6 +183,8 @@ class Outcome:
     #: Pages of the item read by OCR now and taken from the OCR cache (-1: no OCR).
     ocr_pages_read: int = -1
     ocr_pages_cached: int = 0
+    #: The item's (or container's) inventory line, made where it was read.
+    facts: ItemRecord | None = None
 
 
 class Scanner:
@@ -188,23 +213,27 @@ class Scanner:
 
     def scan_item(self, item: Item) -> list[Record]:
         """All records for one item; never raises for a bad item."""
-        return list(self._item_outcome(item).records)
+        return list(self._item_outcome(item)[0].records)
 
-    def _item_outcome(self, item: Item) -> Outcome:
+    def _item_outcome(self, item: Item, tick: Tick | None = None) -> tuple[Outcome, ItemBytes]:
+        """The item's outcome and what was learnt of its bytes; with ``tick`` (an inventory
+        was asked for) a file skipped for its size is hashed all the same."""
         if item.chat is not None:
-            return self._chat_outcome(item)
-        loaded = load_item(item, self.options.max_file_bytes, self.ocr)
+            return self._chat_outcome(item, tick)
+        loaded, seen = examine_item(item, self.options.max_file_bytes, self.ocr)
         if not isinstance(loaded, Loaded):
+            if tick is not None and seen.sha256 is None and isinstance(loaded, SkippedRecord):
+                seen = hash_unread(item, tick, self.options.max_file_bytes)
             if item.sent_in is not None and item.sent_in.message != item.name:
                 loaded = replace(loaded, sent_in=item.sent_in.message)
-            return Outcome((*_notes(item, None, ()), loaded))
+            return Outcome((*_notes(item, None, ()), loaded)), seen
         notes = _notes(item, loaded.holder_sha256, loaded.extracted.notes)
         try:
             found = self._find(item.name, loaded.extracted, loaded)
         except LeakscanError:
             raise  # the index failed, not the item: that ends the scan
         except Exception as exc:
-            return Outcome((*notes, internal_error(item, loaded.holder_sha256, exc)))
+            return Outcome((*notes, internal_error(item, loaded.holder_sha256, exc))), seen
         if item.device_path is not None:
             found = [replace(f, device_path=item.device_path) for f in found]
         sent = item.sent_in
@@ -222,20 +251,30 @@ class Scanner:
                 for f in found
             ]
         ocr = loaded.extracted.ocr
-        return Outcome(
+        outcome = Outcome(
             (*notes, *found),
             bytes_scanned=_size_of(item),
             ocr_pages_read=ocr.pages_read if ocr is not None else -1,
             ocr_pages_cached=ocr.pages_cached if ocr is not None else 0,
         )
+        return outcome, seen
 
-    def _chat_outcome(self, item: Item) -> Outcome:
+    def _chat_outcome(self, item: Item, tick: Tick | None) -> tuple[Outcome, ItemBytes]:
         """A chat export, streamed message by message (its size costs no attribution)."""
+        assert item.chat is not None
+        outcome, seen = self._chat_records(item)
+        too_large = outcome.records and isinstance(outcome.records[-1], SkippedRecord)
+        if tick is not None and seen.sha256 is None and too_large:
+            seen = hash_unread(item, tick, self.options.max_chat_bytes)
+        return outcome, seen
+
+    def _chat_records(self, item: Item) -> tuple[Outcome, ItemBytes]:
         assert item.chat is not None
         read = read_item_stream(item, self.options.max_chat_bytes)
         if not isinstance(read, tuple):
-            return Outcome((read,))
+            return Outcome((read,)), ItemBytes()
         stream, sha256, size = read
+        seen = ItemBytes(size, sha256, stream_mime(stream))
         holder = item.holder_sha256 or sha256
         member = sha256 if item.holder_sha256 else None
         notes = _notes(item, holder, ())
@@ -252,25 +291,26 @@ class Scanner:
                 )
         except NoMessages as exc:  # a database of another app: passed over, by rule
             skipped = SkippedRecord(item.name, str(exc), "application/vnd.sqlite3", holder)
-            return Outcome((*notes, skipped))
+            return Outcome((*notes, skipped)), seen
         except LeakscanError as exc:
             if not isinstance(exc, ExtractionError):
                 raise
-            return Outcome((*notes, ErrorRecord(item.name, str(exc), holder)))
+            return Outcome((*notes, ErrorRecord(item.name, str(exc), holder))), seen
         except Exception as exc:
-            return Outcome((*notes, internal_error(item, holder, exc)))
+            return Outcome((*notes, internal_error(item, holder, exc))), seen
         records: list[Record] = [*notes, *result.findings]
         records.extend(NoteRecord(item.name, note, holder) for note in result.notes)
         if item.chat.app in (DATABASE, UFDR) and item.chat.missing:
             records.append(NoteRecord(item.name, _missing_media(item.chat.missing), holder))
         if result.error is not None:  # damaged past a point: what came before was scanned
             records.append(ErrorRecord(item.name, result.error, holder))
-        return Outcome(
+        outcome = Outcome(
             tuple(records),
             chat_messages=result.messages,
             chat_app=result.app,
             bytes_scanned=size,
         )
+        return outcome, seen
 
     def _find(self, name: str, extracted: Extracted, loaded: Loaded) -> list[Finding]:
         return self._find_text(name, extracted, loaded.holder_sha256, loaded.member_sha256)
@@ -293,29 +333,52 @@ class Scanner:
             found = [replace(f, member_sha256=member_sha256) for f in found]
         return found
 
-    def run_job(self, job: FileJob, progress: Progress) -> None:
+    def run_job(self, job: FileJob, progress: Progress, *, inventory: bool = False) -> None:
         """Read one file on disk and every item in it, reporting an Outcome per entry.
 
         Runs in a worker: each entry is a step of its own (its time limit
         starts when the step is announced), so a member that hangs costs that
-        member, and the job can be resumed after it (``job.skip``).
+        member, and the job can be resumed after it (``job.skip``). With
+        ``inventory`` each Outcome carries its inventory line (containers
+        inside others are hashed for it, and files skipped for their size).
         """
-        entries = Expander(self.options.limits).stepped(job, progress)
+        expander = Expander(self.options.limits, hash_containers=inventory)
+        entries = expander.located(job, progress)
         while True:
+            examined_at = utc_now() if inventory else ""
             try:
-                entry = next(entries, None)
+                entry, containers = next(entries, (None, ()))
             except Exception as exc:  # a bug met on one crafted container
                 reason = f"internal error while reading it: {type(exc).__name__}: {exc}"
-                progress.part(Outcome((ErrorRecord(job.name, " ".join(reason.split())),)))
+                error = ErrorRecord(job.name, " ".join(reason.split()))
+                progress.part(Outcome((error,), facts=record_facts((error,))))
                 return
             if entry is None:
                 return
             if isinstance(entry, Opened):
-                progress.part(Outcome(item=False, container=True))
+                facts = container_facts(entry, containers, examined_at) if inventory else None
+                progress.part(Outcome(item=False, container=True, facts=facts))
             elif isinstance(entry, NoteRecord | ExtractionRecord):
                 progress.part(Outcome((entry,), item=False))
             elif isinstance(entry, Item):
-                progress.part(self._item_outcome(entry))
+                tick = functools.partial(progress.step, entry.name, "scan") if inventory else None
+                outcome, seen = self._item_outcome(entry, tick)
+                if not inventory:
+                    progress.part(outcome)
+                    continue
+                facts = item_facts(
+                    entry.name,
+                    outcome.records,
+                    seen,
+                    containers,
+                    examined_at,
+                    app=outcome.chat_app,
+                    messages=outcome.chat_messages,
+                )
+                progress.part(replace(outcome, facts=facts))
+            elif inventory:
+                facts = record_facts((entry,), containers)
+                progress.part(Outcome((entry,), facts=replace(facts, examined_at=examined_at)))
             else:
                 progress.part(Outcome((entry,)))
 
@@ -337,29 +400,39 @@ class Scanner:
         self,
         targets: Sequence[str | os.PathLike[str]],
         progress: Callable[[Summary, str], None] | None = None,
+        *,
+        inventory: bool = False,
     ) -> Generator[Record, None, None]:
         """Records for every item below the targets, then a Summary.
 
         ``progress`` is called after each item with the counts so far and the
         file on disk being read (an archive while its members are read).
-        Stopped by Ctrl-C (or a KeyboardInterrupt thrown into the generator),
-        every worker is killed at once and the Summary says ``interrupted``.
+        With ``inventory``, each item examined and each container opened is
+        first announced by an :class:`~leakscan.records.ItemRecord` (its size,
+        sha256, MIME type, containers, outcome and time), and files skipped
+        for their size are hashed for it. Stopped by Ctrl-C (or a
+        KeyboardInterrupt thrown into the generator), every worker is killed
+        at once and the Summary says ``interrupted``.
         """
         started = time.monotonic()
         summary = Summary(index=self.index.describe(), tool_version=__version__)
         try:
-            for holder, outcome in self._outcomes(targets):
+            for holder, outcome in self._outcomes(targets, inventory):
                 _count(summary, outcome)
                 if progress is not None:
                     summary.elapsed_seconds = time.monotonic() - started
                     progress(summary, holder)
+                if inventory and (outcome.item or outcome.container):
+                    yield outcome.facts or record_facts(outcome.records)
                 yield from outcome.records
         except KeyboardInterrupt:
             summary.interrupted = True
         summary.elapsed_seconds = time.monotonic() - started
         yield summary
 
-    def _outcomes(self, targets: Sequence[str | os.PathLike[str]]) -> Iterator[tuple[str, Outcome]]:
+    def _outcomes(
+        self, targets: Sequence[str | os.PathLike[str]], inventory: bool = False
+    ) -> Iterator[tuple[str, Outcome]]:
         """Outcomes of every entry, in the order the files were found, with the name of
         the file on disk each came from.
 
@@ -375,7 +448,7 @@ class Scanner:
                     yield job.suspect, Outcome((job,))
                     continue
                 progress = Progress()
-                self.run_job(job, progress)
+                self.run_job(job, progress, inventory=inventory)
                 for part in progress.parts:
                     yield job.name, part
             return
@@ -384,7 +457,7 @@ class Scanner:
             _work,
             ((job, job if isinstance(job, FileJob) else None) for job in jobs),
             initializer=_init_worker,
-            initargs=(str(location), self.index.key, self.options),
+            initargs=(str(location), self.index.key, self.options, inventory),
             resume=resume_after,
         ):
             job = done.key
@@ -428,10 +501,18 @@ def _failed(job: FileJob, done: Done[Any]) -> Outcome:
     assert isinstance(done.result, Failure)
     reason = done.result.reason
     if done.step_kind == "scan" and done.step:
-        return Outcome((ErrorRecord(done.step, reason),))
+        error = ErrorRecord(done.step, reason)
+        return Outcome(
+            (error,),
+            facts=record_facts(
+                (error,),
+                enclosing(done.step, [p.facts for p in done.parts if isinstance(p, Outcome)]),
+            ),
+        )
     if job.skip or done.parts:
         reason += "; the rest of it was not read"
-    return Outcome((ErrorRecord(job.name, reason),))
+    error = ErrorRecord(job.name, reason)
+    return Outcome((error,), facts=record_facts((error,)))
 
 
 def _count(summary: Summary, outcome: Outcome) -> None:
@@ -463,6 +544,7 @@ def _count(summary: Summary, outcome: Outcome) -> None:
         summary.skipped_by_type[kind] = summary.skipped_by_type.get(kind, 0) + 1
     else:
         summary.scanned += 1
+        summary.clean += not findings
         summary.bytes_scanned += outcome.bytes_scanned
     if outcome.ocr_pages_read >= 0:
         summary.ocr_items += 1
@@ -471,16 +553,18 @@ def _count(summary: Summary, outcome: Outcome) -> None:
 
 
 _worker: Scanner | None = None
+_worker_inventory = False
 
 
-def _init_worker(location: str, key: bytes, options: ScanOptions) -> None:
-    global _worker
+def _init_worker(location: str, key: bytes, options: ScanOptions, inventory: bool = False) -> None:
+    global _worker, _worker_inventory
     _worker = Scanner(Index.open(location, key=key, readonly=True), options)
+    _worker_inventory = inventory
 
 
 def _work(job: FileJob, progress: Progress) -> None:
     assert _worker is not None, "worker not initialised"
-    _worker.run_job(job, progress)
+    _worker.run_job(job, progress, inventory=_worker_inventory)
 
 
 def _work_path(path: str) -> list[Record]:
@@ -494,15 +578,18 @@ def scan(
     *,
     min_score: float = 0.5,
     jobs: int = 1,
+    inventory: bool = False,
 ) -> Iterator[Record]:
     """Scan files and folders against an index: yields Finding, ErrorRecord and
-    SkippedRecord records, then one Summary. Sugar over :class:`Scanner`."""
+    SkippedRecord records (and with ``inventory`` an ItemRecord before each item's),
+    then one Summary. Sugar over :class:`Scanner`."""
     if isinstance(targets, (str, os.PathLike)):
         targets = [targets]
     own = not isinstance(index, Index)
     opened = Index.open(index, readonly=True) if not isinstance(index, Index) else index
     try:
-        yield from Scanner(opened, ScanOptions(min_score=min_score, jobs=jobs)).scan(targets)
+        scanner = Scanner(opened, ScanOptions(min_score=min_score, jobs=jobs))
+        yield from scanner.scan(targets, inventory=inventory)
     finally:
         if own:
             opened.close()

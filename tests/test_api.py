@@ -26,6 +26,7 @@ EXPECTED = [
     "Index",
     "IndexNotFoundError",
     "IndexStats",
+    "ItemRecord",
     "KeyMismatchError",
     "LeakscanError",
     "LeakscanIndexError",
