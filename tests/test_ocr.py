@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import multiprocessing
+import os
 import struct
 import zlib
 from pathlib import Path
@@ -467,3 +468,12 @@ def test_cli_index_stats_counts_ocr_documents(cli_case: Path) -> None:
 
     code, out, _ = _run(["index", "stats"])
     assert code == 0 and json.loads(out)["ocr_documents"] == 0
+
+
+@needs_ocr
+def test_tesseract_is_loaded_with_one_openmp_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    from leakscan.ocr import load_tesserocr
+
+    monkeypatch.setenv("OMP_THREAD_LIMIT", "8")
+    load_tesserocr()
+    assert os.environ["OMP_THREAD_LIMIT"] == "1"

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 __all__ = [
     "DEFAULT_LANGUAGES",
@@ -29,6 +30,7 @@ __all__ = [
     "current",
     "find_tessdata",
     "for_index",
+    "load_tesserocr",
     "session",
     "unavailable_reason",
 ]
@@ -145,9 +147,19 @@ def unavailable_reason(settings: OcrSettings) -> str | None:
     return _missing(settings.languages, str(find_tessdata(settings)))
 
 
+def load_tesserocr() -> Any:
+    """The tesserocr module, imported with OpenMP held to one thread (``OMP_THREAD_LIMIT``
+    is read once, when libtesseract loads: it must be set before the first import, in
+    whichever process that happens; forked workers inherit it)."""
+    os.environ["OMP_THREAD_LIMIT"] = "1"
+    import tesserocr
+
+    return tesserocr
+
+
 def _missing(languages: tuple[str, ...], tessdata: str) -> str | None:
     try:
-        import tesserocr  # noqa: F401
+        load_tesserocr()
     except ImportError:
         return "OCR not available: the Python package tesserocr is not installed"
     folder = Path(tessdata)

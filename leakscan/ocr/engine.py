@@ -19,6 +19,8 @@ from typing import Any
 
 from PIL import Image
 
+from . import load_tesserocr
+
 __all__ = ["Engine", "RawWord", "Recognition", "engine_for", "engine_version"]
 
 #: Page segmentation "a single uniform block of text": measured against automatic
@@ -56,8 +58,7 @@ class Recognition:
 
 def engine_version() -> str:
     """The tesseract library's version (``5.5.4``): part of every cache key."""
-    import tesserocr
-
+    tesserocr = load_tesserocr()
     first = str(tesserocr.tesseract_version()).split("\n", 1)[0]
     return first.removeprefix("tesseract ").strip()
 
@@ -68,9 +69,7 @@ class Engine:
     name = "tesseract"
 
     def __init__(self, tessdata: Path) -> None:
-        os.environ["OMP_THREAD_LIMIT"] = "1"  # before libtesseract (and its OpenMP) loads
-        import tesserocr  # noqa: F401 - imported here: ``import leakscan`` stays light
-
+        load_tesserocr()  # here, not at the top: ``import leakscan`` stays light
         self.tessdata = tessdata
         self.version = engine_version()
         self.calls = 0
@@ -79,9 +78,7 @@ class Engine:
     def _api(self, languages: str) -> Any:
         api = self._apis.get(languages)
         if api is None:
-            import tesserocr
-
-            api = tesserocr.PyTessBaseAPI(
+            api = load_tesserocr().PyTessBaseAPI(
                 path=str(self.tessdata).rstrip("/") + "/",
                 lang=languages,
                 psm=_PSM_SINGLE_BLOCK,
