@@ -477,3 +477,31 @@ def test_tesseract_is_loaded_with_one_openmp_thread(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("OMP_THREAD_LIMIT", "8")
     load_tesserocr()
     assert os.environ["OMP_THREAD_LIMIT"] == "1"
+
+
+@needs_ocr
+def test_out_of_time_ocr_keeps_what_it_read_and_says_what_it_left(tmp_path: Path) -> None:
+    from leakscan.ocr.reader import PageReader
+
+    data = f.multipage_tiff([Image.new("L", (200, 100), 255)] * 3)
+    cache_path = str(tmp_path / "cache.sqlite")
+    settings = OcrSettings(cache_path=cache_path, time_budget_seconds=-1.0)
+    with session(settings) as entered:
+        key = PageReader(data, entered).key
+    sha = __import__("hashlib").sha256(data).hexdigest()
+    OcrCache(cache_path).put(sha, key, 1, _page("Fernhill"))  # page 1 read by an earlier run
+    with session(settings):
+        extracted = extract(data, "scan.tif")
+    assert extracted.text.startswith("Fernhill") and extracted.ocr is not None
+    assert [p.cached for p in extracted.ocr.pages] == [True]
+    assert extracted.notes == (
+        "OCR stopped after 1 of 3 pages: the item's OCR time budget ran out "
+        "(a share of --timeout); the rest was not read",
+    )
+    with (
+        session(OcrSettings(time_budget_seconds=-1.0)),
+        pytest.raises(
+            ExtractionError, match="no page of the image/tiff could be read: OCR stopped after 0"
+        ),
+    ):
+        extract(data, "scan.tif")

@@ -167,7 +167,8 @@ def assemble(
         ),
     )
     if not readings and not any(t.strip() for t in texts):
-        raise ExtractionError(f"no page of the {mime} could be read")
+        why = f": {notes[-1]}" if notes else ""
+        raise ExtractionError(f"no page of the {mime} could be read{why}")
     return "\f".join(pieces), tuple(starts) or (0,), info
 
 
