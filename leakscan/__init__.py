@@ -19,6 +19,7 @@ from .errors import (
     LeakscanIndexError,
     SchemeError,
     SchemeMismatchError,
+    SkippedByRuleError,
     UnsupportedFormatError,
 )
 from .exports.archives import ArchiveLimits
@@ -26,6 +27,7 @@ from .fingerprint import Fingerprint, Fingerprinter, Scheme, fingerprint_text
 from .index import Index, IndexStats
 from .isolation import Isolation
 from .match import MatchParams
+from .ocr import OcrSettings
 from .records import (
     AlsoAtRecord,
     ErrorRecord,
@@ -62,12 +64,14 @@ __all__ = [
     "LeakscanIndexError",
     "MatchParams",
     "NoteRecord",
+    "OcrSettings",
     "Passage",
     "ScanOptions",
     "Scanner",
     "Scheme",
     "SchemeError",
     "SchemeMismatchError",
+    "SkippedByRuleError",
     "SkippedRecord",
     "Summary",
     "UnsupportedFormatError",

@@ -15,7 +15,7 @@ import logging
 import sys
 from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
-from typing import Any, ClassVar, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TextIO, TypeVar
 
 import click
 
@@ -24,6 +24,9 @@ from .cli_report import REPORT_FORMATS, report_command, report_options, scan_wri
 from .errors import ExtractionError, LeakscanError
 from .index import DEFAULT_INDEX, Index
 from .records import Record, Summary
+
+if TYPE_CHECKING:
+    from .ocr import OcrSettings
 
 __all__ = ["EXIT_CLEAN", "EXIT_ERROR", "EXIT_FINDINGS", "EXIT_INTERRUPTED", "cli", "main"]
 
@@ -46,6 +49,30 @@ _index_option = click.option(
     show_envvar=True,
     help="Index file (SQLite path) or URL.",
 )
+
+_ocr_option = click.option(
+    "--ocr/--no-ocr",
+    "ocr",
+    default=None,
+    help="Read pictures (JPEG, PNG, WebP, TIFF, BMP, GIF, HEIC) and scanned PDF pages by OCR "
+    "(tesseract; English and Urdu) [default: on when tesseract's models are installed; "
+    "pictures are then skipped with the reason].",
+)
+
+
+def _ocr_settings(ocr: bool | None) -> OcrSettings:
+    """OCR on unless --no-ocr; --ocr insists (exit 2 when it cannot be done), the default
+    warns once when OCR is not available (each picture is then skipped with the reason)."""
+    from .ocr import OcrSettings, unavailable_reason
+
+    settings = OcrSettings(enabled=ocr is not False)
+    reason = unavailable_reason(settings) if settings.enabled else None
+    if reason is not None:
+        if ocr:
+            _fail(f"--ocr: {reason}")
+        click.echo(f"leakscan: {reason}: pictures and scanned pages are skipped", err=True)
+    return settings
+
 
 #: Verbosity given anywhere on the command line (before or after the subcommand).
 _LOGGING: dict[str, object] = {"verbose": 0, "quiet": False, "log": None}
@@ -220,6 +247,7 @@ class _Progress:
     help="Give up (exit code 2) if another build of the index is still running after this long "
     "[default: wait until it has finished].",
 )
+@_ocr_option
 @_verbosity
 def index_build(
     archive_dirs: tuple[str, ...],
@@ -229,13 +257,15 @@ def index_build(
     prune: bool,
     public: bool,
     lock_timeout: float | None,
+    ocr: bool | None,
 ) -> None:
     """Fingerprint every document below ARCHIVE_DIRS (incrementally).
 
     It reads plain text (any encoding), PDF, DOCX, ODT, RTF, HTML, XLSX,
-    PPTX, legacy .doc, .xls and .ppt, and e-mail (.eml, .msg, mbox), and
-    opens archives (zip, tar, 7z, gzip, bzip2, xz) to index their members as
-    archive.zip!member. Types are told from content, not names. Exit code 1
+    PPTX, legacy .doc, .xls and .ppt, and e-mail (.eml, .msg, mbox), reads
+    scans and photographed pages by OCR (image-only PDFs, TIFF, JPEG, PNG…),
+    and opens archives (zip, tar, 7z, gzip, bzip2, xz) to index their
+    members as archive.zip!member. Types are told from content, not names. Exit code 1
     when some documents could not be indexed (each is named), 2 on a fatal
     error.
 
@@ -245,6 +275,8 @@ def index_build(
     as it was).
     """
     from .build import build
+
+    ocr_settings = _ocr_settings(ocr)
 
     def waiting(message: str) -> None:
         click.echo(f"leakscan: {message}", err=True)
@@ -262,6 +294,7 @@ def index_build(
             public=public,
             progress=progress,
             labels=labels or None,
+            ocr=ocr_settings,
         )
         progress.done()
         for record in report.errors:
@@ -305,7 +338,7 @@ _SCAN_SECTIONS = {
         "--no-progress",
     ),
     "Case (for the report)": ("--case", "--examiner", "--note", "--archive"),
-    "Matching": ("--index", "--min-score", "--common-df"),
+    "Matching": ("--index", "--min-score", "--common-df", "--ocr"),
     "Limits": (
         "--max-file-size",
         "--timeout",
@@ -433,6 +466,7 @@ _SCAN_SECTIONS = {
     help="Also list every item examined, clean ones included (size, sha256 and its "
     "containers', MIME type, outcome, time) in FILE (JSONL), for `leakscan verify`.",
 )
+@_ocr_option
 def scan_command(
     targets: tuple[str, ...],
     index_location: str,
@@ -451,9 +485,13 @@ def scan_command(
     max_members: int,
     max_depth: int,
     inventory_path: str | None,
+    ocr: bool | None,
     **report_args: Any,
 ) -> None:
-    """Check files, folders, archives and chat exports (TARGETS) for text of the indexed archive."""
+    """Check files, folders, archives and chat exports (TARGETS) for text of the indexed archive.
+
+    Pictures of pages (photos, screenshots, scans) are read by OCR, in English and Urdu.
+    """
     from .exports.archives import ArchiveLimits
     from .match import MatchParams
     from .scan import Scanner, ScanOptions
@@ -474,6 +512,7 @@ def scan_command(
             max_members=max_members,
             max_depth=max_depth,
         ),
+        ocr=_ocr_settings(ocr),
     )
     stream: TextIO = sys.stdout
     if output:
@@ -628,6 +667,7 @@ class _ScanProgress:
     is_flag=True,
     help="Poll the folders (network shares) instead of waiting for the OS to report changes.",
 )
+@_ocr_option
 @_verbosity
 def watch_command(
     folders: tuple[str, ...],
@@ -640,6 +680,7 @@ def watch_command(
     min_score: float,
     state_path: str | None,
     polling: bool,
+    ocr: bool | None,
 ) -> None:
     """Scan files as they arrive in FOLDERS, until interrupted (Ctrl-C or SIGTERM)."""
     import signal
@@ -651,7 +692,7 @@ def watch_command(
         settle_seconds=settle,
         new_only=new_only,
         on_finding=on_finding,
-        scan=ScanOptions(min_score=min_score, jobs=jobs),
+        scan=ScanOptions(min_score=min_score, jobs=jobs, ocr=_ocr_settings(ocr)),
     )
     observer = None
     if polling:

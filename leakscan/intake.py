@@ -19,6 +19,7 @@ from typing import BinaryIO, NamedTuple
 from .errors import ExtractionError, LeakscanError, UnsupportedFormatError
 from .extract import Extracted, detect_mime, extract
 from .isolation import Failure, Isolation, Pool
+from .ocr import OcrSettings, session
 from .records import ErrorRecord, SkippedRecord
 from .walk import Item, display_name, open_evidence, read_evidence
 
@@ -119,13 +120,16 @@ def read_item_stream(
     return handle, digest.hexdigest(), size
 
 
-def load_item(item: Item, max_bytes: int) -> Loaded | ErrorRecord | SkippedRecord:
-    """Read, type and extract one item."""
-    return examine_item(item, max_bytes)[0]
+def load_item(
+    item: Item, max_bytes: int, ocr: OcrSettings | None = None
+) -> Loaded | ErrorRecord | SkippedRecord:
+    """Read, type and extract one item; pictures and scanned pages are read by OCR with
+    the ``ocr`` settings (None: the defaults, no cache)."""
+    return examine_item(item, max_bytes, ocr)[0]
 
 
 def examine_item(
-    item: Item, max_bytes: int
+    item: Item, max_bytes: int, ocr: OcrSettings | None = None
 ) -> tuple[Loaded | ErrorRecord | SkippedRecord, ItemBytes]:
     """:func:`load_item`, and what was learnt of the item's bytes on the way."""
     read = read_item(item, max_bytes)
@@ -146,7 +150,8 @@ def examine_item(
     try:
         mime = detect_mime(data)
         seen = seen._replace(mime=mime)
-        return Loaded(item, sha256, extract(data, item.name, mime)), seen
+        with session(ocr):
+            return Loaded(item, sha256, extract(data, item.name, mime)), seen
     except UnsupportedFormatError as exc:
         return SkippedRecord(item.name, str(exc), mime, holder), seen
     except LeakscanError as exc:

@@ -42,6 +42,9 @@ class Passage:
 
     Suspect offsets are characters of the suspect's extracted text; source
     offsets are token positions of the source (the index holds no text).
+    For text read by OCR, ``bbox`` is the box (x0, y0, x1, y1) holding the
+    passage's words on page ``page`` of the picture, in pixels of the picture
+    as stored (of the rendering at the page's dpi for a scanned PDF page).
     """
 
     suspect_start: int
@@ -51,6 +54,7 @@ class Passage:
     text: str
     tokens: int = 0
     page: int | None = None
+    bbox: tuple[int, int, int, int] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -63,6 +67,8 @@ class Passage:
         }
         if self.page is not None:
             data["page"] = self.page
+        if self.bbox is not None:
+            data["bbox"] = list(self.bbox)
         return data
 
 
@@ -104,6 +110,8 @@ class Finding:
     device_path: str | None = None
     #: The label of the archive root ``source`` lies under, when the index has several.
     source_label: str | None = None
+    #: For text read by OCR: engine, version, languages and mean confidence (0-100).
+    ocr: dict[str, Any] | None = None
     #: For a chat or database message: the whole text of the message(s) the passages
     #: are in, as the source keeps it (cut after MESSAGE_TEXT_CHARS characters).
     message_text: str | None = None
@@ -141,6 +149,7 @@ class Finding:
             "app": self.app,
             "device_path": self.device_path,
             "source_label": self.source_label,
+            "ocr": dict(self.ocr) if self.ocr is not None else None,
             "message_text": self.message_text,
         }
         data.update((key, value) for key, value in optional.items() if value is not None)
@@ -154,11 +163,15 @@ class ErrorRecord:
     suspect: str
     error: str
     suspect_sha256: str | None = None
+    #: For a chat's attachment: the message that sent it.
+    sent_in: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"type": "error", "suspect": self.suspect, "error": self.error}
         if self.suspect_sha256 is not None:
             data["suspect_sha256"] = self.suspect_sha256
+        if self.sent_in is not None:
+            data["sent_in"] = self.sent_in
         return data
 
 
@@ -170,6 +183,8 @@ class SkippedRecord:
     reason: str
     mime: str | None = None
     suspect_sha256: str | None = None
+    #: For a chat's attachment: the message that sent it.
+    sent_in: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"type": "skipped", "suspect": self.suspect, "reason": self.reason}
@@ -177,6 +192,8 @@ class SkippedRecord:
             data["mime"] = self.mime
         if self.suspect_sha256 is not None:
             data["suspect_sha256"] = self.suspect_sha256
+        if self.sent_in is not None:
+            data["sent_in"] = self.sent_in
         return data
 
 
@@ -323,6 +340,11 @@ class Summary:
     interrupted: bool = False
     #: Forensic extractions met (their case and device, see ExtractionRecord).
     extractions: list[dict[str, Any]] = field(default_factory=list)
+    #: Items whose text was (partly) read by OCR, and their pages: recognised in this
+    #: scan, or taken from the OCR cache of an earlier run.
+    ocr_items: int = 0
+    ocr_pages_read: int = 0
+    ocr_pages_cached: int = 0
     #: How the scan was run, for the report's header (the CLI fills it in): command
     #: line, host, user, start and end times, targets with their sha256, and the
     #: case, examiner and note given.
@@ -350,6 +372,17 @@ class Summary:
             "notes": self.notes,
             **({"interrupted": True} if self.interrupted else {}),
             **({"extractions": self.extractions} if self.extractions else {}),
+            **(
+                {
+                    "ocr": {
+                        "items": self.ocr_items,
+                        "pages_read": self.ocr_pages_read,
+                        "pages_from_cache": self.ocr_pages_cached,
+                    }
+                }
+                if self.ocr_items
+                else {}
+            ),
             **({"run": self.run} if self.run else {}),
         }
 

@@ -51,6 +51,7 @@ from .inventory import (
 )
 from .isolation import DEFAULT_ISOLATION, Done, Failure, Isolation, Progress, run_steps
 from .match import Matcher, MatchParams, SourceMatch
+from .ocr import OcrSettings, for_index
 from .records import (
     ErrorRecord,
     ExtractionRecord,
@@ -90,6 +91,9 @@ class ScanOptions:
     archive_limits: ArchiveLimits | None = None
     #: Chat exports are streamed, so only an absurd size is refused.
     max_chat_bytes: int = DEFAULT_MAX_CHAT_BYTES
+    #: Whether and how pictures and scanned pages are read (OCR); the cache defaults
+    #: to a file beside the index.
+    ocr: OcrSettings = field(default_factory=OcrSettings)
 
     @property
     def isolation(self) -> Isolation:
@@ -113,8 +117,10 @@ def findings_for(
     labels: Mapping[str, str] | None = None,
 ) -> list[Finding]:
     """Turn source matches into finding records quoting the suspect's original text;
-    ``labels`` name the archive roots (given when an index holds several)."""
+    ``labels`` name the archive roots (given when an index holds several). Text read by
+    OCR gives each passage its page and box on the picture, and the finding its ``ocr``."""
     tokens = fingerprint.tokens
+    ocr = extracted.ocr
     findings = []
     for match in matches:
         if match.score < min_score:
@@ -123,6 +129,8 @@ def findings_for(
         for p in match.passages:
             start = int(tokens.starts[p.suspect_start])
             end = int(tokens.ends[p.suspect_end - 1])
+            page = extracted.page_at(start) if len(extracted.pages) > 1 else None
+            region = ocr.region(start, end) if ocr is not None else None
             passages.append(
                 Passage(
                     suspect_start=start,
@@ -131,9 +139,13 @@ def findings_for(
                     source_end=p.source_end,
                     text=extracted.text[start:end],
                     tokens=p.suspect_end - p.suspect_start,
-                    page=extracted.page_at(start) if len(extracted.pages) > 1 else None,
+                    page=region[0] if region is not None else page,
+                    bbox=region[1] if region is not None else None,
                 )
             )
+        read_by_ocr = ocr is not None and (
+            not passages or any(p.bbox is not None for p in passages)
+        )
         paths = match.content.paths or ("<removed>",)
         roots = match.content.roots
         findings.append(
@@ -151,6 +163,7 @@ def findings_for(
                 passages=tuple(passages),
                 source_also_at=tuple(paths[1:]),
                 source_label=labels.get(roots[0]) if labels and roots else None,
+                ocr=ocr.summary() if read_by_ocr and ocr is not None else None,
             )
         )
     return findings
@@ -167,6 +180,9 @@ class Outcome:
     chat_messages: int = 0
     chat_app: str = ""
     bytes_scanned: int = 0
+    #: Pages of the item read by OCR now and taken from the OCR cache (-1: no OCR).
+    ocr_pages_read: int = -1
+    ocr_pages_cached: int = 0
     #: The item's (or container's) inventory line, made where it was read.
     facts: ItemRecord | None = None
 
@@ -178,6 +194,10 @@ class Scanner:
         self.index = index
         self.options = options or ScanOptions()
         self.matcher = Matcher(index, self.options.params)
+        #: OCR settings with the cache beside the index (none for an index in memory).
+        self.ocr = for_index(
+            self.options.ocr, getattr(index.backend, "path", None), self.options.timeout_seconds
+        )
         labels = index.root_labels()
         #: Archive roots' labels, when there are several to tell apart.
         self.labels = labels if len(labels) > 1 else {}
@@ -200,10 +220,12 @@ class Scanner:
         was asked for) a file skipped for its size is hashed all the same."""
         if item.chat is not None:
             return self._chat_outcome(item, tick)
-        loaded, seen = examine_item(item, self.options.max_file_bytes)
+        loaded, seen = examine_item(item, self.options.max_file_bytes, self.ocr)
         if not isinstance(loaded, Loaded):
             if tick is not None and seen.sha256 is None and isinstance(loaded, SkippedRecord):
                 seen = hash_unread(item, tick, self.options.max_file_bytes)
+            if item.sent_in is not None and item.sent_in.message != item.name:
+                loaded = replace(loaded, sent_in=item.sent_in.message)
             return Outcome((*_notes(item, None, ()), loaded)), seen
         notes = _notes(item, loaded.holder_sha256, loaded.extracted.notes)
         try:
@@ -228,7 +250,14 @@ class Scanner:
                 )
                 for f in found
             ]
-        return Outcome((*notes, *found), bytes_scanned=_size_of(item)), seen
+        ocr = loaded.extracted.ocr
+        outcome = Outcome(
+            (*notes, *found),
+            bytes_scanned=_size_of(item),
+            ocr_pages_read=ocr.pages_read if ocr is not None else -1,
+            ocr_pages_cached=ocr.pages_cached if ocr is not None else 0,
+        )
+        return outcome, seen
 
     def _chat_outcome(self, item: Item, tick: Tick | None) -> tuple[Outcome, ItemBytes]:
         """A chat export, streamed message by message (its size costs no attribution)."""
@@ -517,6 +546,10 @@ def _count(summary: Summary, outcome: Outcome) -> None:
         summary.scanned += 1
         summary.clean += not findings
         summary.bytes_scanned += outcome.bytes_scanned
+    if outcome.ocr_pages_read >= 0:
+        summary.ocr_items += 1
+        summary.ocr_pages_read += outcome.ocr_pages_read
+        summary.ocr_pages_cached += outcome.ocr_pages_cached
 
 
 _worker: Scanner | None = None

@@ -102,6 +102,8 @@ class IndexStats:
     build_running: bool = False
     #: The archive roots built from: path, label, documents, when last built.
     roots: list[dict[str, object]] = field(default_factory=list)
+    #: Documents whose text was read by OCR (scans, photographed pages).
+    ocr_documents: int = 0
 
     def to_dict(self) -> dict[str, object]:
         return dict(self.__dict__)
@@ -386,8 +388,10 @@ class Index:
         mtime_ns: int = 0,
         mime: str = "text/plain",
         public: bool = False,
+        ocr: bool = False,
     ) -> int:
-        """Store fingerprints (unsigned hashes, token positions) of the document at ``path``."""
+        """Store fingerprints (unsigned hashes, token positions) of the document at ``path``;
+        ``ocr``: its text was read by OCR."""
         existing = self.backend.find_document(root, path)
         if existing is not None:
             self.backend.remove_document(existing.id)
@@ -404,6 +408,8 @@ class Index:
                 ),
                 self.bands,
             )
+            if ocr:
+                self.backend.set_ocr(sha256)
         return self.backend.add_document(
             DocumentRecord(root, path, content_id, size, mtime_ns, mime)
         )
@@ -581,6 +587,7 @@ class Index:
                 }
                 for root, facts in sorted(self.roots().items())
             ],
+            ocr_documents=self.backend.count_ocr_documents(),
         )
 
     def roots(self) -> dict[str, dict[str, str]]:

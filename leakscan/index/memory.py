@@ -22,6 +22,7 @@ class MemoryBackend:
         self._postings: dict[int, set[tuple[int, int]]] = defaultdict(set)
         self._frequencies: dict[int, int] = defaultdict(int)
         self._bands: dict[tuple[int, int], set[int]] = defaultdict(set)
+        self._ocr: set[str] = set()  # sha256 of contents whose text came from OCR
         self._next_id = 1
 
     def _new_id(self) -> int:
@@ -94,6 +95,7 @@ class MemoryBackend:
             return
         content, _ = self._contents.pop(content_id)
         del self._by_sha[content.sha256]
+        self._ocr.discard(content.sha256)
         hashes = content.hashes.tolist()
         for h, position in zip(hashes, content.positions.tolist(), strict=True):
             self._postings[h].discard((content_id, position))
@@ -105,6 +107,14 @@ class MemoryBackend:
                 del self._frequencies[h]
         for members in self._bands.values():
             members.discard(content_id)
+
+    def set_ocr(self, sha256: str) -> None:
+        if sha256 in self._by_sha:
+            self._ocr.add(sha256)
+
+    def count_ocr_documents(self) -> int:
+        ocr_ids = {self._by_sha[sha] for sha in self._ocr if sha in self._by_sha}
+        return sum(d.content_id in ocr_ids for d in self._documents.values())
 
     def document_frequencies(self, hashes: Sequence[int]) -> dict[int, int]:
         return {h: self._frequencies[h] for h in hashes if h in self._frequencies}

@@ -48,6 +48,7 @@ FINDING_COLUMNS = (
     "device_path",
     "source_label",
     "message_text",
+    "ocr",
 )
 PASSAGE_COLUMNS = (
     "finding",
@@ -64,6 +65,7 @@ PASSAGE_COLUMNS = (
     "page",
     "text",
     "text_cut",
+    "bbox",
 )
 #: Longest text one spreadsheet cell holds (Excel and LibreOffice: 32,767 characters).
 MAX_CELL_CHARS = 32_000

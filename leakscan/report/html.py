@@ -258,6 +258,9 @@ class HtmlWriter:
                 missing = "this passage lies beyond the source's text as read now"
             left, right = mark_pair(p.text, quote.text if quote is not None else None)
             where = f"characters {p.suspect_start}–{p.suspect_end}"
+            if p.bbox is not None:
+                x0, y0, x1, y1 = p.bbox
+                where = f"box x {x0}–{x1}, y {y0}–{y1} px, {where}"
             if p.page is not None:
                 where = f"page {p.page}, {where}"
             source_where = f"words {p.source_start + 1}–{p.source_end}"

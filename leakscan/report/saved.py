@@ -77,14 +77,35 @@ def _passage(data: object) -> Passage:
         raise TypeError("a passage is not an object")
     values = _known(Passage, data)
     _check(Passage, values)
+    box = values.get("bbox")
+    if box is not None:
+        if not isinstance(box, list) or len(box) != 4 or not all(type(v) is int for v in box):
+            raise ValueError("bbox is not four whole numbers")
+        values["bbox"] = tuple(box)
     return Passage(**values)
+
+
+def _summary_ocr(values: dict[str, Any], data: dict[str, Any]) -> None:
+    """The summary's ``ocr`` object back into its counters."""
+    ocr = data.get("ocr")
+    if not isinstance(ocr, dict):
+        return
+    for key, name in (
+        ("items", "ocr_items"),
+        ("pages_read", "ocr_pages_read"),
+        ("pages_from_cache", "ocr_pages_cached"),
+    ):
+        value = ocr.get(key, 0)
+        if type(value) is not int:
+            raise ValueError(f"ocr.{key} is not a whole number")
+        values[name] = value
 
 
 def record_from_dict(data: dict[str, Any]) -> Record | None:
     """The record a JSONL object stands for; None for a type this version does not know.
 
     >>> record_from_dict({"type": "error", "suspect": "a.pdf", "error": "corrupt", "x": 1})
-    ErrorRecord(suspect='a.pdf', error='corrupt', suspect_sha256=None)
+    ErrorRecord(suspect='a.pdf', error='corrupt', suspect_sha256=None, sent_in=None)
     >>> record_from_dict({"type": "lead", "suspect": "a.pdf"}) is None
     True
     """
@@ -104,6 +125,10 @@ def record_from_dict(data: dict[str, Any]) -> Record | None:
             ):
                 raise ValueError(f"{name} is not a list of text")
             values[name] = tuple(values[name])
+    if cls is Finding and values.get("ocr") is not None and not isinstance(values["ocr"], dict):
+        raise ValueError("ocr is not an object")
+    if cls is Summary:
+        _summary_ocr(values, data)
     record: Record = cls(**values)
     return record
 
