@@ -100,7 +100,8 @@ def _fingerprint_loaded(
     fingerprinter: Fingerprinter, loaded: Loaded
 ) -> _Fingerprinted | ErrorRecord:
     try:
-        fingerprint = fingerprinter.fingerprint(loaded.extracted.text)
+        extracted = loaded.extracted
+        fingerprint = fingerprinter.fingerprint(extracted.text, ocr=extracted.ocr is not None)
     except Exception as exc:
         return internal_error(loaded.item, loaded.sha256, exc)
     if fingerprint.n_tokens == 0:

@@ -128,6 +128,9 @@ class Extracted:
     mime: str
     pages: tuple[int, ...] = field(default=(0,))
     notes: tuple[str, ...] = ()
+    #: Set when the text (or part of it) was read by OCR: matching then allows for
+    #: misread letters (its type belongs to the OCR engine; only ``is not None`` counts here).
+    ocr: object | None = None
 
     def page_at(self, offset: int) -> int:
         """1-based page holding a character offset."""
