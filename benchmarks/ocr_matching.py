@@ -29,6 +29,7 @@ Results are printed as Markdown.
 from __future__ import annotations
 
 import argparse
+import random
 import statistics
 import sys
 import time
@@ -37,13 +38,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from leakscan.fingerprint import Scheme  # noqa: E402
-from leakscan.index import Index  # noqa: E402
-from leakscan.match import Matcher  # noqa: E402
-from tests.ocr_pages import DEGRADATIONS, LANGUAGE, degrade, ocr, render_page  # noqa: E402
-from tests.texts import prose, urdu_document, urdu_prose, urdu_vocabulary  # noqa: E402
+from leakscan.fingerprint import Scheme
+from leakscan.index import Index
+from leakscan.match import Matcher
+from leakscan.normalize import normalize_text
+from tests.ocr_pages import DEGRADATIONS, LANGUAGE, degrade, ocr, render_page
+from tests.texts import prose, urdu_document, urdu_prose, urdu_vocabulary
 
 CACHE = Path(__file__).resolve().parent / "results" / "ocr-cache"
 KEY = bytes(range(32))
@@ -66,9 +70,9 @@ VARIANTS = [
     Variant("scheme 1, every shingle of OCR'd query", Scheme.version_1(), True),
     *(
         Variant(f"short letters k={k} w={w}, every shingle", Scheme(short_k=k, short_w=w), True)
-        for k, w in ((4, 12), (5, 8), (5, 12), (5, 16), (6, 12), (7, 12))
+        for k, w in ((4, 12), (5, 8), (5, 12), (6, 8), (6, 12), (7, 8), (7, 12), (7, 16), (8, 8))
     ),
-    Variant("short letters k=5 w=12, winnowed query", Scheme(short_k=5, short_w=12), False),
+    Variant("short letters k=7 w=12, winnowed query", Scheme(short_k=7, short_w=12), False),
 ]
 
 
@@ -82,7 +86,9 @@ class Corpus:
 def corpora(words: int) -> list[Corpus]:
     vocab = urdu_vocabulary()
     return [
-        Corpus("Urdu, Zipf vocabulary", ("nastaliq", "naskh"), lambda s: urdu_document(s, words, vocab)),
+        Corpus(
+            "Urdu, Zipf vocabulary", ("nastaliq", "naskh"), lambda s: urdu_document(s, words, vocab)
+        ),
         Corpus("Urdu, 140-word vocabulary", ("nastaliq",), lambda s: urdu_prose(s, words)),
         Corpus("English", ("english",), lambda s: prose(s, words)),
     ]
@@ -128,6 +134,69 @@ class Tally:
         return f"{self.found}/{self.pages} · {self.score / n:.2f} · {self.containment / n:.0%}"
 
 
+def _edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance, one row of the table at a time in numpy."""
+    if not a or not b:
+        return max(len(a), len(b))
+    bs = np.array([ord(c) for c in b])
+    steps = np.arange(len(b) + 1)
+    row = steps.copy()
+    for i, char in enumerate(a, start=1):
+        best = np.empty_like(row)
+        best[0] = i
+        best[1:] = np.minimum(row[1:] + 1, row[:-1] + (bs != ord(char)))
+        # an insertion chain: best[j] = min over k <= j of best[k] + (j - k)
+        row = np.minimum.accumulate(best - steps) + steps
+    return int(row[-1])
+
+
+SIMULATED = (0.03, 0.05, 0.10)
+
+
+def misread_words(text: str, share: float, seed: int) -> str:
+    """Damage a share of the words as OCR does: a letter misread or lost, a word split,
+    two words run together (our rendered English comes through tesseract intact)."""
+    rng = random.Random(seed)
+    words = text.split()
+    for i in rng.sample(range(len(words)), int(len(words) * share)):
+        word = words[i]
+        cut = rng.randrange(1, max(2, len(word)))
+        kind = rng.randrange(4)
+        if kind == 0:
+            words[i] = word[: cut - 1] + rng.choice("ilcoe1") + word[cut:]
+        elif kind == 1:
+            words[i] = word[: cut - 1] + word[cut:]
+        elif kind == 2:
+            words[i] = word[:cut] + " " + word[cut:]
+        elif i + 1 < len(words):
+            words[i], words[i + 1] = word + words[i + 1], ""
+    return " ".join(w for w in words if w)
+
+
+def _runs(text: str, k: int) -> set[str]:
+    return {text[i : i + k] for i in range(len(text) - k + 1)}
+
+
+def damage(corpus: Corpus, pages: list[Page]) -> None:
+    """How much OCR damaged the text: letter error rate, surviving 5-letter runs and words."""
+    runs = " | ".join(f"{k}-letter runs intact" for k in (5, 7, 12))
+    print(f"| page | letter error rate | {runs} | words intact |")
+    print("|---|---|---|---|---|---|")
+    cells: dict[tuple[str, str], list[tuple[float, ...]]] = {}
+    for page in pages:
+        source = normalize_text(corpus.make(page.seed))
+        read = normalize_text(page.text)
+        a, b = source.replace(" ", ""), read.replace(" ", "")
+        runs = [len(_runs(a, k) & _runs(b, k)) / max(1, len(_runs(a, k))) for k in (5, 7, 12)]
+        words = len(set(source.split()) & set(read.split())) / max(1, len(set(source.split())))
+        rate = _edit_distance(a, b) / max(1, len(a))
+        cells.setdefault((page.face, page.how), []).append((rate, *runs, words))
+    for (face, how), values in cells.items():
+        means = [statistics.mean(v[i] for v in values) for i in range(5)]
+        print(f"| {face} {how} | " + " | ".join(f"{m:.0%}" for m in means) + " |")
+    print()
+
+
 def evaluate(
     corpus: Corpus,
     variant: Variant,
@@ -154,6 +223,17 @@ def evaluate(
         matches = [m for m in matcher.match(fp) if m.score >= MIN_SCORE]
         times.append(time.perf_counter() - started)
         every = matcher.match(fp)
+        if page.seed in sources and page.how in DEGRADATIONS:
+            half = page.text[: page.text.find(" ", len(page.text) // 2)]
+            half_matches = matcher.match(
+                index.fingerprinter.fingerprint(half, ocr=variant.ocr_query)
+            )
+            mine = [m for m in half_matches if m.content.paths == (f"doc-{page.seed}",)]
+            recall.setdefault((page.face, "half page"), Tally()).add(
+                bool(mine) and mine[0].score >= MIN_SCORE,
+                mine[0].score if mine else 0.0,
+                mine[0].containment if mine else 0.0,
+            )
         if page.seed in sources:
             right = [m for m in matches if m.content.paths == (f"doc-{page.seed}",)]
             wrong_in_recall += len(matches) - len(right)
@@ -210,7 +290,10 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2, help="tesseract processes at once")
     parser.add_argument("--distractors", type=int, default=300)
     parser.add_argument("--words", type=int, default=220, help="words per page")
-    parser.add_argument("--only", default="", help="run only variants whose name has this")
+    parser.add_argument(
+        "--only", default="", help="run only variants whose name has one of these (comma-separated)"
+    )
+    parser.add_argument("--corpus", default="", help="run only corpora whose name has this")
     args = parser.parse_args()
     n = 4 if args.quick else 12
     sources = list(range(1000, 1000 + n))
@@ -218,10 +301,28 @@ def main() -> None:
     distractors = list(range(3000, 3000 + args.distractors))
     typed_unrelated = list(range(5000, 5000 + 100))
     for corpus in corpora(args.words):
+        if args.corpus not in corpus.name:
+            continue
         started = time.perf_counter()
         pages = ocr_pages(corpus, sources + unrelated, args.jobs)
-        print(f"\n## {corpus.name}: {len(pages)} OCR'd pages ({time.perf_counter() - started:.0f} s)\n")
-        columns = [(face, how) for face in corpus.faces for how in DEGRADATIONS]
+        took = time.perf_counter() - started
+        print(f"\n## {corpus.name}: {len(pages)} OCR'd pages ({took:.0f} s)\n")
+        damage(corpus, pages)
+        simulated = []
+        if corpus.faces == ("english",):
+            for share in SIMULATED:
+                simulated += [
+                    Page(
+                        seed,
+                        "english",
+                        f"{share:.0%} words misread",
+                        misread_words(corpus.make(seed), share, seed),
+                    )
+                    for seed in sources
+                ]
+        pages += simulated
+        columns = [(face, how) for face in corpus.faces for how in (*DEGRADATIONS, "half page")]
+        columns += list(dict.fromkeys((p.face, p.how) for p in simulated))
         print(
             "| scheme | "
             + " | ".join(f"{face} {how}" for face, how in columns)
@@ -230,7 +331,7 @@ def main() -> None:
         )
         print("|---" * (len(columns) + 6) + "|")
         for variant in VARIANTS:
-            if args.only not in variant.name:
+            if not any(part in variant.name for part in args.only.split(",")):
                 continue
             result = evaluate(corpus, variant, sources, distractors, pages, typed_unrelated)
             recall = result["recall"]

@@ -7,21 +7,25 @@ A text becomes three streams of shingles over two kinds of unit:
   because Urdu spacing is inconsistent (``کر دیا`` / ``کردیا`` / ZWNJ) and PDF
   extractors damage Arabic-script words; letter runs survive both. Two
   shingle lengths: ``char_k`` (12) letters, rarely shared by chance, and
-  ``short_k`` (5) letters, which survive OCR: tesseract misreads about one
-  Nastaliq letter in six, and then few 12-letter runs come through intact
-  while about half of the 5-letter runs do (``benchmarks/ocr_matching.py``).
+  ``short_k`` (7) letters, which survive OCR: tesseract misreads one
+  Nastaliq letter in four or five, and then one 12-letter run in ten comes
+  through intact, against about a quarter of the 7-letter runs
+  (``benchmarks/ocr_matching.py`` measured 4 to 8 letters: 4 and 5 raise
+  chance matches between unrelated Urdu texts, 8 finds less).
 
 Each unit gets a 64-bit hash keyed with the index key (blake2b), so an index
 without its key cannot be used to confirm guessed text. ``k`` consecutive
 unit hashes make a shingle hash; winnowing keeps the minimum of every window
 of ``w`` shingles, which guarantees, stream by stream, that any run of
 ``k + w - 1`` units shared by two texts yields at least one shared
-fingerprint. Text read by OCR (``ocr=True``) keeps every shingle instead: a
-kept shingle is the minimum of no window, so the guarantee still holds
-against a winnowed text (its pick in a window inside the shared run is
-there), and two OCR'd texts share every common run of ``k`` units. A copy
-damaged every few letters still meets most fingerprints of its typed source
-this way. Positions are token indices, so a match maps back to the raw text.
+fingerprint. Text read by OCR (``ocr=True``) keeps every shingle instead, on
+both sides of the index: the guarantee still holds against a winnowed text
+(the winnowed side's pick from a window inside the shared run is among the
+OCR'd side's shingles), two OCR'd texts share every common run of ``k``
+units, and an OCR'd copy damaged every few letters meets every fingerprint
+of its typed source whose ``k`` units it read right, not only those its own
+winnowing would have picked. Positions are token indices, so a match maps
+back to the raw text.
 """
 
 from __future__ import annotations
@@ -77,8 +81,8 @@ class Scheme:
     char_k: int = 12
     char_w: int = 8
     #: The short letter stream, for text read by OCR; 0 and 0 in scheme 1, which had none.
-    short_k: int = 5
-    short_w: int = 12
+    short_k: int = 7
+    short_w: int = 8
 
     def __post_init__(self) -> None:
         names = ["word_k", "word_w", "char_k", "char_w"]

@@ -127,8 +127,6 @@ def ocr(page: Image.Image, language: str, cache_dir: Path | None = None) -> str:
     return text
 
 
-def ocr_page(
-    text: str, face: str, how: str = "clean", cache_dir: Path | None = None
-) -> str:
+def ocr_page(text: str, face: str, how: str = "clean", cache_dir: Path | None = None) -> str:
     """Render, degrade and OCR in one call."""
     return ocr(degrade(render_page(text, face), how), LANGUAGE[face], cache_dir)
