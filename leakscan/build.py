@@ -116,7 +116,8 @@ def _fingerprint_loaded(
     fingerprinter: Fingerprinter, loaded: Loaded
 ) -> _Fingerprinted | ErrorRecord | SkippedRecord:
     try:
-        fingerprint = fingerprinter.fingerprint(loaded.extracted.text)
+        extracted = loaded.extracted
+        fingerprint = fingerprinter.fingerprint(extracted.text, ocr=extracted.ocr is not None)
     except Exception as exc:
         return internal_error(loaded.item, loaded.sha256, exc)
     ocr = loaded.extracted.ocr

@@ -202,9 +202,12 @@ class Scanner:
         #: Archive roots' labels, when there are several to tell apart.
         self.labels = labels if len(labels) > 1 else {}
 
-    def scan_text(self, text: str, name: str = "<text>", sha256: str = "") -> list[Finding]:
-        """Findings for a text held in memory (no file involved)."""
-        fingerprint = self.index.fingerprinter.fingerprint(text)
+    def scan_text(
+        self, text: str, name: str = "<text>", sha256: str = "", *, ocr: bool = False
+    ) -> list[Finding]:
+        """Findings for a text held in memory (no file involved); ``ocr``: it was read
+        by OCR, so misread letters are allowed for (every shingle is looked up)."""
+        fingerprint = self.index.fingerprinter.fingerprint(text, ocr=ocr)
         extracted = Extracted(text, "text/plain")
         matches = self.matcher.match(fingerprint)
         return findings_for(
@@ -318,7 +321,9 @@ class Scanner:
     def _find_text(
         self, name: str, extracted: Extracted, holder_sha256: str, member_sha256: str | None
     ) -> list[Finding]:
-        fingerprint = self.index.fingerprinter.fingerprint(extracted.text)
+        fingerprint = self.index.fingerprinter.fingerprint(
+            extracted.text, ocr=extracted.ocr is not None
+        )
         matches = self.matcher.match(fingerprint)
         found = findings_for(
             name,

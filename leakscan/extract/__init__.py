@@ -155,6 +155,8 @@ class Extracted:
     mime: str
     pages: tuple[int, ...] = field(default=(0,))
     notes: tuple[str, ...] = ()
+    #: Set when the text (or part of it) was read by OCR: matching then allows for
+    #: misread letters, and findings say where on the picture they are.
     ocr: OcrInfo | None = None
 
     def page_at(self, offset: int) -> int:

@@ -38,8 +38,15 @@ from ..errors import (
     LeakscanIndexError,
     SchemeMismatchError,
 )
-from ..fingerprint import Fingerprint, Fingerprinter, Scheme, key_id
+from ..fingerprint import (
+    READABLE_SCHEME_VERSIONS,
+    Fingerprint,
+    Fingerprinter,
+    Scheme,
+    key_id,
+)
 from ..names import locator_part
+from ..normalize import NORMALIZATION_VERSION
 from .base import (
     ContentRecord,
     DocumentRecord,
@@ -298,12 +305,18 @@ class Index:
                 f"{location} has index schema version {meta.get('schema_version')}; "
                 f"this leakscan reads version {SCHEMA_VERSION}: rebuild the index"
             )
-        stored = Scheme.from_dict(json.loads(meta["scheme"]))
-        if stored.version != Scheme().version or stored.normalization != Scheme().normalization:
+        raw = json.loads(meta["scheme"])
+        version = raw.get("version") if isinstance(raw, dict) else None
+        if version not in READABLE_SCHEME_VERSIONS:
             raise SchemeMismatchError(
-                f"{location} was built with fingerprint scheme {stored.version} and "
-                f"normalization {stored.normalization}; this leakscan uses "
-                f"{Scheme().version}/{Scheme().normalization}: rebuild the index"
+                f"{location} was built with fingerprint scheme {version}; this leakscan "
+                f"reads schemes {', '.join(map(str, READABLE_SCHEME_VERSIONS))}: rebuild the index"
+            )
+        stored = Scheme.from_dict(raw)
+        if stored.normalization != NORMALIZATION_VERSION:
+            raise SchemeMismatchError(
+                f"{location} was built with normalization {stored.normalization}; this "
+                f"leakscan uses {NORMALIZATION_VERSION}: rebuild the index"
             )
         if scheme is not None and scheme != stored:
             raise SchemeMismatchError(
