@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from leakscan.errors import SchemeError, SchemeMismatchError
 from leakscan.extract import Extracted
+from leakscan.extract.ocr_types import OcrInfo
 from leakscan.fingerprint import Fingerprinter, Scheme
 from leakscan.index import Index
 from leakscan.scan import Scanner
@@ -216,7 +217,7 @@ def test_the_scan_reads_the_ocr_flag_of_the_extracted_text() -> None:
     index.add_text(source, path="memo.txt")
     scanner = Scanner(index)
     typed = Extracted(source, "text/plain")
-    read = Extracted(source, "image/png", ocr=object())
+    read = Extracted(source, "image/png", ocr=OcrInfo("tesseract", "5", "urd", 90.0))
     typed_findings = scanner._find_text("a.txt", typed, "0" * 64, None)
     read_findings = scanner._find_text("a.png", read, "0" * 64, None)
     assert typed_findings[0].source == read_findings[0].source == "memo.txt"
