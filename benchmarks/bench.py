@@ -1230,6 +1230,14 @@ def phase_export(args: dict[str, Any]) -> dict[str, Any]:
     index = leakscan.Index.open(folder / "index.sqlite", key=KEY, readonly=True)
     scanner = leakscan.Scanner(index, leakscan.ScanOptions(jobs=jobs))
     log(f"export: scanning {manifest['disk_bytes'] / 1e6:.0f} MB with jobs={jobs}")
+    inventory_path = Path(tempfile.mkdtemp()) / "inventory.jsonl"
+    writer = None
+    if args.get("inventory"):  # as `scan --inventory`: every item hashed and written out
+        from leakscan.inventory import InventoryWriter
+
+        writer = InventoryWriter.create(
+            str(inventory_path), [root], index=index.describe(), limits=scanner.options.limits
+        )
     rss_before = peak_rss_mb()
     found: set[tuple[str, str]] = set()
     kinds: dict[str, int] = {}
@@ -1237,7 +1245,8 @@ def phase_export(args: dict[str, Any]) -> dict[str, Any]:
     summary: leakscan.Summary | None = None
     busy = _machine_busy_seconds()
     cpu, started = time.process_time(), time.perf_counter()
-    for record in scanner.scan([root]):
+    records = scanner.scan([root], inventory=writer is not None)
+    for record in writer.tee(records) if writer is not None else records:
         if isinstance(record, leakscan.Finding):
             kinds[record.kind] = kinds.get(record.kind, 0) + 1
             found.add((_relative(record.suspect, root), record.source))
@@ -1245,9 +1254,15 @@ def phase_export(args: dict[str, Any]) -> dict[str, Any]:
             errors.append(f"{_relative(record.suspect, root)}: {record.error}")
         elif isinstance(record, leakscan.Summary):
             summary = record
+    if writer is not None:
+        writer.close()
     wall = time.perf_counter() - started
     cpu = time.process_time() - cpu
     busy = _machine_busy_seconds() - busy
+    inventory = {}
+    if writer is not None:
+        inventory = {"lines": writer.items, "bytes": inventory_path.stat().st_size}
+        inventory_path.unlink()
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     workers_cpu = children.ru_utime + children.ru_stime
     peak_rss = peak_rss_mb()
@@ -1280,6 +1295,7 @@ def phase_export(args: dict[str, Any]) -> dict[str, Any]:
         "unexpected": len(found - planted),
         "unexpected_examples": sorted(f"{i} ← {s}" for i, s in found - planted)[:10],
         "errors": errors[:10],
+        "inventory": inventory,
         "peak_rss_mb": peak_rss,
         "rss_before_scan_mb": rss_before,
         "worker_peak_rss_mb": peak_rss_mb(resource.RUSAGE_CHILDREN),
@@ -1546,8 +1562,18 @@ def render_report(results: dict[str, Any], config: dict[str, Any]) -> str:
             f"{m['items']} items once its archives are opened, scanned against an index of "
             f"{m['index_docs']:,} documents; {len(m['planted'])} items hold an excerpt of an "
             "indexed document. The export is read once before each run (warm page cache)"
+            + (f"; reused from {m['built_at']} (`--rebuild` to remake it)." if m["cached"] else ".")
             + (
-                f"; reused from {m['built_at']} (`--rebuild` to remake it)." if m["cached"] else "."
+                " Scanned with an inventory (`scan --inventory`): "
+                + ", ".join(
+                    f"jobs {run['jobs']}: {run['inventory']['lines']} lines, "
+                    f"{run['inventory']['bytes'] / 1e6:.1f} MB"
+                    for run in export["runs"]
+                    if run.get("inventory")
+                )
+                + "."
+                if config.get("inventory")
+                else ""
             ),
             "",
             "| items | count | MB (item bytes) | with an excerpt |",
@@ -1761,6 +1787,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         type=Path,
         help="Markdown report to write, raw JSON beside it (default RESULTS/latest.md)",
     )
+    parser.add_argument(
+        "--inventory",
+        action="store_true",
+        help="scan the export with an inventory (as `scan --inventory`), to measure its cost",
+    )
     parser.add_argument("--run-phase", help=argparse.SUPPRESS)
     parser.add_argument("--phase-args", help=argparse.SUPPRESS)
     parser.add_argument("--phase-out", type=Path, help=argparse.SUPPRESS)
@@ -1794,6 +1825,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "commit_every": options.commit_every,
         "rebuild": options.rebuild,
         "profile": options.profile,
+        "inventory": options.inventory,
         "results": str(options.results.resolve()),
     }
     results: dict[str, Any] = {"machine": machine(), "config": config}

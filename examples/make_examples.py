@@ -14,8 +14,9 @@ this script says what a scan of ``export/`` against ``archive/`` should find.
 Every text here is invented: the Directorate of Coastal Security, Port
 Kasimabad, Zarnapur, Velmora Point and all people and vessels are fictional.
 
-The script uses only the standard library and python-docx, plus LibreOffice
-(``soffice --headless --convert-to pdf``) to make the PDFs. It is
+The script uses the standard library, python-docx, and Pillow and pypdfium2
+(leakscan's own dependencies) for the page photo and the scanned PDF, plus
+LibreOffice (``soffice --headless --convert-to pdf``) to make the PDFs. It is
 deterministic (seeded randomness only; .docx files get fixed timestamps) and
 idempotent: it deletes and recreates both folders. LibreOffice PDFs are not
 byte-reproducible, which is expected.
@@ -823,6 +824,9 @@ def build_export(export: Path, archive: Path, texts: dict[str, str]) -> None:
     # 9. The same phone's file-system extraction: WhatsApp's own databases, and media.
     build_phone_extraction(export, archive, texts)
 
+    # 10. Pictures of pages: a phone photo of a page, and a scanned PDF with no text layer.
+    build_scans(export, archive)
+
 
 WHATSAPP_CONTACT = "Imran Qureshi"
 WHATSAPP_ATTACHMENT = "Velmora radar note.pdf"
@@ -940,6 +944,69 @@ def build_phone_extraction(export: Path, archive: Path, texts: dict[str, str]) -
     return root
 
 
+CAMERA_PHOTO = "Phone/Camera/IMG_20240309_181522.jpg"
+SCANNED_PDF = "Downloads/scan_jetty_passes.pdf"
+
+
+def _render_pdf_pages(pdf: Path, dpi: int):
+    """The pages of a PDF as greyscale pictures (pdfium), as a scanner or a camera sees paper."""
+    import pypdfium2 as pdfium
+
+    document = pdfium.PdfDocument(str(pdf))
+    try:
+        pages = []
+        for page in document:
+            pages.append(page.render(scale=dpi / 72, grayscale=True).to_pil().convert("L"))
+            page.close()
+        return pages
+    finally:
+        document.close()
+
+
+def build_scans(export: Path, archive: Path) -> list[Path]:
+    """Write a phone photo of a page and an image-only scanned PDF, both read only by OCR.
+
+    ``Phone/Camera/IMG_20240309_181522.jpg``: page 1 of the radar report
+    photographed at an angle, under a lamp to one side, a little blurred, and
+    saved as a JPEG. ``Downloads/scan_jetty_passes.pdf``: the Urdu jetty-passes
+    memo printed and scanned crooked (1.5°) with scanner noise, as pictures in
+    a PDF with no text layer. The degradations are ``tests/ocr_factories.py``'s
+    (real image operations, seeded).
+    """
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from tests import ocr_factories as degrade
+
+    written = []
+    radar = _render_pdf_pages(archive / "ops/velmora-point-radar-gap-report.pdf", 150)
+    photo = degrade.phone_photo(radar[0], seed=SEED)
+    path = export / CAMERA_PHOTO
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(degrade.jpeg_bytes(photo, 70))
+    written.append(path)
+
+    passes = _render_pdf_pages(archive / "urdu/jetty-access-passes.pdf", 150)
+    scanned = [
+        degrade.noise(degrade.rotate(page, 1.5 if n % 2 == 0 else -1.0), 4.0, seed=SEED + n)
+        for n, page in enumerate(passes)
+    ]
+    path = export / SCANNED_PDF
+    path.parent.mkdir(parents=True, exist_ok=True)
+    stamp = FIXED_TIME.timetuple()
+    rgb = [page.convert("RGB") for page in scanned]
+    rgb[0].save(
+        path,
+        "PDF",
+        save_all=True,
+        append_images=rgb[1:],
+        resolution=150.0,
+        quality=50,
+        creationDate=stamp,
+        modDate=stamp,
+    )
+    written.append(path)
+    return written
+
+
 def main(argv: list[str] | None = None) -> int:
     """Delete and regenerate ``archive/`` and ``export/`` under the output folder."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -960,9 +1027,19 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="only (re)write export/Phone/extraction from the existing archive/",
     )
+    parser.add_argument(
+        "--only-scans",
+        action="store_true",
+        help=f"only (re)write the page photo ({CAMERA_PHOTO}) and the scanned PDF "
+        f"({SCANNED_PDF}) in export/ from the existing archive/",
+    )
     args = parser.parse_args(argv)
 
     out: Path = args.out.resolve()
+    if args.only_scans:
+        for path in build_scans(out / "export", out / "archive"):
+            print(f"{path.relative_to(out)}  ({path.stat().st_size} bytes)")
+        return 0
     if args.only_extraction:
         archive = out / "archive"
         texts = {

@@ -19,6 +19,7 @@ from .errors import (
     LeakscanIndexError,
     SchemeError,
     SchemeMismatchError,
+    SkippedByRuleError,
     UnsupportedFormatError,
 )
 from .exports.archives import ArchiveLimits
@@ -26,11 +27,13 @@ from .fingerprint import Fingerprint, Fingerprinter, Scheme, fingerprint_text
 from .index import Index, IndexStats
 from .isolation import Isolation
 from .match import MatchParams
+from .ocr import OcrSettings
 from .records import (
     AlsoAtRecord,
     ErrorRecord,
     ExtractionRecord,
     Finding,
+    ItemRecord,
     NoteRecord,
     Passage,
     SkippedRecord,
@@ -55,17 +58,20 @@ __all__ = [
     "IndexNotFoundError",
     "IndexStats",
     "Isolation",
+    "ItemRecord",
     "KeyMismatchError",
     "LeakscanError",
     "LeakscanIndexError",
     "MatchParams",
     "NoteRecord",
+    "OcrSettings",
     "Passage",
     "ScanOptions",
     "Scanner",
     "Scheme",
     "SchemeError",
     "SchemeMismatchError",
+    "SkippedByRuleError",
     "SkippedRecord",
     "Summary",
     "UnsupportedFormatError",

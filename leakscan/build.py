@@ -25,9 +25,10 @@ from .exports.folders import FileJob, Walker
 from .fingerprint import Fingerprinter, Scheme
 from .images import PictureHashes
 from .imagescan import PictureIndex, ReadPicture, index_picture
-from .intake import DEFAULT_MAX_FILE_BYTES, Loaded, internal_error, load_item
+from .intake import DEFAULT_MAX_FILE_BYTES, Loaded, examine_item, internal_error
 from .isolation import Done, Failure, Isolation, Progress, run_steps
 from .names import locator_part
+from .ocr import OcrSettings, for_index
 from .records import ErrorRecord, ExtractionRecord, NoteRecord, SkippedRecord
 from .walk import Item, display_name, hash_evidence
 
@@ -50,16 +51,27 @@ class BuildReport:
     errors: list[ErrorRecord] = field(default_factory=list)
     skipped: list[SkippedRecord] = field(default_factory=list)
     elapsed_seconds: float = 0.0
+    #: Documents read (in part) by OCR in this build, and their pages: recognised now
+    #: or taken from the OCR cache.
+    ocr_documents: int = 0
+    ocr_pages_read: int = 0
+    ocr_pages_cached: int = 0
 
     @property
     def files(self) -> int:
         return self.added + self.replaced + self.unchanged + len(self.errors) + len(self.skipped)
 
     def summary_line(self) -> str:
+        ocr = ""
+        if self.ocr_documents:
+            ocr = (
+                f"; {self.ocr_documents} read by OCR ({self.ocr_pages_read} pages read, "
+                f"{self.ocr_pages_cached} from the OCR cache)"
+            )
         return (
             f"{self.files} files: {self.added} added, {self.replaced} replaced, "
             f"{self.unchanged} unchanged, {len(self.skipped)} skipped, "
-            f"{len(self.errors)} errors; {self.removed} removed "
+            f"{len(self.errors)} errors; {self.removed} removed{ocr} "
             f"({self.elapsed_seconds:.1f} s)"
         )
 
@@ -74,6 +86,7 @@ class _BuildJob:
     max_bytes: int
     #: Contents indexed now for the members of this file, if it is an archive (path → sha256).
     known_members: dict[str, str] = field(default_factory=dict)
+    ocr: OcrSettings | None = None
 
 
 @dataclass(frozen=True)
@@ -83,6 +96,9 @@ class _Fingerprinted:
     starts: np.ndarray
     simhash: int
     n_tokens: int
+    #: Pages read by OCR now and from the cache (-1: the text did not come from OCR).
+    ocr_pages_read: int = -1
+    ocr_pages_cached: int = 0
 
 
 @dataclass(frozen=True)
@@ -102,12 +118,18 @@ class _Document:
 
 def _fingerprint_loaded(
     fingerprinter: Fingerprinter, loaded: Loaded
-) -> _Fingerprinted | ErrorRecord:
+) -> _Fingerprinted | ErrorRecord | SkippedRecord:
     try:
-        fingerprint = fingerprinter.fingerprint(loaded.extracted.text)
+        extracted = loaded.extracted
+        fingerprint = fingerprinter.fingerprint(extracted.text, ocr=extracted.ocr is not None)
     except Exception as exc:
         return internal_error(loaded.item, loaded.sha256, exc)
+    ocr = loaded.extracted.ocr
     if fingerprint.n_tokens == 0:
+        if ocr is not None:  # a picture without text (a map, a photo): nothing to index
+            return SkippedRecord(
+                loaded.item.name, "no text found by OCR", loaded.extracted.mime, loaded.sha256
+            )
         return ErrorRecord(loaded.item.name, "no words in the extracted text", loaded.sha256)
     return _Fingerprinted(
         loaded.extracted.mime,
@@ -115,6 +137,8 @@ def _fingerprint_loaded(
         fingerprint.starts,
         fingerprint.simhash,
         fingerprint.n_tokens,
+        ocr.pages_read if ocr is not None else -1,
+        ocr.pages_cached if ocr is not None else 0,
     )
 
 
@@ -158,17 +182,17 @@ def _document(
         sha256 = hashlib.sha256(item.data).hexdigest()
         if sha256 == job.known_members[relative]:  # an unchanged member: not read again
             return _Document(relative, item.name, sha256, len(item.data), mtime_ns, None)
-    loaded = load_item(item, job.max_bytes)
-    picture = index_picture(item, loaded, job.max_bytes)  # a picture is indexed by its look too
+    loaded, seen = examine_item(item, job.max_bytes, job.ocr)
+    picture = index_picture(item, loaded, job.max_bytes, seen.mime)  # indexed by its look too
     if isinstance(picture, ReadPicture):
         return _picture_document(fingerprinter, item, loaded, picture, relative, mtime_ns)
-    if isinstance(loaded, SkippedRecord):
-        return picture or loaded  # a picture's own trouble says more than "no text extractor"
+    if isinstance(loaded, SkippedRecord) and isinstance(picture, ErrorRecord):
+        return picture  # a damaged picture says more than "OCR is off"
     if not isinstance(loaded, Loaded):
         return loaded
     size = len(item.data) if item.data is not None else os.stat(item.path).st_size
     fingerprinted = _fingerprint_loaded(fingerprinter, loaded)
-    if isinstance(fingerprinted, ErrorRecord):
+    if not isinstance(fingerprinted, _Fingerprinted):
         return fingerprinted
     return _Document(relative, item.name, loaded.sha256, size, mtime_ns, fingerprinted)
 
@@ -220,6 +244,7 @@ def _jobs(
     report: BuildReport,
     isolation: Isolation,
     max_bytes: int,
+    ocr: OcrSettings,
 ) -> Iterator[tuple[_BuildJob | ErrorRecord | SkippedRecord, _BuildJob | None]]:
     """Every file below the roots, with what is indexed at its path now."""
     for given in roots:
@@ -243,7 +268,7 @@ def _jobs(
             known_members = {
                 d.path: contents[d.content_id].sha256 for d in members if d.content_id in contents
             }
-            job = _BuildJob(root, entry, known, max_bytes, known_members)
+            job = _BuildJob(root, entry, known, max_bytes, known_members, ocr)
             yield job, job
 
 
@@ -264,6 +289,7 @@ def build(
     progress: Callable[[str], None] | None = None,
     isolation: Isolation | None = None,
     labels: Sequence[str] | None = None,
+    ocr: OcrSettings | None = None,
 ) -> BuildReport:
     """Fingerprint every readable file below ``roots`` into ``index``.
 
@@ -276,7 +302,9 @@ def build(
     each file's name once it is done. Archives (and e-mails) below the roots
     are opened: their members are indexed as ``archive.zip!member``. Each file
     is read in a worker process under ``isolation``'s time limit and memory
-    cap (by default ``jobs`` workers and the default limits).
+    cap (by default ``jobs`` workers and the default limits). Scans and
+    pictures are read by OCR with ``ocr`` (default: on, the cache beside the
+    index); ``index stats`` counts the documents read so.
     """
     with index.writing():  # one writer at a time; the index is complete only if this returns
         started = time.monotonic()
@@ -299,6 +327,9 @@ def build(
         pending_writes = 0
         isolation = isolation or Isolation(jobs=max(1, jobs))
         pictures = PictureIndex(index)
+        ocr_settings = for_index(
+            ocr or OcrSettings(), getattr(index.backend, "path", None), isolation.timeout_seconds
+        )
 
         def store(job: _BuildJob, outcome: _Document | ErrorRecord | SkippedRecord) -> None:
             nonlocal pending_writes
@@ -328,6 +359,10 @@ def build(
             fingerprinted = outcome.fingerprinted
             if fingerprinted is None:  # changed between the look and the read: read next time
                 return
+            if fingerprinted.ocr_pages_read >= 0:
+                report.ocr_documents += 1
+                report.ocr_pages_read += fingerprinted.ocr_pages_read
+                report.ocr_pages_cached += fingerprinted.ocr_pages_cached
             index.add_hashes(
                 fingerprinted.hashes,
                 fingerprinted.starts,
@@ -340,6 +375,7 @@ def build(
                 mtime_ns=outcome.mtime_ns,
                 mime=fingerprinted.mime,
                 public=public,
+                ocr=fingerprinted.ocr_pages_read >= 0,
             )
             content_id = index.backend.find_content(outcome.sha256)
             if outcome.picture is not None and content_id is not None:
@@ -356,7 +392,7 @@ def build(
         for done in run_steps(
             isolation,
             _work,
-            _jobs(index, paths, report, isolation, max_file_bytes),
+            _jobs(index, paths, report, isolation, max_file_bytes, ocr_settings),
             initializer=_init_worker,
             initargs=(index.key, index.scheme),
             resume=_resume,

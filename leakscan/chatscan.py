@@ -31,6 +31,7 @@ from .records import Finding
 
 __all__ = [
     "ATTACHMENT_NAME_SCORE",
+    "MESSAGE_TEXT_CHARS",
     "RUN_MAX_CHARS",
     "RUN_MAX_MESSAGES",
     "RUN_OVERLAP_CHARS",
@@ -51,6 +52,9 @@ RUN_MAX_MESSAGES = 500
 #: The next run starts with the last messages of the one before, up to this many characters.
 RUN_OVERLAP_CHARS = 16 << 10
 _RUN_OVERLAP_MESSAGES = 50
+
+#: A finding keeps the whole text of its messages up to this many characters.
+MESSAGE_TEXT_CHARS = 20_000
 
 #: Findings in one run of messages' joined text (offsets in that text).
 FindText = Callable[[Extracted], list[Finding]]
@@ -176,10 +180,17 @@ def _run_findings(chat_name: str, run: Run, find: FindText) -> list[Finding]:
                 deleted=head.deleted or None,
                 app=head.via,
                 passages=passages,
+                message_text=_message_text(touched),
                 messages=tuple(m.locator(chat_name) for m in touched) if len(touched) > 1 else (),
             )
         )
     return results
+
+
+def _message_text(messages: list[Message]) -> str:
+    """The text of the messages a finding touches, one per line, cut at MESSAGE_TEXT_CHARS."""
+    text = "\n".join(m.text for m in messages)
+    return text if len(text) <= MESSAGE_TEXT_CHARS else text[:MESSAGE_TEXT_CHARS] + "…"
 
 
 def _attachment_findings(

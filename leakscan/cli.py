@@ -15,14 +15,18 @@ import logging
 import sys
 from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
-from typing import ClassVar, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TextIO, TypeVar
 
 import click
 
 from ._version import __version__
+from .cli_report import REPORT_FORMATS, report_command, report_options, scan_writer
 from .errors import ExtractionError, LeakscanError
 from .index import DEFAULT_INDEX, Index
 from .records import Record, Summary
+
+if TYPE_CHECKING:
+    from .ocr import OcrSettings
 
 __all__ = ["EXIT_CLEAN", "EXIT_ERROR", "EXIT_FINDINGS", "EXIT_INTERRUPTED", "cli", "main"]
 
@@ -45,6 +49,30 @@ _index_option = click.option(
     show_envvar=True,
     help="Index file (SQLite path) or URL.",
 )
+
+_ocr_option = click.option(
+    "--ocr/--no-ocr",
+    "ocr",
+    default=None,
+    help="Read pictures (JPEG, PNG, WebP, TIFF, BMP, GIF, HEIC) and scanned PDF pages by OCR "
+    "(tesseract; English and Urdu) [default: on when tesseract's models are installed; "
+    "pictures are then skipped with the reason].",
+)
+
+
+def _ocr_settings(ocr: bool | None) -> OcrSettings:
+    """OCR on unless --no-ocr; --ocr insists (exit 2 when it cannot be done), the default
+    warns once when OCR is not available (each picture is then skipped with the reason)."""
+    from .ocr import OcrSettings, unavailable_reason
+
+    settings = OcrSettings(enabled=ocr is not False)
+    reason = unavailable_reason(settings) if settings.enabled else None
+    if reason is not None:
+        if ocr:
+            _fail(f"--ocr: {reason}")
+        click.echo(f"leakscan: {reason}: pictures and scanned pages are skipped", err=True)
+    return settings
+
 
 #: Verbosity given anywhere on the command line (before or after the subcommand).
 _LOGGING: dict[str, object] = {"verbose": 0, "quiet": False, "log": None}
@@ -219,6 +247,7 @@ class _Progress:
     help="Give up (exit code 2) if another build of the index is still running after this long "
     "[default: wait until it has finished].",
 )
+@_ocr_option
 @_verbosity
 def index_build(
     archive_dirs: tuple[str, ...],
@@ -228,13 +257,15 @@ def index_build(
     prune: bool,
     public: bool,
     lock_timeout: float | None,
+    ocr: bool | None,
 ) -> None:
     """Fingerprint every document below ARCHIVE_DIRS (incrementally).
 
     It reads plain text (any encoding), PDF, DOCX, ODT, RTF, HTML, XLSX,
-    PPTX, legacy .doc, .xls and .ppt, and e-mail (.eml, .msg, mbox), and
-    opens archives (zip, tar, 7z, gzip, bzip2, xz) to index their members as
-    archive.zip!member. Types are told from content, not names. Exit code 1
+    PPTX, legacy .doc, .xls and .ppt, and e-mail (.eml, .msg, mbox), reads
+    scans and photographed pages by OCR (image-only PDFs, TIFF, JPEG, PNG…),
+    and opens archives (zip, tar, 7z, gzip, bzip2, xz) to index their
+    members as archive.zip!member. Types are told from content, not names. Exit code 1
     when some documents could not be indexed (each is named), 2 on a fatal
     error.
 
@@ -244,6 +275,8 @@ def index_build(
     as it was).
     """
     from .build import build
+
+    ocr_settings = _ocr_settings(ocr)
 
     def waiting(message: str) -> None:
         click.echo(f"leakscan: {message}", err=True)
@@ -261,6 +294,7 @@ def index_build(
             public=public,
             progress=progress,
             labels=labels or None,
+            ocr=ocr_settings,
         )
         progress.done()
         for record in report.errors:
@@ -296,8 +330,16 @@ def index_stats(index_location: str) -> None:
 
 
 _SCAN_SECTIONS = {
-    "Output": ("--format", "--output", "--no-progress"),
-    "Matching": ("--index", "--min-score", "--common-df"),
+    "Output": (
+        "--format",
+        "--output",
+        "--report",
+        "--csv-passages",
+        "--inventory",
+        "--no-progress",
+    ),
+    "Case (for the report)": ("--case", "--examiner", "--note", "--archive"),
+    "Matching": ("--index", "--min-score", "--common-df", "--ocr"),
     "Limits": (
         "--max-file-size",
         "--timeout",
@@ -319,10 +361,11 @@ _SCAN_SECTIONS = {
 @click.option(
     "--format",
     "output_format",
-    type=click.Choice(["text", "jsonl"]),
+    type=click.Choice(REPORT_FORMATS),
     default="text",
     show_default=True,
-    help="text: for a person; jsonl: one JSON record per line (see the README).",
+    help="text: for a person; jsonl: one JSON record per line (see the README); html: a "
+    "self-contained report for an examiner; csv: one row per finding.",
 )
 @click.option(
     "--output",
@@ -330,6 +373,7 @@ _SCAN_SECTIONS = {
     type=click.Path(dir_okay=False),
     help="Write the report to FILE instead of standard output.",
 )
+@report_options
 @click.option(
     "--no-progress",
     is_flag=True,
@@ -416,6 +460,14 @@ _SCAN_SECTIONS = {
     type=click.IntRange(1),
     help="Refuse archives nested deeper than this.",
 )
+@click.option(
+    "--inventory",
+    "inventory_path",
+    type=click.Path(dir_okay=False),
+    help="Also list every item examined, clean ones included (size, sha256 and its "
+    "containers', MIME type, outcome, time) in FILE (JSONL), for `leakscan verify`.",
+)
+@_ocr_option
 def scan_command(
     targets: tuple[str, ...],
     index_location: str,
@@ -433,11 +485,16 @@ def scan_command(
     max_ratio: int,
     max_members: int,
     max_depth: int,
+    inventory_path: str | None,
+    ocr: bool | None,
+    **report_args: Any,
 ) -> None:
-    """Check files, folders, archives and chat exports (TARGETS) for text of the indexed archive."""
+    """Check files, folders, archives and chat exports (TARGETS) for text of the indexed archive.
+
+    Pictures of pages (photos, screenshots, scans) are read by OCR, in English and Urdu.
+    """
     from .exports.archives import ArchiveLimits
     from .match import MatchParams
-    from .report import writer_for
     from .scan import Scanner, ScanOptions
 
     max_file_bytes = max_file_size << 20
@@ -456,6 +513,7 @@ def scan_command(
             max_members=max_members,
             max_depth=max_depth,
         ),
+        ocr=_ocr_settings(ocr),
     )
     stream: TextIO = sys.stdout
     if output:
@@ -464,23 +522,39 @@ def scan_command(
         except OSError as exc:
             _fail(f"cannot write the report to {output}: {exc.strerror or exc}")
     summary: Summary | None = None
+    inventory = None
     try:
         with _errors_exit_2(), Index.open(index_location, readonly=True) as index:
+            if inventory_path:  # every item examined, beside the report (see leakscan.inventory)
+                from .inventory import InventoryWriter
+
+                inventory = InventoryWriter.create(
+                    inventory_path, targets, index=index.describe(), limits=options.limits
+                )
             show = _ScanProgress(sys.stderr.isatty() and not no_progress)
-            records = Scanner(index, options).scan(targets, progress=show)
-            writer = writer_for(output_format, stream)
+            records = Scanner(index, options).scan(
+                targets, progress=show, inventory=inventory is not None
+            )
+            writer = scan_writer(
+                output_format, stream, index, targets, {**report_args, "inventory": inventory_path}
+            )
+
+            def write(record: Record) -> None:
+                nonlocal summary
+                if inventory is not None and inventory.take(record):
+                    return
+                writer.write(record)
+                if isinstance(record, Summary):
+                    summary = record
+
             try:
                 for record in records:
                     show.clear()
-                    writer.write(record)
-                    if isinstance(record, Summary):
-                        summary = record
+                    write(record)
             except KeyboardInterrupt:  # while writing: the scan still ends with its summary
                 try:
                     for record in _interrupted(records):
-                        writer.write(record)
-                        if isinstance(record, Summary):
-                            summary = record
+                        write(record)
                 except KeyboardInterrupt:
                     records.close()
             finally:
@@ -491,6 +565,8 @@ def scan_command(
     finally:
         if output:
             stream.close()
+        if inventory is not None:
+            inventory.close()
     if summary is None or summary.interrupted:
         click.echo(
             "leakscan: interrupted: the scan is incomplete "
@@ -592,6 +668,7 @@ class _ScanProgress:
     is_flag=True,
     help="Poll the folders (network shares) instead of waiting for the OS to report changes.",
 )
+@_ocr_option
 @_verbosity
 def watch_command(
     folders: tuple[str, ...],
@@ -604,6 +681,7 @@ def watch_command(
     min_score: float,
     state_path: str | None,
     polling: bool,
+    ocr: bool | None,
 ) -> None:
     """Scan files as they arrive in FOLDERS, until interrupted (Ctrl-C or SIGTERM)."""
     import signal
@@ -615,7 +693,7 @@ def watch_command(
         settle_seconds=settle,
         new_only=new_only,
         on_finding=on_finding,
-        scan=ScanOptions(min_score=min_score, jobs=jobs),
+        scan=ScanOptions(min_score=min_score, jobs=jobs, ocr=_ocr_settings(ocr)),
     )
     observer = None
     if polling:
@@ -734,6 +812,13 @@ def fingerprint_command(file: str, index_location: str) -> None:
         ],
     }
     click.echo(json.dumps(signature, indent=1))
+
+
+# Commands kept in modules of their own.
+from .cli_verify import verify_command  # noqa: E402
+
+cli.add_command(report_command)
+cli.add_command(verify_command)
 
 
 def main() -> None:

@@ -10,6 +10,8 @@
     └── ExtractionError             one item's text cannot be read
         ├── EncryptedDocumentError  password-protected
         └── UnsupportedFormatError  no extractor for this content
+            └── SkippedByRuleError  readable, but passed over by rule (OCR off or
+                                    not installed, a picture over the pixel limit)
 
 An ``ExtractionError`` concerns one item: a scan records it and goes on.
 The others stop the command (exit code 2).
@@ -27,6 +29,7 @@ __all__ = [
     "LeakscanIndexError",
     "SchemeError",
     "SchemeMismatchError",
+    "SkippedByRuleError",
     "UnsupportedFormatError",
 ]
 
@@ -69,3 +72,8 @@ class EncryptedDocumentError(ExtractionError):
 
 class UnsupportedFormatError(ExtractionError):
     """No extractor reads this kind of content."""
+
+
+class SkippedByRuleError(UnsupportedFormatError):
+    """The item could be read, but a rule passes it over: a ``skipped`` record with the
+    reason (OCR turned off or not installed, a picture over the pixel limit)."""

@@ -1,18 +1,31 @@
 """Keyed shingles, winnowing and simhash: pure functions of text, no I/O.
 
-A text becomes two streams of units:
+A text becomes three streams of shingles over two kinds of unit:
 
-* words, for every script with reliable word boundaries;
-* characters of Arabic-script words with the spaces between them removed,
+* words (``word_k`` of them), for every script with reliable word boundaries;
+* letters of Arabic-script words with the spaces between them removed,
   because Urdu spacing is inconsistent (``کر دیا`` / ``کردیا`` / ZWNJ) and PDF
-  extractors damage Arabic-script words; character runs survive both.
+  extractors damage Arabic-script words; letter runs survive both. Two
+  shingle lengths: ``char_k`` (12) letters, rarely shared by chance, and
+  ``short_k`` (7) letters, which survive OCR: tesseract misreads one
+  Nastaliq letter in four or five, and then one 12-letter run in ten comes
+  through intact, against about a quarter of the 7-letter runs
+  (``benchmarks/ocr_matching.py`` measured 4 to 8 letters: 4 and 5 raise
+  chance matches between unrelated Urdu texts, 8 finds less).
 
 Each unit gets a 64-bit hash keyed with the index key (blake2b), so an index
 without its key cannot be used to confirm guessed text. ``k`` consecutive
 unit hashes make a shingle hash; winnowing keeps the minimum of every window
-of ``w`` shingles, which guarantees that any run of ``k + w - 1`` units shared
-by two texts yields at least one shared fingerprint. Positions are token
-indices, so a match maps back to the raw text.
+of ``w`` shingles, which guarantees, stream by stream, that any run of
+``k + w - 1`` units shared by two texts yields at least one shared
+fingerprint. Text read by OCR (``ocr=True``) keeps every shingle instead, on
+both sides of the index: the guarantee still holds against a winnowed text
+(the winnowed side's pick from a window inside the shared run is among the
+OCR'd side's shingles), two OCR'd texts share every common run of ``k``
+units, and an OCR'd copy damaged every few letters meets every fingerprint
+of its typed source whose ``k`` units it read right, not only those its own
+winnowing would have picked. Positions are token indices, so a match maps
+back to the raw text.
 """
 
 from __future__ import annotations
@@ -26,6 +39,7 @@ from .errors import SchemeError
 from .normalize import NORMALIZATION_VERSION, TokenizedText, is_arabic_script, tokenize
 
 __all__ = [
+    "READABLE_SCHEME_VERSIONS",
     "SCHEME_VERSION",
     "Fingerprint",
     "Fingerprinter",
@@ -39,7 +53,11 @@ __all__ = [
 ]
 
 #: Bump whenever a change here changes any fingerprint: indexes record it.
-SCHEME_VERSION = 1
+#: 2 added the short letter stream (``short_k``, ``short_w``).
+SCHEME_VERSION = 2
+#: Scheme versions this code fingerprints exactly as they were built: version 1
+#: is version 2 without the short letter stream.
+READABLE_SCHEME_VERSIONS = (1, 2)
 
 _U64 = np.uint64
 _MULT = _U64(0x9E3779B97F4A7C15)  # odd constant: the shingle hash is a polynomial in it
@@ -49,6 +67,7 @@ _LETTER_TABLE_SIZE = 0x800  # code points below: Latin, Greek, Cyrillic, Hebrew,
 _BYTE_BITS = np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1, bitorder="little")
 _BYTE_BITS = _BYTE_BITS.astype(np.int64)
 _CHAR_TAG = _U64(0x4348520000000002)
+_SHORT_TAG = _U64(0x5348520000000003)
 
 
 @dataclass(frozen=True)
@@ -61,9 +80,18 @@ class Scheme:
     word_w: int = 4
     char_k: int = 12
     char_w: int = 8
+    #: The short letter stream, for text read by OCR; 0 and 0 in scheme 1, which had none.
+    short_k: int = 7
+    short_w: int = 8
 
     def __post_init__(self) -> None:
-        for name in ("word_k", "word_w", "char_k", "char_w"):
+        names = ["word_k", "word_w", "char_k", "char_w"]
+        if self.version == 1:
+            if (self.short_k, self.short_w) != (0, 0):
+                raise SchemeError("fingerprint scheme 1 has no short letter stream")
+        else:
+            names += ["short_k", "short_w"]
+        for name in names:
             if not 1 <= getattr(self, name) <= 64:
                 raise SchemeError(f"scheme parameter {name} must be between 1 and 64")
 
@@ -77,14 +105,31 @@ class Scheme:
         """Shared Arabic-script letter runs at least this long are always found."""
         return self.char_k + self.char_w - 1
 
+    @property
+    def short_guarantee(self) -> int:
+        """Shared runs of this many letters always meet in the short stream (0: no stream)."""
+        return self.short_k + self.short_w - 1 if self.short_k else 0
+
+    @classmethod
+    def version_1(cls) -> Scheme:
+        """The scheme indexes were built with before the short letter stream."""
+        return cls(version=1, short_k=0, short_w=0)
+
     def to_dict(self) -> dict[str, int]:
-        return asdict(self)
+        data = asdict(self)
+        if self.version == 1:  # as version 1 wrote it, so its indexes compare equal
+            del data["short_k"], data["short_w"]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, int]) -> Scheme:
         try:
-            return cls(**{name: int(data[name]) for name in cls.__dataclass_fields__})
-        except (KeyError, TypeError, ValueError) as exc:
+            values = dict(data)
+            if int(values.get("version", 0)) == 1:
+                values.setdefault("short_k", 0)
+                values.setdefault("short_w", 0)
+            return cls(**{name: int(values[name]) for name in cls.__dataclass_fields__})
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise SchemeError(f"incomplete or invalid fingerprint scheme: {data!r}") from exc
 
 
@@ -274,8 +319,13 @@ class Fingerprinter:
         found: np.ndarray = table[letter_index.reshape(-1)]
         return found
 
-    def fingerprint(self, text: str | TokenizedText) -> Fingerprint:
-        """Fingerprint a raw text (or one already tokenized)."""
+    def fingerprint(self, text: str | TokenizedText, *, ocr: bool = False) -> Fingerprint:
+        """Fingerprint a raw text (or one already tokenized).
+
+        ``ocr``: the text was read by OCR, so every shingle is kept, not only
+        the winnowed ones (see the module's docstring). The simhash is of the
+        word and 12-letter shingles only, as in scheme 1.
+        """
         tokenized = text if isinstance(text, TokenizedText) else tokenize(text)
         scheme = self.scheme
         word_units, word_pos, char_units, char_pos = self._streams(tokenized.tokens)
@@ -284,8 +334,9 @@ class Fingerprinter:
         for units, pos, k, w, tag in (
             (word_units, word_pos, scheme.word_k, scheme.word_w, _WORD_TAG),
             (char_units, char_pos, scheme.char_k, scheme.char_w, _CHAR_TAG),
+            (char_units, char_pos, scheme.short_k, scheme.short_w, _SHORT_TAG),
         ):
-            if len(units) < k:
+            if k == 0 or len(units) < k:
                 continue
             shingles = _shingles(units, k, tag)
             if len(shingles) == 0:
@@ -299,21 +350,28 @@ class Fingerprinter:
                 shingles, first, last = shingles[close], first[close], last[close]
                 if len(shingles) == 0:
                     continue
-            all_shingles.append(shingles)
-            picked = winnow(shingles, w)
-            parts.append((shingles[picked], first[picked], last[picked] + 1))
+            if tag != _SHORT_TAG:
+                all_shingles.append(shingles)
+            if ocr:
+                parts.append((shingles, first, last + 1))
+            else:
+                picked = winnow(shingles, w)
+                parts.append((shingles[picked], first[picked], last[picked] + 1))
         if len(parts) == 1:
             hashes, starts, ends = parts[0]
-            every = all_shingles[0]
         elif parts:
             hashes = np.concatenate([p[0] for p in parts])
             starts = np.concatenate([p[1] for p in parts])
             ends = np.concatenate([p[2] for p in parts])
-            every = np.concatenate(all_shingles)
         else:
             hashes = np.empty(0, _U64)
             starts = ends = np.empty(0, np.int64)
-            every = hashes
+        if len(all_shingles) == 1:
+            every = all_shingles[0]
+        elif all_shingles:
+            every = np.concatenate(all_shingles)
+        else:
+            every = np.empty(0, _U64)
         return Fingerprint(
             hashes=hashes,
             starts=starts,
@@ -325,6 +383,8 @@ class Fingerprinter:
         )
 
 
-def fingerprint_text(text: str, key: bytes, scheme: Scheme | None = None) -> Fingerprint:
+def fingerprint_text(
+    text: str, key: bytes, scheme: Scheme | None = None, *, ocr: bool = False
+) -> Fingerprint:
     """Fingerprint one text with a key: sugar over :class:`Fingerprinter`."""
-    return Fingerprinter(key, scheme).fingerprint(text)
+    return Fingerprinter(key, scheme).fingerprint(text, ocr=ocr)

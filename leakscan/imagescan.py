@@ -225,21 +225,22 @@ class ReadPicture:
     hashes: PictureHashes
 
 
-def _picture_mime(loaded: Loaded | ErrorRecord | SkippedRecord) -> str | None:
-    """The item's type as the text side found it, when that is a picture's."""
-    if isinstance(loaded, Loaded):
-        mime: str | None = loaded.extracted.mime
-    elif isinstance(loaded, SkippedRecord):
+def _picture_mime(loaded: Loaded | ErrorRecord | SkippedRecord, mime: str | None) -> str | None:
+    """The item's type, when it is a picture's: as reading it found (``mime``), or as the
+    text side's result says."""
+    if mime is None and isinstance(loaded, Loaded):
+        mime = loaded.extracted.mime
+    elif mime is None and isinstance(loaded, SkippedRecord):
         mime = loaded.mime
-    else:
-        return None
     return mime if is_picture_type(mime) else None
 
 
-def _may_be_picture(loaded: Loaded | ErrorRecord | SkippedRecord) -> bool:
-    """Whether an item is worth reading as a picture: the text side found a picture's type,
-    or failed (a picture OCR could not read is still compared by its look)."""
-    return isinstance(loaded, ErrorRecord) or _picture_mime(loaded) is not None
+def _may_be_picture(loaded: Loaded | ErrorRecord | SkippedRecord, mime: str | None) -> bool:
+    """Whether an item is worth reading as a picture: a picture's type is known, or the
+    text side failed without saying the type (its bytes will tell)."""
+    if _picture_mime(loaded, mime) is not None:
+        return True
+    return mime is None and isinstance(loaded, ErrorRecord)
 
 
 def read_picture(
@@ -249,47 +250,48 @@ def read_picture(
     suspect: bool,
     max_bytes: int = DEFAULT_MAX_FILE_BYTES,
     max_pixels: int | None = None,
+    mime: str | None = None,
 ) -> ReadPicture | ErrorRecord | SkippedRecord | None:
     """Hash a picture item (None when it is no picture): read again, bounded, because the
-    text side keeps no bytes. A damaged picture is an error record, one with too many
-    pixels a skipped record, never an exception."""
-    if not _may_be_picture(loaded):
+    text side keeps no bytes. ``mime`` is the type reading the item found, if known. A
+    damaged picture is an error record, one with too many pixels a skipped record, never
+    an exception."""
+    if not _may_be_picture(loaded, mime):
         return None
-    mime = _picture_mime(loaded)
+    known = _picture_mime(loaded, mime)
     read = read_item(item, max_bytes)
     if not isinstance(read, tuple):
-        return read if mime is not None else None
+        return read if known is not None else None
     data, sha256 = read
-    if mime is None:  # the text side failed on it: its bytes say whether it is a picture
+    if known is None:  # the text side failed on it: its bytes say whether it is a picture
         try:
-            sniffed = detect_mime(data)
+            known = detect_mime(data)
         except ExtractionError:
             return None
-        if not is_picture_type(sniffed):
+        if not is_picture_type(known):
             return None
-        mime = sniffed
     holder = item.holder_sha256 or sha256
     try:
         limit = {} if max_pixels is None else {"max_pixels": max_pixels}
         hashes = hash_picture(data, suspect=suspect, **limit)
     except PictureTooLargeError as exc:
-        return SkippedRecord(item.name, str(exc), mime, holder)
+        return SkippedRecord(item.name, str(exc), known, holder)
     except ExtractionError as exc:
         return ErrorRecord(item.name, str(exc), holder)
     except Exception as exc:  # a bug met on one crafted picture: that picture's error
         reason = " ".join(f"internal error while hashing the picture: {exc}".split())
         return ErrorRecord(item.name, f"{reason} ({type(exc).__name__})"[:400], holder)
-    return ReadPicture(sha256, mime, hashes)
+    return ReadPicture(sha256, known, hashes)
 
 
 @dataclass(frozen=True)
 class PictureCheck:
-    """What comparing one picture item by its look came to: findings, and the records
-    about it (standing for the item when its text could not be read)."""
+    """What comparing one picture item by its look came to: findings, notes about it, and
+    the picture's own error when it should stand instead of the text side's skip."""
 
     findings: list[Finding] = field(default_factory=list)
     records: tuple[Record, ...] = ()
-    holder_sha256: str | None = None
+    instead: ErrorRecord | None = None
 
 
 class PictureMatcher:
@@ -309,14 +311,18 @@ class PictureMatcher:
         self.pictures.holds_pictures()  # pictures hashed another way: refused here, at once
 
     def check(
-        self, item: Item, loaded: Loaded | ErrorRecord | SkippedRecord
+        self,
+        item: Item,
+        loaded: Loaded | ErrorRecord | SkippedRecord,
+        mime: str | None = None,
     ) -> PictureCheck | None:
-        """The picture side of one item; None for an item that is no picture, or when the
-        index holds no pictures (nothing to compare with: the item stays as the text side
-        left it). Its ``records`` stand for the item when its text was not read."""
-        if not _may_be_picture(loaded) or not self.pictures.holds_pictures():
+        """The picture side of one item, beside what its text side (``loaded``) came to;
+        ``mime``: the type reading it found. None for an item that is no picture, or when
+        the index holds no pictures (nothing to compare with). The text side's record
+        stays: a picture OCR skipped or failed on is still compared by its look."""
+        if not _may_be_picture(loaded, mime) or not self.pictures.holds_pictures():
             return None
-        read = read_picture(item, loaded, suspect=True, max_bytes=self.max_bytes)
+        read = read_picture(item, loaded, suspect=True, max_bytes=self.max_bytes, mime=mime)
         if read is None:
             return None
         if not isinstance(read, ReadPicture):
@@ -324,21 +330,20 @@ class PictureMatcher:
                 reason = read.error if isinstance(read, ErrorRecord) else read.reason
                 note = NoteRecord(item.name, f"not compared as a picture: {reason}")
                 return PictureCheck(records=(replace(note, suspect_sha256=read.suspect_sha256),))
-            if isinstance(loaded, ErrorRecord):  # the text side's error says enough
-                return PictureCheck(records=(loaded,), holder_sha256=loaded.suspect_sha256)
-            return PictureCheck(records=(read,), holder_sha256=read.suspect_sha256)
+            if isinstance(loaded, SkippedRecord) and isinstance(read, ErrorRecord):
+                return PictureCheck(instead=read)  # damaged: more than "OCR is off" says
+            return PictureCheck()  # the text side's record says enough
         holder = item.holder_sha256 or read.sha256
         member = read.sha256 if item.holder_sha256 else None
         records: list[Record] = []
-        if isinstance(loaded, ErrorRecord):  # compared by its look, but its text is an error
-            records.append(loaded)
-        elif isinstance(loaded, SkippedRecord):
-            reason = f"compared as a picture; its text was not read: {loaded.reason}"
-            records.append(NoteRecord(item.name, reason, holder))
+        if not isinstance(loaded, Loaded):
+            why = loaded.error if isinstance(loaded, ErrorRecord) else loaded.reason
+            said = f"compared by its look (perceptual hashes); its text was not read: {why}"
+            records.append(NoteRecord(item.name, said, holder))
         if not read.hashes.views:
             plain = "picture too plain to compare (one colour)"
             records.append(NoteRecord(item.name, plain, holder))
-        return PictureCheck(self._findings(item, read, holder, member), tuple(records), holder)
+        return PictureCheck(self._findings(item, read, holder, member), tuple(records))
 
     def _findings(
         self, item: Item, read: ReadPicture, holder: str, member: str | None
@@ -388,10 +393,14 @@ class PictureMatcher:
 
 
 def index_picture(
-    item: Item, loaded: Loaded | ErrorRecord | SkippedRecord, max_bytes: int
+    item: Item,
+    loaded: Loaded | ErrorRecord | SkippedRecord,
+    max_bytes: int,
+    mime: str | None = None,
 ) -> ReadPicture | ErrorRecord | SkippedRecord | None:
-    """An archive picture's hashes for ``index build`` (None: no picture)."""
-    read = read_picture(item, loaded, suspect=False, max_bytes=max_bytes)
+    """An archive picture's hashes for ``index build`` (None: no picture); ``mime``: the
+    type reading it found."""
+    read = read_picture(item, loaded, suspect=False, max_bytes=max_bytes, mime=mime)
     if isinstance(read, ReadPicture) and not read.hashes.views:
         holder = item.holder_sha256 or read.sha256
         return SkippedRecord(

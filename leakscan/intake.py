@@ -14,17 +14,20 @@ import io
 import logging
 import os
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 from .errors import ExtractionError, LeakscanError, UnsupportedFormatError
 from .extract import Extracted, detect_mime, extract
 from .isolation import Failure, Isolation, Pool
+from .ocr import OcrSettings, session
 from .records import ErrorRecord, SkippedRecord
 from .walk import Item, display_name, open_evidence, read_evidence
 
 __all__ = [
     "DEFAULT_MAX_FILE_BYTES",
+    "ItemBytes",
     "Loaded",
+    "examine_item",
     "extract_file",
     "internal_error",
     "load_item",
@@ -55,6 +58,15 @@ class Loaded:
     def member_sha256(self) -> str | None:
         """The item's own hash when it is a member inside another file."""
         return self.sha256 if self.item.holder_sha256 else None
+
+
+class ItemBytes(NamedTuple):
+    """What reading an item learnt of its bytes, whatever came of it (for an inventory):
+    their size, sha256 and MIME type (None: not known, e.g. a file too large to read)."""
+
+    size: int | None = None
+    sha256: str | None = None
+    mime: str | None = None
 
 
 def internal_error(item: Item, sha256: str | None, exc: Exception) -> ErrorRecord:
@@ -108,30 +120,44 @@ def read_item_stream(
     return handle, digest.hexdigest(), size
 
 
-def load_item(item: Item, max_bytes: int) -> Loaded | ErrorRecord | SkippedRecord:
-    """Read, type and extract one item."""
+def load_item(
+    item: Item, max_bytes: int, ocr: OcrSettings | None = None
+) -> Loaded | ErrorRecord | SkippedRecord:
+    """Read, type and extract one item; pictures and scanned pages are read by OCR with
+    the ``ocr`` settings (None: the defaults, no cache)."""
+    return examine_item(item, max_bytes, ocr)[0]
+
+
+def examine_item(
+    item: Item, max_bytes: int, ocr: OcrSettings | None = None
+) -> tuple[Loaded | ErrorRecord | SkippedRecord, ItemBytes]:
+    """:func:`load_item`, and what was learnt of the item's bytes on the way."""
     read = read_item(item, max_bytes)
     if not isinstance(read, tuple):
-        return read
+        return read, ItemBytes()
     data, sha256 = read
+    seen = ItemBytes(len(data), sha256)
     holder = item.holder_sha256 or sha256
     if item.text is not None:
-        return Loaded(item, sha256, Extracted(item.text, "message/rfc822"))
+        mail = "message/rfc822"
+        return Loaded(item, sha256, Extracted(item.text, mail)), seen._replace(mime=mail)
     if len(data) > max_bytes:
         limit = f"larger than the {max_bytes}-byte limit ({len(data)} bytes)"
-        return SkippedRecord(item.name, limit, None, holder)
+        return SkippedRecord(item.name, limit, None, holder), seen
     if not data:
-        return SkippedRecord(item.name, "empty file (0 bytes)", None, holder)
+        return SkippedRecord(item.name, "empty file (0 bytes)", None, holder), seen
     mime = None
     try:
         mime = detect_mime(data)
-        return Loaded(item, sha256, extract(data, item.name, mime))
+        seen = seen._replace(mime=mime)
+        with session(ocr):
+            return Loaded(item, sha256, extract(data, item.name, mime)), seen
     except UnsupportedFormatError as exc:
-        return SkippedRecord(item.name, str(exc), mime, holder)
+        return SkippedRecord(item.name, str(exc), mime, holder), seen
     except LeakscanError as exc:
-        return ErrorRecord(item.name, str(exc), holder)
+        return ErrorRecord(item.name, str(exc), holder), seen
     except Exception as exc:
-        return internal_error(item, holder, exc)
+        return internal_error(item, holder, exc), seen
 
 
 def _load_file(argument: tuple[str, int]) -> tuple[Extracted, str] | ErrorRecord | SkippedRecord:

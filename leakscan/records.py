@@ -1,7 +1,9 @@
 """The records a scan produces: findings, errors, skips and the closing summary.
 
-Their ``to_dict`` output is the JSONL contract of DESIGN.md: fields may be
-added, never renamed or removed.
+Their ``to_dict`` output is the JSONL contract of DESIGN.md: fields and
+record types may be added, and readers ignore what they do not know; a
+field removed or renamed bumps :data:`SCHEMA_VERSION`, which the summary
+declares (``"schema": 1``).
 """
 
 from __future__ import annotations
@@ -10,18 +12,29 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
+    "OUTCOMES",
+    "SCHEMA_VERSION",
     "AlsoAtRecord",
     "ErrorRecord",
     "ExtractionRecord",
     "Finding",
     "ImageMatch",
+    "ItemRecord",
     "NoteRecord",
     "Passage",
     "Record",
     "SkippedRecord",
     "Summary",
+    "item_outcome",
     "outcome_of",
 ]
+
+#: The version of the record stream's schema (see the module docstring).
+SCHEMA_VERSION = 1
+
+#: What became of an item, as an inventory says it: read with nothing found, read with
+#: findings, passed over by rule, not readable, or a container opened (its members follow).
+OUTCOMES = ("clean", "finding", "skipped", "error", "opened")
 
 
 @dataclass(frozen=True)
@@ -30,6 +43,9 @@ class Passage:
 
     Suspect offsets are characters of the suspect's extracted text; source
     offsets are token positions of the source (the index holds no text).
+    For text read by OCR, ``bbox`` is the box (x0, y0, x1, y1) holding the
+    passage's words on page ``page`` of the picture, in pixels of the picture
+    as stored (of the rendering at the page's dpi for a scanned PDF page).
     """
 
     suspect_start: int
@@ -39,6 +55,7 @@ class Passage:
     text: str
     tokens: int = 0
     page: int | None = None
+    bbox: tuple[int, int, int, int] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -51,6 +68,8 @@ class Passage:
         }
         if self.page is not None:
             data["page"] = self.page
+        if self.bbox is not None:
+            data["bbox"] = list(self.bbox)
         return data
 
 
@@ -119,6 +138,11 @@ class Finding:
     device_path: str | None = None
     #: The label of the archive root ``source`` lies under, when the index has several.
     source_label: str | None = None
+    #: For text read by OCR: engine, version, languages and mean confidence (0-100).
+    ocr: dict[str, Any] | None = None
+    #: For a chat or database message: the whole text of the message(s) the passages
+    #: are in, as the source keeps it (cut after MESSAGE_TEXT_CHARS characters).
+    message_text: str | None = None
     #: For ``image-near-duplicate``: the perceptual hashes' distances and the matched region.
     image: ImageMatch | None = None
 
@@ -155,6 +179,8 @@ class Finding:
             "app": self.app,
             "device_path": self.device_path,
             "source_label": self.source_label,
+            "ocr": dict(self.ocr) if self.ocr is not None else None,
+            "message_text": self.message_text,
         }
         data.update((key, value) for key, value in optional.items() if value is not None)
         if self.image is not None:  # simhash_distance holds the same pHash distance
@@ -170,11 +196,15 @@ class ErrorRecord:
     suspect: str
     error: str
     suspect_sha256: str | None = None
+    #: For a chat's attachment: the message that sent it.
+    sent_in: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"type": "error", "suspect": self.suspect, "error": self.error}
         if self.suspect_sha256 is not None:
             data["suspect_sha256"] = self.suspect_sha256
+        if self.sent_in is not None:
+            data["sent_in"] = self.sent_in
         return data
 
 
@@ -186,6 +216,8 @@ class SkippedRecord:
     reason: str
     mime: str | None = None
     suspect_sha256: str | None = None
+    #: For a chat's attachment: the message that sent it.
+    sent_in: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"type": "skipped", "suspect": self.suspect, "reason": self.reason}
@@ -193,6 +225,8 @@ class SkippedRecord:
             data["mime"] = self.mime
         if self.suspect_sha256 is not None:
             data["suspect_sha256"] = self.suspect_sha256
+        if self.sent_in is not None:
+            data["sent_in"] = self.sent_in
         return data
 
 
@@ -260,12 +294,64 @@ class AlsoAtRecord:
         }
 
 
+@dataclass(frozen=True)
+class ItemRecord:
+    """One item examined, whatever came of it: a line of an inventory (``--inventory``).
+
+    ``sha256`` and ``size`` are of the item's own bytes (an archive member's,
+    uncompressed); ``containers`` the locator and sha256 of each container it
+    lies in, outermost first (the first is the file on disk). ``outcome`` is
+    one of :data:`OUTCOMES`; ``examined_at`` the UTC time its reading began.
+    Fields are None where not known (a file never opened, a member refused
+    before it was decompressed, an item whose worker was stopped).
+    """
+
+    suspect: str
+    outcome: str
+    examined_at: str
+    size: int | None = None
+    sha256: str | None = None
+    mime: str | None = None
+    containers: tuple[tuple[str, str | None], ...] = ()
+    #: For an opened container, what it is: ``zip``, ``tar``, ``mbox``, ``e-mail``…
+    container: str | None = None
+    findings: int = 0
+    #: Why it was skipped or not readable (the ``skipped`` or ``error`` record's words).
+    reason: str | None = None
+    #: For a chat: the app that wrote it and the messages checked.
+    app: str | None = None
+    messages: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "type": "item",
+            "suspect": self.suspect,
+            "outcome": self.outcome,
+            "size": self.size,
+            "sha256": self.sha256,
+            "mime": self.mime,
+            "containers": [{"suspect": name, "sha256": sha} for name, sha in self.containers],
+            "examined_at": self.examined_at,
+        }
+        optional = {
+            "container": self.container,
+            "findings": self.findings or None,
+            "reason": self.reason,
+            "app": self.app,
+            "messages": self.messages,
+        }
+        data.update((key, value) for key, value in optional.items() if value is not None)
+        return data
+
+
 @dataclass
 class Summary:
     """The last record of a scan: what was looked at and what came of it."""
 
     items: int = 0
     scanned: int = 0
+    #: Items scanned with nothing found (``scanned`` less those with findings).
+    clean: int = 0
     skipped: int = 0
     errors: int = 0
     findings: int = 0
@@ -287,12 +373,23 @@ class Summary:
     interrupted: bool = False
     #: Forensic extractions met (their case and device, see ExtractionRecord).
     extractions: list[dict[str, Any]] = field(default_factory=list)
+    #: Items whose text was (partly) read by OCR, and their pages: recognised in this
+    #: scan, or taken from the OCR cache of an earlier run.
+    ocr_items: int = 0
+    ocr_pages_read: int = 0
+    ocr_pages_cached: int = 0
+    #: How the scan was run, for the report's header (the CLI fills it in): command
+    #: line, host, user, start and end times, targets with their sha256, and the
+    #: case, examiner and note given.
+    run: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "type": "summary",
+            "schema": SCHEMA_VERSION,
             "items": self.items,
             "scanned": self.scanned,
+            "clean": self.clean,
             "skipped": self.skipped,
             "errors": self.errors,
             "findings": self.findings,
@@ -308,11 +405,30 @@ class Summary:
             "notes": self.notes,
             **({"interrupted": True} if self.interrupted else {}),
             **({"extractions": self.extractions} if self.extractions else {}),
+            **(
+                {
+                    "ocr": {
+                        "items": self.ocr_items,
+                        "pages_read": self.ocr_pages_read,
+                        "pages_from_cache": self.ocr_pages_cached,
+                    }
+                }
+                if self.ocr_items
+                else {}
+            ),
+            **({"run": self.run} if self.run else {}),
         }
 
 
 Record = (
-    Finding | ErrorRecord | SkippedRecord | NoteRecord | AlsoAtRecord | ExtractionRecord | Summary
+    Finding
+    | ErrorRecord
+    | SkippedRecord
+    | NoteRecord
+    | AlsoAtRecord
+    | ExtractionRecord
+    | ItemRecord
+    | Summary
 )
 
 
@@ -323,3 +439,11 @@ def outcome_of(records: list[Record]) -> str:
     if any(isinstance(r, SkippedRecord) for r in records):
         return "skipped"
     return "scanned"
+
+
+def item_outcome(records: list[Record]) -> str:
+    """:func:`outcome_of` as an inventory says it: a scanned item is ``finding`` or ``clean``."""
+    outcome = outcome_of(records)
+    if outcome != "scanned":
+        return outcome
+    return "finding" if any(isinstance(r, Finding) for r in records) else "clean"

@@ -6,10 +6,15 @@ processes, each with its own read-only connection to the index, each item
 under a time limit and a memory cap; results come back in the order the
 items were found, with a bounded number in flight, so memory stays bounded
 however large the export.
+
+With ``inventory=True`` a scan also yields an :class:`~leakscan.records.ItemRecord`
+for every item examined and every container opened, just before that item's
+records (see :mod:`leakscan.inventory`).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import time
@@ -28,13 +33,31 @@ from .extract import Extracted
 from .fingerprint import Fingerprint
 from .imagescan import PictureMatcher
 from .index import DEFAULT_INDEX, Index
-from .intake import DEFAULT_MAX_FILE_BYTES, Loaded, internal_error, load_item, read_item_stream
+from .intake import (
+    DEFAULT_MAX_FILE_BYTES,
+    ItemBytes,
+    Loaded,
+    examine_item,
+    internal_error,
+    read_item_stream,
+)
+from .inventory import (
+    container_facts,
+    enclosing,
+    hash_unread,
+    item_facts,
+    record_facts,
+    stream_mime,
+    utc_now,
+)
 from .isolation import DEFAULT_ISOLATION, Done, Failure, Isolation, Progress, run_steps
 from .match import Matcher, MatchParams, SourceMatch
+from .ocr import OcrSettings, for_index
 from .records import (
     ErrorRecord,
     ExtractionRecord,
     Finding,
+    ItemRecord,
     NoteRecord,
     Passage,
     Record,
@@ -50,6 +73,7 @@ log = logging.getLogger(__name__)
 
 
 DEFAULT_MAX_CHAT_BYTES = 16 << 30
+Tick = Callable[[], None]
 
 
 @dataclass(frozen=True)
@@ -68,6 +92,9 @@ class ScanOptions:
     archive_limits: ArchiveLimits | None = None
     #: Chat exports are streamed, so only an absurd size is refused.
     max_chat_bytes: int = DEFAULT_MAX_CHAT_BYTES
+    #: Whether and how pictures and scanned pages are read (OCR); the cache defaults
+    #: to a file beside the index.
+    ocr: OcrSettings = field(default_factory=OcrSettings)
 
     @property
     def isolation(self) -> Isolation:
@@ -91,8 +118,10 @@ def findings_for(
     labels: Mapping[str, str] | None = None,
 ) -> list[Finding]:
     """Turn source matches into finding records quoting the suspect's original text;
-    ``labels`` name the archive roots (given when an index holds several)."""
+    ``labels`` name the archive roots (given when an index holds several). Text read by
+    OCR gives each passage its page and box on the picture, and the finding its ``ocr``."""
     tokens = fingerprint.tokens
+    ocr = extracted.ocr
     findings = []
     for match in matches:
         if match.score < min_score:
@@ -101,6 +130,8 @@ def findings_for(
         for p in match.passages:
             start = int(tokens.starts[p.suspect_start])
             end = int(tokens.ends[p.suspect_end - 1])
+            page = extracted.page_at(start) if len(extracted.pages) > 1 else None
+            region = ocr.region(start, end) if ocr is not None else None
             passages.append(
                 Passage(
                     suspect_start=start,
@@ -109,9 +140,13 @@ def findings_for(
                     source_end=p.source_end,
                     text=extracted.text[start:end],
                     tokens=p.suspect_end - p.suspect_start,
-                    page=extracted.page_at(start) if len(extracted.pages) > 1 else None,
+                    page=region[0] if region is not None else page,
+                    bbox=region[1] if region is not None else None,
                 )
             )
+        read_by_ocr = ocr is not None and (
+            not passages or any(p.bbox is not None for p in passages)
+        )
         paths = match.content.paths or ("<removed>",)
         roots = match.content.roots
         findings.append(
@@ -129,6 +164,7 @@ def findings_for(
                 passages=tuple(passages),
                 source_also_at=tuple(paths[1:]),
                 source_label=labels.get(roots[0]) if labels and roots else None,
+                ocr=ocr.summary() if read_by_ocr and ocr is not None else None,
             )
         )
     return findings
@@ -145,6 +181,11 @@ class Outcome:
     chat_messages: int = 0
     chat_app: str = ""
     bytes_scanned: int = 0
+    #: Pages of the item read by OCR now and taken from the OCR cache (-1: no OCR).
+    ocr_pages_read: int = -1
+    ocr_pages_cached: int = 0
+    #: The item's (or container's) inventory line, made where it was read.
+    facts: ItemRecord | None = None
 
 
 class Scanner:
@@ -154,14 +195,21 @@ class Scanner:
         self.index = index
         self.options = options or ScanOptions()
         self.matcher = Matcher(index, self.options.params)
+        #: OCR settings with the cache beside the index (none for an index in memory).
+        self.ocr = for_index(
+            self.options.ocr, getattr(index.backend, "path", None), self.options.timeout_seconds
+        )
         labels = index.root_labels()
         #: Archive roots' labels, when there are several to tell apart.
         self.labels = labels if len(labels) > 1 else {}
         self.pictures = PictureMatcher(index, self.labels, max_bytes=self.options.max_file_bytes)
 
-    def scan_text(self, text: str, name: str = "<text>", sha256: str = "") -> list[Finding]:
-        """Findings for a text held in memory (no file involved)."""
-        fingerprint = self.index.fingerprinter.fingerprint(text)
+    def scan_text(
+        self, text: str, name: str = "<text>", sha256: str = "", *, ocr: bool = False
+    ) -> list[Finding]:
+        """Findings for a text held in memory (no file involved); ``ocr``: it was read
+        by OCR, so misread letters are allowed for (every shingle is looked up)."""
+        fingerprint = self.index.fingerprinter.fingerprint(text, ocr=ocr)
         extracted = Extracted(text, "text/plain")
         matches = self.matcher.match(fingerprint)
         return findings_for(
@@ -170,28 +218,47 @@ class Scanner:
 
     def scan_item(self, item: Item) -> list[Record]:
         """All records for one item; never raises for a bad item."""
-        return list(self._item_outcome(item).records)
+        return list(self._item_outcome(item)[0].records)
 
-    def _item_outcome(self, item: Item) -> Outcome:
+    def _item_outcome(self, item: Item, tick: Tick | None = None) -> tuple[Outcome, ItemBytes]:
+        """The item's outcome and what was learnt of its bytes; with ``tick`` (an inventory
+        was asked for) a file skipped for its size is hashed all the same."""
         if item.chat is not None:
-            return self._chat_outcome(item)
-        loaded = load_item(item, self.options.max_file_bytes)
-        picture = self.pictures.check(item, loaded)  # a picture is compared by its look too
+            return self._chat_outcome(item, tick)
+        loaded, seen = examine_item(item, self.options.max_file_bytes, self.ocr)
+        picture = self.pictures.check(item, loaded, seen.mime)  # compared by its look too
         if not isinstance(loaded, Loaded):
-            if picture is None:
-                return Outcome((*_notes(item, None, ()), loaded))
-            notes = (*_notes(item, picture.holder_sha256, ()), *picture.records)
-            found = picture.findings
-        else:
-            notes = _notes(item, loaded.holder_sha256, loaded.extracted.notes)
-            try:
-                found = self._find(item.name, loaded.extracted, loaded)
-            except LeakscanError:
-                raise  # the index failed, not the item: that ends the scan
-            except Exception as exc:
-                return Outcome((*notes, internal_error(item, loaded.holder_sha256, exc)))
-            if picture is not None:
-                notes, found = (*notes, *picture.records), [*found, *picture.findings]
+            if tick is not None and seen.sha256 is None and isinstance(loaded, SkippedRecord):
+                seen = hash_unread(item, tick, self.options.max_file_bytes)
+            if picture is not None and picture.instead is not None:
+                loaded = picture.instead  # a damaged picture says more than a skip by rule
+            if item.sent_in is not None and item.sent_in.message != item.name:
+                loaded = replace(loaded, sent_in=item.sent_in.message)
+            looks = (
+                () if picture is None else (*picture.records, *self._sent(item, picture.findings))
+            )
+            return Outcome((*_notes(item, None, ()), loaded, *looks)), seen
+        notes: tuple[Record, ...] = _notes(item, loaded.holder_sha256, loaded.extracted.notes)
+        try:
+            found = self._find(item.name, loaded.extracted, loaded)
+        except LeakscanError:
+            raise  # the index failed, not the item: that ends the scan
+        except Exception as exc:
+            return Outcome((*notes, internal_error(item, loaded.holder_sha256, exc))), seen
+        if picture is not None:
+            notes, found = (*notes, *picture.records), [*found, *picture.findings]
+        found = self._sent(item, found)
+        ocr = loaded.extracted.ocr
+        outcome = Outcome(
+            (*notes, *found),
+            bytes_scanned=_size_of(item),
+            ocr_pages_read=ocr.pages_read if ocr is not None else -1,
+            ocr_pages_cached=ocr.pages_cached if ocr is not None else 0,
+        )
+        return outcome, seen
+
+    def _sent(self, item: Item, found: list[Finding]) -> list[Finding]:
+        """Findings given where the device kept the item and the message that sent it."""
         if item.device_path is not None:
             found = [replace(f, device_path=item.device_path) for f in found]
         sent = item.sent_in
@@ -208,15 +275,24 @@ class Scanner:
                 )
                 for f in found
             ]
-        return Outcome((*notes, *found), bytes_scanned=_size_of(item))
+        return found
 
-    def _chat_outcome(self, item: Item) -> Outcome:
+    def _chat_outcome(self, item: Item, tick: Tick | None) -> tuple[Outcome, ItemBytes]:
         """A chat export, streamed message by message (its size costs no attribution)."""
+        assert item.chat is not None
+        outcome, seen = self._chat_records(item)
+        too_large = outcome.records and isinstance(outcome.records[-1], SkippedRecord)
+        if tick is not None and seen.sha256 is None and too_large:
+            seen = hash_unread(item, tick, self.options.max_chat_bytes)
+        return outcome, seen
+
+    def _chat_records(self, item: Item) -> tuple[Outcome, ItemBytes]:
         assert item.chat is not None
         read = read_item_stream(item, self.options.max_chat_bytes)
         if not isinstance(read, tuple):
-            return Outcome((read,))
+            return Outcome((read,)), ItemBytes()
         stream, sha256, size = read
+        seen = ItemBytes(size, sha256, stream_mime(stream))
         holder = item.holder_sha256 or sha256
         member = sha256 if item.holder_sha256 else None
         notes = _notes(item, holder, ())
@@ -233,25 +309,26 @@ class Scanner:
                 )
         except NoMessages as exc:  # a database of another app: passed over, by rule
             skipped = SkippedRecord(item.name, str(exc), "application/vnd.sqlite3", holder)
-            return Outcome((*notes, skipped))
+            return Outcome((*notes, skipped)), seen
         except LeakscanError as exc:
             if not isinstance(exc, ExtractionError):
                 raise
-            return Outcome((*notes, ErrorRecord(item.name, str(exc), holder)))
+            return Outcome((*notes, ErrorRecord(item.name, str(exc), holder))), seen
         except Exception as exc:
-            return Outcome((*notes, internal_error(item, holder, exc)))
+            return Outcome((*notes, internal_error(item, holder, exc))), seen
         records: list[Record] = [*notes, *result.findings]
         records.extend(NoteRecord(item.name, note, holder) for note in result.notes)
         if item.chat.app in (DATABASE, UFDR) and item.chat.missing:
             records.append(NoteRecord(item.name, _missing_media(item.chat.missing), holder))
         if result.error is not None:  # damaged past a point: what came before was scanned
             records.append(ErrorRecord(item.name, result.error, holder))
-        return Outcome(
+        outcome = Outcome(
             tuple(records),
             chat_messages=result.messages,
             chat_app=result.app,
             bytes_scanned=size,
         )
+        return outcome, seen
 
     def _find(self, name: str, extracted: Extracted, loaded: Loaded) -> list[Finding]:
         return self._find_text(name, extracted, loaded.holder_sha256, loaded.member_sha256)
@@ -259,7 +336,9 @@ class Scanner:
     def _find_text(
         self, name: str, extracted: Extracted, holder_sha256: str, member_sha256: str | None
     ) -> list[Finding]:
-        fingerprint = self.index.fingerprinter.fingerprint(extracted.text)
+        fingerprint = self.index.fingerprinter.fingerprint(
+            extracted.text, ocr=extracted.ocr is not None
+        )
         matches = self.matcher.match(fingerprint)
         found = findings_for(
             name,
@@ -274,29 +353,52 @@ class Scanner:
             found = [replace(f, member_sha256=member_sha256) for f in found]
         return found
 
-    def run_job(self, job: FileJob, progress: Progress) -> None:
+    def run_job(self, job: FileJob, progress: Progress, *, inventory: bool = False) -> None:
         """Read one file on disk and every item in it, reporting an Outcome per entry.
 
         Runs in a worker: each entry is a step of its own (its time limit
         starts when the step is announced), so a member that hangs costs that
-        member, and the job can be resumed after it (``job.skip``).
+        member, and the job can be resumed after it (``job.skip``). With
+        ``inventory`` each Outcome carries its inventory line (containers
+        inside others are hashed for it, and files skipped for their size).
         """
-        entries = Expander(self.options.limits).stepped(job, progress)
+        expander = Expander(self.options.limits, hash_containers=inventory)
+        entries = expander.located(job, progress)
         while True:
+            examined_at = utc_now() if inventory else ""
             try:
-                entry = next(entries, None)
+                entry, containers = next(entries, (None, ()))
             except Exception as exc:  # a bug met on one crafted container
                 reason = f"internal error while reading it: {type(exc).__name__}: {exc}"
-                progress.part(Outcome((ErrorRecord(job.name, " ".join(reason.split())),)))
+                error = ErrorRecord(job.name, " ".join(reason.split()))
+                progress.part(Outcome((error,), facts=record_facts((error,))))
                 return
             if entry is None:
                 return
             if isinstance(entry, Opened):
-                progress.part(Outcome(item=False, container=True))
+                facts = container_facts(entry, containers, examined_at) if inventory else None
+                progress.part(Outcome(item=False, container=True, facts=facts))
             elif isinstance(entry, NoteRecord | ExtractionRecord):
                 progress.part(Outcome((entry,), item=False))
             elif isinstance(entry, Item):
-                progress.part(self._item_outcome(entry))
+                tick = functools.partial(progress.step, entry.name, "scan") if inventory else None
+                outcome, seen = self._item_outcome(entry, tick)
+                if not inventory:
+                    progress.part(outcome)
+                    continue
+                facts = item_facts(
+                    entry.name,
+                    outcome.records,
+                    seen,
+                    containers,
+                    examined_at,
+                    app=outcome.chat_app,
+                    messages=outcome.chat_messages,
+                )
+                progress.part(replace(outcome, facts=facts))
+            elif inventory:
+                facts = record_facts((entry,), containers)
+                progress.part(Outcome((entry,), facts=replace(facts, examined_at=examined_at)))
             else:
                 progress.part(Outcome((entry,)))
 
@@ -318,29 +420,39 @@ class Scanner:
         self,
         targets: Sequence[str | os.PathLike[str]],
         progress: Callable[[Summary, str], None] | None = None,
+        *,
+        inventory: bool = False,
     ) -> Generator[Record, None, None]:
         """Records for every item below the targets, then a Summary.
 
         ``progress`` is called after each item with the counts so far and the
         file on disk being read (an archive while its members are read).
-        Stopped by Ctrl-C (or a KeyboardInterrupt thrown into the generator),
-        every worker is killed at once and the Summary says ``interrupted``.
+        With ``inventory``, each item examined and each container opened is
+        first announced by an :class:`~leakscan.records.ItemRecord` (its size,
+        sha256, MIME type, containers, outcome and time), and files skipped
+        for their size are hashed for it. Stopped by Ctrl-C (or a
+        KeyboardInterrupt thrown into the generator), every worker is killed
+        at once and the Summary says ``interrupted``.
         """
         started = time.monotonic()
         summary = Summary(index=self.index.describe(), tool_version=__version__)
         try:
-            for holder, outcome in self._outcomes(targets):
+            for holder, outcome in self._outcomes(targets, inventory):
                 _count(summary, outcome)
                 if progress is not None:
                     summary.elapsed_seconds = time.monotonic() - started
                     progress(summary, holder)
+                if inventory and (outcome.item or outcome.container):
+                    yield outcome.facts or record_facts(outcome.records)
                 yield from outcome.records
         except KeyboardInterrupt:
             summary.interrupted = True
         summary.elapsed_seconds = time.monotonic() - started
         yield summary
 
-    def _outcomes(self, targets: Sequence[str | os.PathLike[str]]) -> Iterator[tuple[str, Outcome]]:
+    def _outcomes(
+        self, targets: Sequence[str | os.PathLike[str]], inventory: bool = False
+    ) -> Iterator[tuple[str, Outcome]]:
         """Outcomes of every entry, in the order the files were found, with the name of
         the file on disk each came from.
 
@@ -356,7 +468,7 @@ class Scanner:
                     yield job.suspect, Outcome((job,))
                     continue
                 progress = Progress()
-                self.run_job(job, progress)
+                self.run_job(job, progress, inventory=inventory)
                 for part in progress.parts:
                     yield job.name, part
             return
@@ -365,7 +477,7 @@ class Scanner:
             _work,
             ((job, job if isinstance(job, FileJob) else None) for job in jobs),
             initializer=_init_worker,
-            initargs=(str(location), self.index.key, self.options),
+            initargs=(str(location), self.index.key, self.options, inventory),
             resume=resume_after,
         ):
             job = done.key
@@ -409,10 +521,18 @@ def _failed(job: FileJob, done: Done[Any]) -> Outcome:
     assert isinstance(done.result, Failure)
     reason = done.result.reason
     if done.step_kind == "scan" and done.step:
-        return Outcome((ErrorRecord(done.step, reason),))
+        error = ErrorRecord(done.step, reason)
+        return Outcome(
+            (error,),
+            facts=record_facts(
+                (error,),
+                enclosing(done.step, [p.facts for p in done.parts if isinstance(p, Outcome)]),
+            ),
+        )
     if job.skip or done.parts:
         reason += "; the rest of it was not read"
-    return Outcome((ErrorRecord(job.name, reason),))
+    error = ErrorRecord(job.name, reason)
+    return Outcome((error,), facts=record_facts((error,)))
 
 
 def _count(summary: Summary, outcome: Outcome) -> None:
@@ -444,20 +564,27 @@ def _count(summary: Summary, outcome: Outcome) -> None:
         summary.skipped_by_type[kind] = summary.skipped_by_type.get(kind, 0) + 1
     else:
         summary.scanned += 1
+        summary.clean += not findings
         summary.bytes_scanned += outcome.bytes_scanned
+    if outcome.ocr_pages_read >= 0:
+        summary.ocr_items += 1
+        summary.ocr_pages_read += outcome.ocr_pages_read
+        summary.ocr_pages_cached += outcome.ocr_pages_cached
 
 
 _worker: Scanner | None = None
+_worker_inventory = False
 
 
-def _init_worker(location: str, key: bytes, options: ScanOptions) -> None:
-    global _worker
+def _init_worker(location: str, key: bytes, options: ScanOptions, inventory: bool = False) -> None:
+    global _worker, _worker_inventory
     _worker = Scanner(Index.open(location, key=key, readonly=True), options)
+    _worker_inventory = inventory
 
 
 def _work(job: FileJob, progress: Progress) -> None:
     assert _worker is not None, "worker not initialised"
-    _worker.run_job(job, progress)
+    _worker.run_job(job, progress, inventory=_worker_inventory)
 
 
 def _work_path(path: str) -> list[Record]:
@@ -471,15 +598,18 @@ def scan(
     *,
     min_score: float = 0.5,
     jobs: int = 1,
+    inventory: bool = False,
 ) -> Iterator[Record]:
     """Scan files and folders against an index: yields Finding, ErrorRecord and
-    SkippedRecord records, then one Summary. Sugar over :class:`Scanner`."""
+    SkippedRecord records (and with ``inventory`` an ItemRecord before each item's),
+    then one Summary. Sugar over :class:`Scanner`."""
     if isinstance(targets, (str, os.PathLike)):
         targets = [targets]
     own = not isinstance(index, Index)
     opened = Index.open(index, readonly=True) if not isinstance(index, Index) else index
     try:
-        yield from Scanner(opened, ScanOptions(min_score=min_score, jobs=jobs)).scan(targets)
+        scanner = Scanner(opened, ScanOptions(min_score=min_score, jobs=jobs))
+        yield from scanner.scan(targets, inventory=inventory)
     finally:
         if own:
             opened.close()

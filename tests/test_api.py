@@ -11,6 +11,7 @@ EXPECTED = [
     "AlsoAtRecord",
     "Isolation",
     "NoteRecord",
+    "OcrSettings",
     "ArchiveLimits",
     "BuildReport",
     "Comparison",
@@ -25,6 +26,7 @@ EXPECTED = [
     "Index",
     "IndexNotFoundError",
     "IndexStats",
+    "ItemRecord",
     "KeyMismatchError",
     "LeakscanError",
     "LeakscanIndexError",
@@ -35,6 +37,7 @@ EXPECTED = [
     "Scheme",
     "SchemeError",
     "SchemeMismatchError",
+    "SkippedByRuleError",
     "SkippedRecord",
     "Summary",
     "UnsupportedFormatError",
@@ -63,7 +66,7 @@ def test_import_is_quiet_and_does_not_load_parsers() -> None:
         "import logging, sys; import leakscan;"
         "assert not logging.getLogger().handlers;"
         "parsers = ('docx', 'pypdfium2', 'magic', 'py7zr', 'extract_msg', 'lxml',"
-        " 'olefile', 'xlrd');"
+        " 'olefile', 'xlrd', 'PIL', 'tesserocr', 'pillow_heif');"
         "heavy = [m for m in parsers if m in sys.modules];"
         "print(heavy)"
     )

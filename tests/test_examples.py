@@ -22,6 +22,13 @@ EXPECTED = {
         "near-duplicate",
     ),
     "Documents/gasht_hidayat.txt": ("urdu/harbour-night-patrol-orders.docx", "near-duplicate"),
+    # pictures of pages, read by OCR: a phone photo of the radar report's page, and the
+    # Urdu jetty-passes memo scanned to a PDF with no text layer
+    "Phone/Camera/IMG_20240309_181522.jpg": (
+        "ops/velmora-point-radar-gap-report.pdf",
+        "near-duplicate",
+    ),
+    "Downloads/scan_jetty_passes.pdf": ("urdu/jetty-access-passes.pdf", "near-duplicate"),
 }
 CHAT_ZIP = "Phone/WhatsApp Chat with Imran Qureshi.zip"
 CHAT = f"{CHAT_ZIP}!WhatsApp Chat with Imran Qureshi.txt"
@@ -100,6 +107,18 @@ def test_whatsapp_findings_name_sender_time_and_messages(records: list[object]) 
     attached = chat[f"{CHAT_ZIP}!Velmora radar note.pdf"]
     assert attached.sent_in is not None and relative(attached.sent_in) == f"{CHAT}#L8"
     assert chat[f"{CHAT}#L14"].score < 0.5 < min(pasted.score, split.score, attached.score)
+
+
+def test_pictures_of_pages_are_read_by_ocr_and_located(records: list[object]) -> None:
+    found = {relative(r.suspect): r for r in records if isinstance(r, Finding)}
+    photo = found["Phone/Camera/IMG_20240309_181522.jpg"]
+    scan = found["Downloads/scan_jetty_passes.pdf"]
+    assert photo.ocr is not None and photo.ocr["languages"] == "eng+urd"
+    assert scan.ocr is not None and scan.ocr["languages"] == "urd"
+    assert photo.passages[0].page == 1 and photo.passages[0].bbox is not None
+    assert {p.page for p in scan.passages} <= {1, 2} and all(p.bbox for p in scan.passages)
+    summary = records[-1]
+    assert isinstance(summary, Summary) and summary.ocr_items == 2
 
 
 def test_excerpt_passage_is_the_pasted_paragraph(records: list[object]) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 import docx
 import pytest
 
-from leakscan import Finding, Index, Scanner, ScanOptions, Summary
+from leakscan import ErrorRecord, Finding, Index, Scanner, ScanOptions, Summary
 from leakscan.chatscan import ATTACHMENT_NAME_SCORE
 from tests.chat_factories import (
     FILE_NOT_INCLUDED,
@@ -177,8 +177,15 @@ def test_attachments_are_scanned_and_name_the_message_that_sent_them(
         assert finding.sent_in == f"{chat}#L4"
         assert finding.sender == "Bilal Qureshi"
         assert finding.sent_at == (START + timedelta(minutes=3)).isoformat()
+        # the photo is no picture at all: its error names the message that sent it (on
+        # Android the document's message takes two lines, its name repeated as the caption)
+        line = {"android": 6, "ios": 5}[layout]
+        (error,) = [r for r in records if isinstance(r, ErrorRecord)]
+        assert error.suspect == str(folder / "IMG-20260307-WA0003.jpg")
+        assert error.error.startswith("not a picture") and error.sent_in == f"{chat}#L{line}"
+        assert error.to_dict()["sent_in"] == f"{chat}#L{line}"
         summary = records[-1]
-        assert isinstance(summary, Summary) and summary.skipped_by_type == {"image/jpeg": 1}
+        assert isinstance(summary, Summary) and summary.errors == 1
 
 
 def test_dropped_attachments_leave_attachment_name_findings(

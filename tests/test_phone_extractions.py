@@ -138,6 +138,7 @@ def test_android_dump_folder_messages_and_media_are_suspects(
     assert pasted[0].from_me is True and pasted[0].app == "WhatsApp"
     assert pasted[0].sent_at == "2024-03-11T21:20:05Z"
     assert pasted[0].conversation and "Ayesha" in pasted[0].conversation
+    assert pasted[0].message_text == words(MEMO, 100, 70)  # the whole message, for the report
 
     urdu = [f for f in found if f.suspect == f"{database}#message={ids[2]}"]
     assert len(urdu) == 1 and urdu[0].source == "urdu/orders.txt"

@@ -55,7 +55,20 @@ BUDGET = prose(172, 500)
 URDU = urdu_prose(173, 400)
 T0 = datetime(2026, 3, 7, 21, 0, 0)
 AYESHA, BILAL, IMRAN = "Ayesha Khan", "Bilal Qureshi", "عمران سلطان"
-PNG = b"\x89PNG\r\n\x1a\n" + bytes(200)
+
+
+def _blank_png() -> bytes:
+    """A real (blank) picture: a photo a post carries, with no text to read."""
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (32, 24), "white").save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+PNG = _blank_png()
 
 
 def at(minutes: int) -> datetime:

@@ -107,3 +107,48 @@ def urdu_as_typed_elsewhere(text: str, seed: int) -> str:
     text = "".join(out)
     presentation = {"ب": "\ufe8f", "م": "\ufee1", "ل": "\ufedd", "ن": "\ufee5"}
     return "".join(presentation[c] if c in presentation and rng.random() < 0.3 else c for c in text)
+
+
+_URDU_FUNCTION_WORDS = (
+    "کے کی کا میں سے کو نے اور یا لیکن پھر بھی ہے ہیں تھا تھی گا گی گے کر دیا گیا جائے "
+    "کیا جاتا جاتی رہا رہی ہوگا ہوگی والے والی یہ وہ اس ان جو جس کسی ہر تمام پر"
+).split()
+_URDU_ONSETS = "بپتٹجچحخدڈرزسشصطعغفقکگلمنہ"
+_URDU_VOWELS = ["ا", "و", "ی", "", ""]
+_URDU_CODAS = ["", "", "ن", "ر", "ل", "م", "ت", "ے"]
+
+
+def urdu_vocabulary(seed: int = 11, size: int = 3000) -> list[str]:
+    """Urdu-letter words by rank: function words, then our content words and invented ones.
+
+    Invented words are syllables (a consonant and a long vowel or none), so they
+    look like Urdu to OCR; the same seed gives the same vocabulary.
+    """
+    rng = random.Random(seed)
+    content = [w for w in URDU_WORDS if w not in _URDU_FUNCTION_WORDS]
+    words = dict.fromkeys(content)
+    while len(words) < size - len(_URDU_FUNCTION_WORDS):
+        syllables = rng.choice((2, 2, 3, 3, 4))
+        word = "".join(
+            rng.choice(_URDU_ONSETS) + rng.choice(_URDU_VOWELS) for _ in range(syllables)
+        )
+        words[word + rng.choice(_URDU_CODAS)] = None
+    ranked = list(words)
+    rng.shuffle(ranked)
+    return list(_URDU_FUNCTION_WORDS) + ranked
+
+
+def urdu_document(seed: int, words: int, vocab: list[str] | None = None) -> str:
+    """Urdu sentences whose words follow a Zipf-like law over a large vocabulary, as real
+    Urdu does: unrelated documents share the frequent words and few rare ones."""
+    rng = random.Random(seed)
+    vocab = vocab or urdu_vocabulary()
+    weights = [1 / (rank + 1) for rank in range(len(vocab))]
+    chosen = rng.choices(vocab, weights=weights, k=words)
+    out, sentence = [], []
+    for i, word in enumerate(chosen):
+        sentence.append(word)
+        if len(sentence) >= rng.randint(8, 18) or i == words - 1:
+            out.append(" ".join(sentence) + ("۔" if rng.random() < 0.85 else "،"))
+            sentence = []
+    return " ".join(out)

@@ -19,8 +19,9 @@ import io
 import os
 import posixpath
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from ..errors import ExtractionError
 from ..extract import OLE_MAGIC
@@ -57,18 +58,47 @@ from .media_links import (
     link_database,
 )
 
-__all__ = ["Entry", "Expander", "Opened", "resume_after"]
+__all__ = ["CONTAINER_MIME", "Container", "Entry", "Expander", "Opened", "resume_after"]
 
 _HEAD = 8192
 _HASH_TICK = 256 << 20  # a long hash reports progress, so the step time limit does not cut it
 
 
+#: The MIME type of each kind of container the Expander opens (for inventories).
+CONTAINER_MIME = {
+    "zip": "application/zip",
+    "tar": "application/x-tar",
+    "7z": "application/x-7z-compressed",
+    "gzip": "application/gzip",
+    "bzip2": "application/x-bzip2",
+    "xz": "application/x-xz",
+    "mbox": "application/mbox",
+    "eml": "message/rfc822",
+    "msg": "application/vnd.ms-outlook",
+}
+
+
 @dataclass(frozen=True)
 class Opened:
-    """An archive or e-mail was opened; its members follow as items of their own."""
+    """An archive or e-mail was opened; its members follow as items of their own.
+
+    ``sha256`` and ``size`` are of the container's own bytes (``sha256``
+    None: not hashed, a sparse decoy on disk, or a container in memory when
+    the Expander does not hash those); ``mime`` its type as the reader took it.
+    """
 
     name: str
     kind: str
+    sha256: str | None = None
+    size: int | None = None
+    mime: str | None = None
+
+
+class Container(NamedTuple):
+    """One container enclosing an entry: its locator and the sha256 of its bytes."""
+
+    name: str
+    sha256: str | None
 
 
 Entry = Item | SkippedRecord | ErrorRecord | NoteRecord | ExtractionRecord | Opened
@@ -135,8 +165,15 @@ def _sparse_decoy(info: os.stat_result, limit: int) -> bool:
 class Expander:
     """Expands files into items, under archive limits shared by each outermost archive."""
 
-    def __init__(self, limits: ArchiveLimits | None = None) -> None:
+    def __init__(
+        self, limits: ArchiveLimits | None = None, *, hash_containers: bool = False
+    ) -> None:
         self.limits = limits or ArchiveLimits()
+        #: Hash containers inside others (and e-mails) for their Opened entries and the
+        #: chains of :meth:`located`; off, only the file on disk is hashed (cheaper).
+        self.hash_containers = hash_containers
+        #: The containers open at this point of the expansion, outermost first.
+        self._open: list[Container] = []
 
     def expand(
         self, targets: Sequence[str | os.PathLike[str]], isolation: Isolation | None = None
@@ -169,6 +206,35 @@ class Expander:
             if isinstance(entry, Item):
                 progress.step(entry.name, "scan")
             yield entry
+
+    def located(
+        self, job: FileJob, progress: Progress
+    ) -> Iterator[tuple[Entry, tuple[Container, ...]]]:
+        """:meth:`stepped`, each entry with the containers it lies in, outermost first
+        (an entry about a container itself, its ``Opened`` or its error, lists only
+        those around it): the chain of custody of an archive member."""
+        for entry in self.stepped(job, progress):
+            yield entry, self._enclosing(entry)
+
+    def _enclosing(self, entry: Entry) -> tuple[Container, ...]:
+        name = entry.name if isinstance(entry, Item | Opened) else entry.suspect
+        chain = self._open
+        if chain and chain[-1].name == name:  # the container's own text or error
+            chain = chain[:-1]
+        return tuple(chain)
+
+    def _own(self, data: bytes) -> _Own:
+        """A container in memory: its size, and its sha256 when containers are hashed."""
+        return _Own(hashlib.sha256(data).hexdigest() if self.hash_containers else None, len(data))
+
+    @contextmanager
+    def _inside(self, name: str, sha256: str | None) -> Iterator[None]:
+        """Entries yielded in this block lie in the container ``name``."""
+        self._open.append(Container(name, sha256))
+        try:
+            yield
+        finally:
+            self._open.pop()
 
     def expand_file(self, job: FileJob, tick: Tick = _no_tick) -> Iterator[Entry]:
         """The items of one file on disk: itself, or an archive's or e-mail's members."""
@@ -212,14 +278,15 @@ class Expander:
                     yield ErrorRecord(job.name, f"cannot read: {exc.strerror or exc}")
                     return
             budget = _budget(self.limits, info.st_size)
+            own = _Own(sha256 or None, info.st_size)
             if kind:
                 yield from self._open_archive(
-                    kind, handle, job.name, info.st_size, job.path, sha256, budget, 1
+                    kind, handle, job.name, own, job.path, sha256, budget, 1
                 )
                 return
             assert mail is not None
             if mail == "mbox":  # streamed, a message at a time: a mailbox can be gigabytes
-                yield from self._mbox(handle, job.name, job.path, sha256, None, 1, tick)
+                yield from self._mbox(handle, job.name, own, job.path, sha256, None, 1, tick)
                 return
             if info.st_size > self.limits.max_member_bytes:
                 limit = f"larger than the {self.limits.max_member_bytes}-byte limit"
@@ -227,7 +294,7 @@ class Expander:
                 return
             handle.seek(0)
             data = handle.read()
-        yield from self._mail(mail, data, job.name, job.path, sha256, budget, 1)
+        yield from self._mail(mail, data, job.name, job.path, sha256, budget, 1, own=own)
 
     # -- archives and e-mail --------------------------------------------------------
 
@@ -236,13 +303,14 @@ class Expander:
         kind: str,
         handle: IO[bytes],
         name: str,
-        size: int,
+        own: _Own,
         holder: str,
         sha256: str,
         budget: Budget,
         depth: int,
     ) -> Iterator[Entry]:
-        yield Opened(name, kind)
+        size = own.size
+        yield Opened(name, kind, own.sha256, size, CONTAINER_MIME.get(kind))
         try:
             chats = self._archive_chats(kind, handle, name, size)
         except Exception:  # a damaged archive: the reading pass below says how
@@ -252,15 +320,16 @@ class Expander:
         handle.seek(0)
         seen = Occurrences()
         try:
-            for member in read_archive(kind, handle, name, size, budget):
-                full = child_locator(name, member.name, seen(member.name))
-                if isinstance(member, Refused):
-                    if member.error:
-                        yield ErrorRecord(full, member.reason, sha256)
-                    else:
-                        yield SkippedRecord(full, member.reason, member.mime, sha256)
-                    continue
-                yield from self._member(full, member, chats, holder, sha256, budget, depth)
+            with self._inside(name, own.sha256):
+                for member in read_archive(kind, handle, name, size, budget):
+                    full = child_locator(name, member.name, seen(member.name))
+                    if isinstance(member, Refused):
+                        if member.error:
+                            yield ErrorRecord(full, member.reason, sha256)
+                        else:
+                            yield SkippedRecord(full, member.reason, member.mime, sha256)
+                        continue
+                    yield from self._member(full, member, chats, holder, sha256, budget, depth)
         except ExtractionError as exc:
             yield ErrorRecord(name, str(exc), sha256)
         except Exception as exc:  # no exception from evidence ends the scan
@@ -404,13 +473,14 @@ class Expander:
                 sha256,
             )
             return
+        own = self._own(data)
         if kind:
             yield from self._open_archive(
-                kind, io.BytesIO(data), full, len(data), holder, sha256, budget, depth + 1
+                kind, io.BytesIO(data), full, own, holder, sha256, budget, depth + 1
             )
             return
         if mail:
-            yield from self._mail(mail, data, full, holder, sha256, budget, depth + 1)
+            yield from self._mail(mail, data, full, holder, sha256, budget, depth + 1, own=own)
             return
         backup = encrypted_backup(member.name, data[:_HEAD])
         if backup is not None:
@@ -444,12 +514,18 @@ class Expander:
         budget: Budget,
         depth: int,
         notes: tuple[str, ...] = (),
+        own: _Own | None = None,
     ) -> Iterator[Entry]:
+        if own is None:
+            own = self._own(data)
         if kind == "mbox":  # a mailbox inside an archive or a mail: already in memory
-            yield from self._mbox(io.BytesIO(data), name, holder, sha256, budget, depth)
+            yield from self._mbox(io.BytesIO(data), name, own, holder, sha256, budget, depth)
             return
         try:
-            yield from self._read_mail(kind, data, name, holder, sha256, budget, depth, notes)
+            with self._inside(name, own.sha256):
+                yield from self._read_mail(
+                    kind, data, name, own, holder, sha256, budget, depth, notes
+                )
         except Exception as exc:  # no exception from evidence ends the scan
             yield ErrorRecord(name, f"damaged e-mail: {_describe(exc)}", sha256)
 
@@ -457,6 +533,7 @@ class Expander:
         self,
         stream: IO[bytes],
         name: str,
+        own: _Own,
         holder: str,
         sha256: str,
         budget: Budget | None,
@@ -469,9 +546,22 @@ class Expander:
         its own budget (``budget`` None); inside an archive they share the
         archive's. A message that cannot be read costs that message only.
         """
+        yield Opened(name, "mbox", own.sha256, own.size, CONTAINER_MIME["mbox"])
+        with self._inside(name, own.sha256):
+            yield from self._messages(stream, name, holder, sha256, budget, depth, tick)
+
+    def _messages(
+        self,
+        stream: IO[bytes],
+        name: str,
+        holder: str,
+        sha256: str,
+        budget: Budget | None,
+        depth: int,
+        tick: Tick,
+    ) -> Iterator[Entry]:
         from .mbox import iter_mbox
 
-        yield Opened(name, "mbox")
         limit = self.limits.max_member_bytes
         messages = iter_mbox(stream, max_message_bytes=limit, tick=tick)
         number = 0
@@ -509,6 +599,7 @@ class Expander:
         kind: str,
         data: bytes,
         name: str,
+        own: _Own,
         holder: str,
         sha256: str,
         budget: Budget,
@@ -529,7 +620,7 @@ class Expander:
         except ExtractionError as exc:
             yield ErrorRecord(name, str(exc), sha256)
             return
-        yield Opened(name, "e-mail")
+        yield Opened(name, "e-mail", own.sha256, own.size, CONTAINER_MIME[kind])
         # Findings in the mail and in what it carried say who sent it and when; on the
         # mail's own text, a SentIn naming the mail itself gives just that (see Item).
         sent = SentIn(name, mail.sender, mail.sent_at) if mail.sender or mail.sent_at else None
@@ -564,6 +655,13 @@ class Expander:
                 if sent is not None and isinstance(entry, Item) and entry.sent_in is None:
                     entry = replace(entry, sent_in=sent)
                 yield entry
+
+
+class _Own(NamedTuple):
+    """A container's own bytes: their sha256 (None: not hashed) and size."""
+
+    sha256: str | None
+    size: int
 
 
 def resume_after(job: FileJob, done: Done[Any]) -> FileJob | None:

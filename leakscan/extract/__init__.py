@@ -11,11 +11,12 @@ import importlib
 import io
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import PurePath
 from typing import TYPE_CHECKING
 
 from ..errors import EncryptedDocumentError, ExtractionError, UnsupportedFormatError
+from .ocr_types import OcrInfo
 
 if TYPE_CHECKING:
     import zipfile
@@ -71,6 +72,18 @@ EXTRACTORS: dict[str, str] = {
     DOC: "leakscan.extract.doc:extract",
     XLS: "leakscan.extract.xls:extract",
     PPT: "leakscan.extract.ppt:extract",
+    # Pictures: read by OCR (leakscan.ocr); the list is leakscan.extract.image.IMAGE_TYPES.
+    "image/jpeg": "leakscan.extract.image:extract",
+    "image/png": "leakscan.extract.image:extract",
+    "image/webp": "leakscan.extract.image:extract",
+    "image/tiff": "leakscan.extract.image:extract",
+    "image/bmp": "leakscan.extract.image:extract",
+    "image/x-ms-bmp": "leakscan.extract.image:extract",
+    "image/gif": "leakscan.extract.image:extract",
+    "image/heic": "leakscan.extract.image:extract",
+    "image/heif": "leakscan.extract.image:extract",
+    "image/heic-sequence": "leakscan.extract.image:extract",
+    "image/heif-sequence": "leakscan.extract.image:extract",
 }
 
 # A suffix only decides when the content has no readable type: a damaged PDF
@@ -94,6 +107,16 @@ _SUFFIX_HINTS = {
     ".ppt": PPT,
     ".pps": PPT,
     ".pot": PPT,
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".png": "image/png",
+    ".webp": "image/webp",
+    ".tif": "image/tiff",
+    ".tiff": "image/tiff",
+    ".bmp": "image/bmp",
+    ".gif": "image/gif",
+    ".heic": "image/heic",
+    ".heif": "image/heif",
 }
 
 # Office files are ZIPs; libmagic names them only when the members it looks for
@@ -122,12 +145,19 @@ class Extracted:
     ``notes`` say how the reading was degraded but not given up (damaged bytes
     replaced, a parser limit reached, a fallback extractor used): a hostile
     file must cost precision, never the text that could be read.
+
+    ``ocr`` is set when some or all of the text was read by OCR from pictures
+    (an image, a scanned PDF page): the engine, languages, confidence and
+    every OCR'd word's page and box.
     """
 
     text: str
     mime: str
     pages: tuple[int, ...] = field(default=(0,))
     notes: tuple[str, ...] = ()
+    #: Set when the text (or part of it) was read by OCR: matching then allows for
+    #: misread letters, and findings say where on the picture they are.
+    ocr: OcrInfo | None = None
 
     def page_at(self, offset: int) -> int:
         """1-based page holding a character offset."""
@@ -267,5 +297,5 @@ def extract(data: bytes, name: str = "", mime: str | None = None) -> Extracted:
     chosen, function = found
     result = _read_as(function, data, chosen, detected)
     if chosen != detected:
-        return Extracted(result.text, detected, result.pages, result.notes)
+        return replace(result, mime=detected)
     return result

@@ -11,6 +11,11 @@ started so that it dies with the worker that started it (:mod:`leakscan.procs`).
 The two readers fail on different damage (a false page count in the page tree
 makes pdftotext refuse the file; pdfium gives up on pages it cannot load), so
 when the preferred one fails the other is tried, and a note says so.
+
+Pages without a usable text layer (a scanner's image-only PDF, or the scanned
+pages of a PDF whose other pages were typed) are rendered by pdfium and read
+by OCR (:mod:`leakscan.ocr`), when they hold a picture; the text then says so
+(``Extracted.ocr``).
 """
 
 from __future__ import annotations
@@ -25,13 +30,27 @@ from .. import procs
 from ..errors import EncryptedDocumentError, ExtractionError
 from . import Extracted, one_line
 
-__all__ = ["TIMEOUT_SECONDS", "extract", "extract_with_pdfium", "extract_with_pdftotext"]
+__all__ = [
+    "TIMEOUT_SECONDS",
+    "NoTextLayerError",
+    "extract",
+    "extract_with_pdfium",
+    "extract_with_pdftotext",
+]
 
 #: Wall-clock limit for one PDF.
 TIMEOUT_SECONDS = 120
 # pdfium trusts the page tree's count; after this many unloadable pages in a row
 # the count is taken to be false and the rest is not tried.
 _MAX_FAILED_PAGES_IN_A_ROW = 50
+
+
+class NoTextLayerError(ExtractionError):
+    """A PDF none of whose pages has text: scanned pages, for OCR (or blank ones)."""
+
+    def __init__(self, pages: int) -> None:
+        super().__init__(f"PDF has no text layer ({pages} page(s)): scanned pages need OCR")
+        self.pages = pages
 
 
 def _paged(pages: list[str], notes: tuple[str, ...] = ()) -> Extracted:
@@ -41,9 +60,7 @@ def _paged(pages: list[str], notes: tuple[str, ...] = ()) -> Extracted:
         offset += len(page) + 1
     text = "\f".join(pages)
     if not text.strip():
-        raise ExtractionError(
-            f"PDF has no text layer ({len(pages)} page(s)): scanned pages need OCR"
-        )
+        raise NoTextLayerError(len(pages))
     return Extracted(text, "application/pdf", tuple(starts) or (0,), notes)
 
 
@@ -143,7 +160,7 @@ def _read_with_fallback(data: bytes, backends: list[tuple[str, _Backend]]) -> Ex
     for name, backend in backends:
         try:
             got = backend(data)
-        except EncryptedDocumentError:
+        except (EncryptedDocumentError, NoTextLayerError):
             raise
         except ExtractionError as exc:
             first_error = first_error or exc
@@ -168,4 +185,18 @@ def extract(data: bytes) -> Extracted:
             ("pdftotext", functools.partial(extract_with_pdftotext, executable=executable))
         )
     backends.append(("pdfium", extract_with_pdfium))
-    return _read_with_fallback(data, backends)
+    try:
+        got = _read_with_fallback(data, backends)
+    except NoTextLayerError as exc:
+        from .pdf_ocr import ocr_pages
+
+        return ocr_pages(data, [""] * exc.pages, (), exc)
+    texts = got.text.split("\f")
+    if len(texts) == len(got.pages):
+        from .pdf_ocr import usable_layer
+
+        if not all(usable_layer(text) for text in texts):
+            from .pdf_ocr import ocr_pages
+
+            return ocr_pages(data, texts, got.notes, None)
+    return got

@@ -38,8 +38,15 @@ from ..errors import (
     LeakscanIndexError,
     SchemeMismatchError,
 )
-from ..fingerprint import Fingerprint, Fingerprinter, Scheme, key_id
+from ..fingerprint import (
+    READABLE_SCHEME_VERSIONS,
+    Fingerprint,
+    Fingerprinter,
+    Scheme,
+    key_id,
+)
 from ..names import locator_part
+from ..normalize import NORMALIZATION_VERSION
 from .base import (
     ContentRecord,
     DocumentRecord,
@@ -102,6 +109,8 @@ class IndexStats:
     build_running: bool = False
     #: The archive roots built from: path, label, documents, when last built.
     roots: list[dict[str, object]] = field(default_factory=list)
+    #: Documents whose text was read by OCR (scans, photographed pages).
+    ocr_documents: int = 0
     #: Contents indexed by their look too (pictures: perceptual hashes).
     pictures: int = 0
 
@@ -300,12 +309,18 @@ class Index:
                 f"{location} has index schema version {meta.get('schema_version')}; "
                 f"this leakscan reads versions up to {SCHEMA_VERSION}: rebuild the index"
             )
-        stored = Scheme.from_dict(json.loads(meta["scheme"]))
-        if stored.version != Scheme().version or stored.normalization != Scheme().normalization:
+        raw = json.loads(meta["scheme"])
+        version = raw.get("version") if isinstance(raw, dict) else None
+        if version not in READABLE_SCHEME_VERSIONS:
             raise SchemeMismatchError(
-                f"{location} was built with fingerprint scheme {stored.version} and "
-                f"normalization {stored.normalization}; this leakscan uses "
-                f"{Scheme().version}/{Scheme().normalization}: rebuild the index"
+                f"{location} was built with fingerprint scheme {version}; this leakscan "
+                f"reads schemes {', '.join(map(str, READABLE_SCHEME_VERSIONS))}: rebuild the index"
+            )
+        stored = Scheme.from_dict(raw)
+        if stored.normalization != NORMALIZATION_VERSION:
+            raise SchemeMismatchError(
+                f"{location} was built with normalization {stored.normalization}; this "
+                f"leakscan uses {NORMALIZATION_VERSION}: rebuild the index"
             )
         if scheme is not None and scheme != stored:
             raise SchemeMismatchError(
@@ -390,8 +405,10 @@ class Index:
         mtime_ns: int = 0,
         mime: str = "text/plain",
         public: bool = False,
+        ocr: bool = False,
     ) -> int:
-        """Store fingerprints (unsigned hashes, token positions) of the document at ``path``."""
+        """Store fingerprints (unsigned hashes, token positions) of the document at ``path``;
+        ``ocr``: its text was read by OCR."""
         existing = self.backend.find_document(root, path)
         if existing is not None:
             self.backend.remove_document(existing.id)
@@ -408,6 +425,8 @@ class Index:
                 ),
                 self.bands,
             )
+            if ocr:
+                self.backend.set_ocr(sha256)
         return self.backend.add_document(
             DocumentRecord(root, path, content_id, size, mtime_ns, mime)
         )
@@ -585,6 +604,7 @@ class Index:
                 }
                 for root, facts in sorted(self.roots().items())
             ],
+            ocr_documents=self.backend.count_ocr_documents(),
             pictures=self.backend.count_pictures(),
         )
 

@@ -173,6 +173,13 @@ class IndexBackend(Protocol):
     def remove_document(self, document_id: int) -> None:
         """Remove a document, and its content once no document holds it."""
 
+    def set_ocr(self, sha256: str) -> None:
+        """Mark a stored content as text read by OCR (for ``index stats``)."""
+
+    def count_ocr_documents(self) -> int:
+        """Documents whose content was read by OCR (0 for an index built before OCR)."""
+        ...
+
     def document_frequencies(self, hashes: Sequence[int]) -> dict[int, int]:
         """For each signed hash present, the number of contents holding it."""
 

@@ -25,6 +25,7 @@ class MemoryBackend:
         #: content id → (view, kind) → signed hash; (band, value) → {(content id, view)}
         self._image_hashes: dict[int, dict[tuple[str, str], int]] = {}
         self._image_bands: dict[tuple[int, int], set[tuple[int, str]]] = defaultdict(set)
+        self._ocr: set[str] = set()  # sha256 of contents whose text came from OCR
         self._next_id = 1
 
     def _new_id(self) -> int:
@@ -98,6 +99,7 @@ class MemoryBackend:
             return
         content, _ = self._contents.pop(content_id)
         del self._by_sha[content.sha256]
+        self._ocr.discard(content.sha256)
         hashes = content.hashes.tolist()
         for h, position in zip(hashes, content.positions.tolist(), strict=True):
             self._postings[h].discard((content_id, position))
@@ -116,6 +118,14 @@ class MemoryBackend:
                     held.discard(entry)
                 if not held:
                     del self._image_bands[key]
+
+    def set_ocr(self, sha256: str) -> None:
+        if sha256 in self._by_sha:
+            self._ocr.add(sha256)
+
+    def count_ocr_documents(self) -> int:
+        ocr_ids = {self._by_sha[sha] for sha in self._ocr if sha in self._by_sha}
+        return sum(d.content_id in ocr_ids for d in self._documents.values())
 
     def document_frequencies(self, hashes: Sequence[int]) -> dict[int, int]:
         return {h: self._frequencies[h] for h in hashes if h in self._frequencies}

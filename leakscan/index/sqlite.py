@@ -10,6 +10,11 @@ Layout (schema version 2), also described in ``fingerprints/README.md``:
 * ``postings(hash, content_id, position)``: clustered by hash for lookups;
 * ``frequencies(hash, contents)``: how many contents hold each fingerprint;
 * ``bands(band, value, content_id)``: simhash slices for near-duplicate lookup;
+* ``ocr_contents(sha256)``: contents whose text was read by OCR. Added after schema
+  version 1 without changing it: a table apart from the fingerprint tables, created
+  by the first build that opens an older index (which held no OCR'd text, so it
+  starts empty); readers of an index without it count no OCR'd documents, and
+  older leakscans ignore it;
 * ``image_hashes(content_id, view, kind, hash)``: perceptual hashes of pictures
   (schema version 2), one row per view of the picture and hash kind;
 * ``image_bands(band, value, content_id, view)``: the 16-bit slices of each view's
@@ -94,6 +99,7 @@ CREATE TABLE IF NOT EXISTS bands (
     content_id INTEGER NOT NULL,
     PRIMARY KEY (band, value, content_id)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS ocr_contents (sha256 TEXT PRIMARY KEY) WITHOUT ROWID;
 """
 
 #: Statements that bring an index of version ``n - 1`` to version ``n``, by ``n``. An old
@@ -442,7 +448,26 @@ class SQLiteBackend:
         if self._has_pictures():
             db.execute("DELETE FROM image_hashes WHERE content_id = ?", (content_id,))
             db.execute("DELETE FROM image_bands WHERE content_id = ?", (content_id,))
+        sha_row = db.execute("SELECT sha256 FROM contents WHERE id = ?", (content_id,)).fetchone()
+        db.execute("DELETE FROM ocr_contents WHERE sha256 = ?", (sha_row[0],))
         db.execute("DELETE FROM contents WHERE id = ?", (content_id,))
+
+    @_mapped("write")
+    def set_ocr(self, sha256: str) -> None:
+        self._write().execute("INSERT OR IGNORE INTO ocr_contents(sha256) VALUES (?)", (sha256,))
+
+    @_mapped("read")
+    def count_ocr_documents(self) -> int:
+        try:
+            row = self._db.execute(
+                "SELECT count(*) FROM documents d JOIN contents c ON c.id = d.content_id "
+                "WHERE c.sha256 IN (SELECT sha256 FROM ocr_contents)"
+            ).fetchone()
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):  # built before OCR: nothing in it was OCR'd
+                return 0
+            raise
+        return int(row[0])
 
     @_mapped("read")
     def document_frequencies(self, hashes: Sequence[int]) -> dict[int, int]:

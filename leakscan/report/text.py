@@ -83,9 +83,19 @@ class TextWriter:
             f"{f.containment:.0%} of the source, {f.coverage:.0%} of this item, "
             f"{f.matched_tokens} words in {len(f.passages)} passage(s))"
         )
+        if f.ocr is not None:
+            self._line(
+                f"        read by OCR ({printable(str(f.ocr.get('engine', '')))} "
+                f"{printable(str(f.ocr.get('version', '')))}, "
+                f"{printable(str(f.ocr.get('languages', '')))}, "
+                f"mean confidence {f.ocr.get('mean_confidence', 0):.0f}%)"
+            )
         longest = sorted(f.passages, key=lambda p: p.suspect_end - p.suspect_start)[-1:]
         for passage in longest:
             where = f"chars {passage.suspect_start}-{passage.suspect_end}"
+            if passage.bbox is not None:
+                x0, y0, x1, y1 = passage.bbox
+                where = f"box x {x0}-{x1}, y {y0}-{y1} px, " + where
             if passage.page is not None:
                 where = f"page {passage.page}, " + where
             self._line(f"        longest passage ({where}):")
@@ -132,6 +142,11 @@ class TextWriter:
                 f"{n} {printable(app)}" for app, n in sorted(s.chat_messages_by_app.items())
             )
             opened.append(f"{s.chat_messages} messages checked" + (f" ({apps})" if apps else ""))
+        if s.ocr_items:
+            opened.append(
+                f"{s.ocr_items} read by OCR ({s.ocr_pages_read} pages read, "
+                f"{s.ocr_pages_cached} from the OCR cache)"
+            )
         if opened:
             self._line("; ".join(opened))
         if s.skipped_by_type:
