@@ -193,7 +193,7 @@ def _document(
     size = len(item.data) if item.data is not None else os.stat(item.path).st_size
     fingerprinted = _fingerprint_loaded(fingerprinter, loaded)
     if not isinstance(fingerprinted, _Fingerprinted):
-        return fingerprinted
+        return fingerprinted  # neither words nor a look to index: the text side's reason
     return _Document(relative, item.name, loaded.sha256, size, mtime_ns, fingerprinted)
 
 

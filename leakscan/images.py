@@ -75,7 +75,7 @@ HASH_KINDS = ("phash", "dhash")
 #: What an index's picture hashes were made with; a change here means a rebuild.
 IMAGE_SCHEME: dict[str, object] = {"version": 1, "kinds": list(HASH_KINDS), "work_side": 1024}
 #: Pictures with more pixels are not decoded (JPEGs are first decoded at 1/2..1/8 scale).
-DEFAULT_MAX_PIXELS = 40_000_000
+DEFAULT_MAX_PIXELS = 80_000_000  # as OCR's limit (leakscan.ocr.OcrSettings.max_pixels)
 #: Longest side views are hashed at: enough for an 8x8 DCT of a 32x32 thumbnail.
 _WORK_SIDE = 1024
 #: Share of each side the ``inner`` view drops (5 % each side).

@@ -42,6 +42,7 @@ from leakscan.imagescan import (
     PictureIndex,
     image_score,
 )
+from leakscan.ocr import OcrSettings
 from leakscan.records import NoteRecord
 from leakscan.report.text import TextWriter
 from tests import image_factories as pictures
@@ -311,9 +312,26 @@ def test_changed_copies_are_found_and_unrelated_pictures_are_not(
     summary = records[-1]
     assert isinstance(summary, Summary)
     assert summary.findings == 6 and summary.scanned == summary.items == 16
-    assert not [r for r in records if isinstance(r, ErrorRecord | SkippedRecord)]
+    assert not [r for r in records if isinstance(r, ErrorRecord | SkippedRecord | NoteRecord)]
+
+
+def test_pictures_ocr_skips_are_still_compared_by_their_look(
+    tmp_path: Path, index_path: Path, originals: dict[str, Image.Image]
+) -> None:
+    suspect = tmp_path / "phone"
+    suspect.mkdir()
+    (suspect / "IMG_0042.jpg").write_bytes(jpeg(pictures.transform(originals["map"], "crop-5", 1)))
+    (suspect / "IMG_0043.jpg").write_bytes(jpeg(pictures.picture("map", 4444)))
+    with Index.open(index_path, key=KEY, readonly=True) as index:
+        options = ScanOptions(ocr=OcrSettings(enabled=False))
+        records = list(Scanner(index, options).scan([suspect]))
+    skipped = [r for r in records if isinstance(r, SkippedRecord)]
+    assert len(skipped) == 2 and all("OCR is off" in r.reason for r in skipped)
+    assert [f.source for f in picture_findings(records).values()] == [SOURCES["map"]]
     notes = [r for r in records if isinstance(r, NoteRecord)]
-    assert len(notes) == 16 and all("compared as a picture" in n.note for n in notes)
+    assert len(notes) == 2 and all("compared by its look" in n.note for n in notes)
+    summary = records[-1]
+    assert isinstance(summary, Summary) and (summary.skipped, summary.findings) == (2, 1)
 
 
 def test_a_photo_sent_in_a_whatsapp_export_names_its_message(
@@ -381,7 +399,7 @@ def test_damaged_and_huge_pictures_become_records(
     scrambled = good[:200] + bytes(b ^ 0x5A for b in good[200:4000]) + good[4000:]
     (suspect / "garbage.png").write_bytes(scrambled)  # a PNG whose image data is damaged
     (suspect / "bomb.png").write_bytes(_png_header(30_000, 30_000))  # over Pillow's own limit
-    (suspect / "large.png").write_bytes(_png_header(8_000, 8_000))  # over leakscan's limit
+    (suspect / "large.png").write_bytes(_png_header(9_500, 9_500))  # over leakscan's limit
     (suspect / "blank.png").write_bytes(png(Image.new("RGB", (640, 480), (255, 255, 255))))
     records = scan(index_path, suspect)
     by_name: dict[str, list[object]] = {}
@@ -389,8 +407,8 @@ def test_damaged_and_huge_pictures_become_records(
         by_name.setdefault(Path(getattr(record, "suspect", "")).name, []).append(record)
     (truncated,) = by_name["truncated.jpg"]
     assert isinstance(truncated, ErrorRecord) and "truncated" in truncated.error
-    (garbage,) = by_name["garbage.png"]
-    assert isinstance(garbage, ErrorRecord) and garbage.error.startswith("cannot decode")
+    (garbage,) = by_name["garbage.png"]  # OCR's record, or the picture side's
+    assert isinstance(garbage, ErrorRecord) and "damaged" in garbage.error + "cannot decode"
     for name in ("bomb.png", "large.png"):
         (huge,) = by_name[name]
         assert isinstance(huge, SkippedRecord) and "pixel" in huge.reason and huge.mime
@@ -415,7 +433,8 @@ def test_bad_archive_pictures_do_not_stop_a_build(tmp_path: Path) -> None:
         assert [Path(r.suspect).name for r in report.errors] == ["truncated.jpg"]
         skipped = {Path(r.suspect).name: r.reason for r in report.skipped}
         assert set(skipped) == {"bomb.png", "blank.png"}
-        assert "pixel" in skipped["bomb.png"] and "plain" in skipped["blank.png"]
+        assert "pixel" in skipped["bomb.png"]
+        assert skipped["blank.png"] == "no text found by OCR"  # nor a look: plain
         assert index.backend.count_pictures() == 1
 
 
@@ -554,8 +573,7 @@ def test_an_index_built_before_pictures_still_opens_scans_and_migrates(tmp_path:
 
     records = scan(location, suspect)  # read-only: read as it is, left as it is
     assert [f.kind for f in records if isinstance(f, Finding)] == ["near-duplicate"]
-    skipped = [r for r in records if isinstance(r, SkippedRecord)]
-    assert [Path(r.suspect).name for r in skipped] == ["map.jpg"]
+    assert not [r for r in records if isinstance(r, ErrorRecord)]
     assert _schema(location)[0] == "1" and "image_hashes" not in _schema(location)[1]
 
     (archive / "map.png").write_bytes(png(image))
