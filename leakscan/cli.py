@@ -609,7 +609,10 @@ class _ScanProgress:
             f"{summary.bytes_scanned / 1e6:.0f} MB, {summary.findings} findings, {shown}",
             refresh=False,
         )
+        first = self.bar.n == 0
         self.bar.update(summary.items - self.bar.n)
+        if first:  # drawn at once, however fast the rest goes (then at tqdm's pace)
+            self.bar.refresh()
 
     def clear(self) -> None:
         if self.bar is not None:
