@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .errors import ExtractionError
+from .extract import IMAGE_TYPES
 
 if TYPE_CHECKING:  # Pillow is imported when a picture is first read
     from PIL.Image import Image
@@ -54,22 +55,8 @@ __all__ = [
     "is_picture_type",
 ]
 
-#: MIME types (as libmagic names them) read as pictures.
-PICTURE_TYPES = frozenset(
-    {
-        "image/jpeg",
-        "image/png",
-        "image/webp",
-        "image/tiff",
-        "image/bmp",
-        "image/x-ms-bmp",
-        "image/gif",
-        "image/heic",
-        "image/heif",
-        "image/heic-sequence",
-        "image/heif-sequence",
-    }
-)
+#: MIME types (as libmagic names them) read as pictures: those OCR reads too.
+PICTURE_TYPES = frozenset(IMAGE_TYPES)
 #: Hash kinds, the first one banded for lookup.
 HASH_KINDS = ("phash", "dhash")
 #: What an index's picture hashes were made with; a change here means a rebuild.

@@ -26,6 +26,7 @@ __all__ = [
     "DOCX",
     "EXTRACTORS",
     "HTML",
+    "IMAGE_TYPES",
     "ODT",
     "OLE_MAGIC",
     "PPT",
@@ -58,6 +59,22 @@ DOC = "application/msword"
 XLS = "application/vnd.ms-excel"
 PPT = "application/vnd.ms-powerpoint"
 
+#: The MIME types libmagic gives pictures (BMP has two names across libmagic versions):
+#: read by OCR (extract.image) and compared by their look (leakscan.images).
+IMAGE_TYPES = (
+    "image/jpeg",
+    "image/png",
+    "image/webp",
+    "image/tiff",
+    "image/bmp",
+    "image/x-ms-bmp",
+    "image/gif",
+    "image/heic",
+    "image/heif",
+    "image/heic-sequence",
+    "image/heif-sequence",
+)
+
 #: MIME type → "module:function" of its extractor, imported on first use.
 EXTRACTORS: dict[str, str] = {
     "text/plain": "leakscan.extract.text:extract",
@@ -72,18 +89,8 @@ EXTRACTORS: dict[str, str] = {
     DOC: "leakscan.extract.doc:extract",
     XLS: "leakscan.extract.xls:extract",
     PPT: "leakscan.extract.ppt:extract",
-    # Pictures: read by OCR (leakscan.ocr); the list is leakscan.extract.image.IMAGE_TYPES.
-    "image/jpeg": "leakscan.extract.image:extract",
-    "image/png": "leakscan.extract.image:extract",
-    "image/webp": "leakscan.extract.image:extract",
-    "image/tiff": "leakscan.extract.image:extract",
-    "image/bmp": "leakscan.extract.image:extract",
-    "image/x-ms-bmp": "leakscan.extract.image:extract",
-    "image/gif": "leakscan.extract.image:extract",
-    "image/heic": "leakscan.extract.image:extract",
-    "image/heif": "leakscan.extract.image:extract",
-    "image/heic-sequence": "leakscan.extract.image:extract",
-    "image/heif-sequence": "leakscan.extract.image:extract",
+    # Pictures: read by OCR (leakscan.ocr).
+    **{mime: "leakscan.extract.image:extract" for mime in IMAGE_TYPES},
 }
 
 # A suffix only decides when the content has no readable type: a damaged PDF

@@ -11,24 +11,9 @@ from __future__ import annotations
 import functools
 from dataclasses import replace
 
-from . import Extracted
+from . import IMAGE_TYPES, Extracted
 
 __all__ = ["IMAGE_TYPES", "extract"]
-
-#: The MIME types libmagic gives pictures (BMP has two names across libmagic versions).
-IMAGE_TYPES = (
-    "image/jpeg",
-    "image/png",
-    "image/webp",
-    "image/tiff",
-    "image/bmp",
-    "image/x-ms-bmp",
-    "image/gif",
-    "image/heic",
-    "image/heif",
-    "image/heic-sequence",
-    "image/heif-sequence",
-)
 
 #: Pillow's format names → MIME type (a phone's MPO is a JPEG with a second picture).
 _FORMATS = {
