@@ -11,15 +11,23 @@ be indexed (it names them), 2 on a fatal error.
 from __future__ import annotations
 
 import json
-import logging
 import sys
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Generator, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, ClassVar, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TextIO
 
 import click
 
 from ._version import __version__
+from .cli_common import (
+    CONTEXT,
+    EXIT_CLEAN,
+    EXIT_ERROR,
+    EXIT_FINDINGS,
+    EXIT_INTERRUPTED,
+    fail,
+    verbosity,
+)
 from .cli_report import REPORT_FORMATS, report_command, report_options, scan_writer
 from .errors import ExtractionError, LeakscanError
 from .index import DEFAULT_INDEX, Index
@@ -30,15 +38,6 @@ if TYPE_CHECKING:
 
 __all__ = ["EXIT_CLEAN", "EXIT_ERROR", "EXIT_FINDINGS", "EXIT_INTERRUPTED", "cli", "main"]
 
-F = TypeVar("F", bound=Callable[..., object])
-
-EXIT_CLEAN = 0
-EXIT_FINDINGS = 1
-EXIT_ERROR = 2
-#: A scan stopped by Ctrl-C (128 + SIGINT, as shells report it).
-EXIT_INTERRUPTED = 130
-
-_CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 _index_option = click.option(
     "--index",
@@ -69,77 +68,9 @@ def _ocr_settings(ocr: bool | None) -> OcrSettings:
     reason = unavailable_reason(settings) if settings.enabled else None
     if reason is not None:
         if ocr:
-            _fail(f"--ocr: {reason}")
+            fail(f"--ocr: {reason}")
         click.echo(f"leakscan: {reason}: pictures and scanned pages are skipped", err=True)
     return settings
-
-
-#: Verbosity given anywhere on the command line (before or after the subcommand).
-_LOGGING: dict[str, object] = {"verbose": 0, "quiet": False, "log": None}
-
-
-def _set_logging(ctx: click.Context, param: click.Parameter, value: object) -> object:
-    """Record a verbosity option, wherever it was given, and configure logging again."""
-    if param.name == "verbose" and value:
-        _LOGGING["verbose"] = max(int(str(_LOGGING["verbose"])), int(str(value)))
-    elif param.name == "quiet" and value:
-        _LOGGING["quiet"] = True
-    elif param.name == "log" and value:
-        _LOGGING["log"] = value
-    verbose = int(str(_LOGGING["verbose"]))
-    level = (
-        logging.ERROR
-        if _LOGGING["quiet"]
-        else logging.DEBUG
-        if verbose > 1
-        else (logging.INFO if verbose else logging.WARNING)
-    )
-    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
-    if _LOGGING["log"]:
-        try:
-            handlers.append(logging.FileHandler(str(_LOGGING["log"]), encoding="utf-8"))
-        except OSError as exc:
-            raise click.BadParameter(f"cannot write {_LOGGING['log']}: {exc.strerror}") from exc
-    logging.basicConfig(
-        level=level,
-        format="%(asctime)s leakscan: %(levelname)s: %(message)s",
-        handlers=handlers,
-        force=True,
-    )
-    return value
-
-
-def _verbosity(function: F) -> F:
-    """-v/-q/--log, accepted before the subcommand and after it alike."""
-    for option in reversed(
-        (
-            click.option(
-                "-v",
-                "--verbose",
-                count=True,
-                expose_value=False,
-                callback=_set_logging,
-                help="Say what is being done on stderr (-vv: more).",
-            ),
-            click.option(
-                "-q",
-                "--quiet",
-                is_flag=True,
-                expose_value=False,
-                callback=_set_logging,
-                help="Only errors on stderr.",
-            ),
-            click.option(
-                "--log",
-                type=click.Path(dir_okay=False),
-                expose_value=False,
-                callback=_set_logging,
-                help="Also write the log to FILE.",
-            ),
-        )
-    ):
-        function = option(function)
-    return function
 
 
 class _Sectioned(click.Command):
@@ -169,23 +100,18 @@ def _sectioned(sections: dict[str, tuple[str, ...]]) -> type[_Sectioned]:
     return type("_SectionedCommand", (_Sectioned,), {"sections": sections})
 
 
-def _fail(message: str) -> None:
-    click.echo(f"leakscan: error: {message}", err=True)
-    sys.exit(EXIT_ERROR)
-
-
 @contextmanager
 def _errors_exit_2() -> Iterator[None]:
     """Fatal leakscan errors become one line on stderr and exit code 2."""
     try:
         yield
     except LeakscanError as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
 
-@click.group(context_settings=_CONTEXT)
+@click.group(context_settings=CONTEXT)
 @click.version_option(__version__, "-V", "--version", prog_name="leakscan")
-@_verbosity
+@verbosity
 def cli() -> None:
     """Find copies and excerpts of classified documents in seized-device exports.
 
@@ -194,7 +120,7 @@ def cli() -> None:
     """
 
 
-@cli.group("index", context_settings=_CONTEXT)
+@cli.group("index", context_settings=CONTEXT)
 def index_group() -> None:
     """Build and inspect the fingerprint index of a case archive."""
 
@@ -217,7 +143,7 @@ class _Progress:
             click.echo("\r\x1b[K", err=True, nl=False)
 
 
-@index_group.command("build", context_settings=_CONTEXT)
+@index_group.command("build", context_settings=CONTEXT)
 @click.argument("archive_dirs", nargs=-1, required=True, type=click.Path(exists=True))
 @_index_option
 @click.option(
@@ -248,7 +174,7 @@ class _Progress:
     "[default: wait until it has finished].",
 )
 @_ocr_option
-@_verbosity
+@verbosity
 def index_build(
     archive_dirs: tuple[str, ...],
     index_location: str,
@@ -316,9 +242,9 @@ def index_build(
         sys.exit(EXIT_FINDINGS)
 
 
-@index_group.command("stats", context_settings=_CONTEXT)
+@index_group.command("stats", context_settings=CONTEXT)
 @_index_option
-@_verbosity
+@verbosity
 def index_stats(index_location: str) -> None:
     """Print what the index holds, its archive roots (label, documents, when last built)
     and the state of its last build, as JSON."""
@@ -355,7 +281,7 @@ _SCAN_SECTIONS = {
 }
 
 
-@cli.command("scan", cls=_sectioned(_SCAN_SECTIONS), context_settings=_CONTEXT)
+@cli.command("scan", cls=_sectioned(_SCAN_SECTIONS), context_settings=CONTEXT)
 @click.argument("targets", nargs=-1, required=True)
 @_index_option
 @click.option(
@@ -379,7 +305,7 @@ _SCAN_SECTIONS = {
     is_flag=True,
     help="No progress line on stderr (it is shown only when stderr is a terminal).",
 )
-@_verbosity
+@verbosity
 @click.option(
     "--min-score",
     default=0.5,
@@ -520,7 +446,7 @@ def scan_command(
         try:
             stream = open(output, "w", encoding="utf-8")  # noqa: SIM115
         except OSError as exc:
-            _fail(f"cannot write the report to {output}: {exc.strerror or exc}")
+            fail(f"cannot write the report to {output}: {exc.strerror or exc}")
     summary: Summary | None = None
     inventory = None
     try:
@@ -561,7 +487,7 @@ def scan_command(
                 show.close()
             writer.close()
     except OSError as exc:  # the report's disk filled up, a pipe closed
-        _fail(f"cannot write the report: {exc.strerror or exc}")
+        fail(f"cannot write the report: {exc.strerror or exc}")
     finally:
         if output:
             stream.close()
@@ -575,7 +501,7 @@ def scan_command(
         )
         sys.exit(EXIT_INTERRUPTED)
     if summary.scanned == 0:
-        _fail(
+        fail(
             f"nothing could be examined: {summary.items} items, {summary.skipped} skipped, "
             f"{summary.errors} errors (see the report): this is not a clean result"
         )
@@ -623,7 +549,7 @@ class _ScanProgress:
             self.bar.close()
 
 
-@cli.command("watch", context_settings=_CONTEXT)
+@cli.command("watch", context_settings=CONTEXT)
 @click.argument("folders", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
 @_index_option
 @click.option(
@@ -672,7 +598,7 @@ class _ScanProgress:
     help="Poll the folders (network shares) instead of waiting for the OS to report changes.",
 )
 @_ocr_option
-@_verbosity
+@verbosity
 def watch_command(
     folders: tuple[str, ...],
     index_location: str,
@@ -733,7 +659,7 @@ def watch_command(
             stream.close()
 
 
-@cli.command("compare", context_settings=_CONTEXT)
+@cli.command("compare", context_settings=CONTEXT)
 @click.argument("a", type=click.Path(exists=True, dir_okay=False))
 @click.argument("b", type=click.Path(exists=True, dir_okay=False))
 @click.option(
@@ -744,7 +670,7 @@ def watch_command(
     show_default=True,
     help="text: for a person; json: every number and passage.",
 )
-@_verbosity
+@verbosity
 def compare_command(a: str, b: str, output_format: str) -> None:
     """How similar two files are: simhash distance, containment both ways, shared passages."""
     from .compare import compare
@@ -752,7 +678,7 @@ def compare_command(a: str, b: str, output_format: str) -> None:
     try:
         result = compare(a, b)
     except ExtractionError as exc:
-        _fail(str(exc))
+        fail(str(exc))
         return
     if output_format == "json":
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
@@ -770,10 +696,10 @@ def compare_command(a: str, b: str, output_format: str) -> None:
         )
 
 
-@cli.command("fingerprint", context_settings=_CONTEXT)
+@cli.command("fingerprint", context_settings=CONTEXT)
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @_index_option
-@_verbosity
+@verbosity
 def fingerprint_command(file: str, index_location: str) -> None:
     """Print a file's signature as JSON (keyed with the index's key, if the index exists)."""
     import os
@@ -785,7 +711,7 @@ def fingerprint_command(file: str, index_location: str) -> None:
     try:
         extracted, sha256 = extract_file(file)
     except ExtractionError as exc:
-        _fail(str(exc))
+        fail(str(exc))
         return
     ephemeral = not os.path.exists(index_location)
     if ephemeral:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 import click
 
+from .cli_common import CONTEXT, fail, verbosity
 from .errors import ConfigurationError, LeakscanError
 
 if TYPE_CHECKING:
@@ -259,12 +260,7 @@ def _options(report_args: dict[str, Any], index: Index | None) -> ReportOptions:
     )
 
 
-def _fail(message: str) -> None:
-    click.echo(f"leakscan: error: {message}", err=True)
-    sys.exit(2)
-
-
-@click.command("report")
+@click.command("report", context_settings=CONTEXT)
 @click.argument("findings", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option(
     "--format",
@@ -295,6 +291,7 @@ def _fail(message: str) -> None:
     "the others are listed with their numbers.",
 )
 @_case_options
+@verbosity
 def report_command(
     findings: str,
     output_format: str,
@@ -342,7 +339,7 @@ def report_command(
                     writer.write(record)
                 writer.close()
     except LeakscanError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     finally:
         if index is not None:
             index.close()

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from .cli_common import CONTEXT, EXIT_ERROR, fail, verbosity
 from .errors import LeakscanError
 from .isolation import Isolation
 from .names import printable
@@ -24,12 +25,11 @@ __all__ = ["EXIT_DIFFERENT", "EXIT_ERROR", "EXIT_IDENTICAL", "verify_command"]
 
 EXIT_IDENTICAL = 0
 EXIT_DIFFERENT = 1
-EXIT_ERROR = 2
 
 _LABELS = {"changed": "CHANGED", "missing": "MISSING", "added": "ADDED", "unreadable": "UNREADABLE"}
 
 
-@click.command("verify")
+@click.command("verify", context_settings=CONTEXT)
 @click.argument("inventory", type=click.Path(dir_okay=False))
 @click.option(
     "--format",
@@ -53,6 +53,7 @@ _LABELS = {"changed": "CHANGED", "missing": "MISSING", "added": "ADDED", "unread
     type=click.IntRange(1, 256),
     help="Worker processes hashing and reading the evidence.",
 )
+@verbosity
 def verify_command(inventory: str, output_format: str, base: str | None, jobs: int) -> None:
     """Hash the evidence an INVENTORY (from ``scan --inventory``) lists again and report
     what changed, is missing or was added: exit code 0 when identical, 1 on any difference."""
@@ -69,8 +70,7 @@ def verify_command(inventory: str, output_format: str, base: str | None, jobs: i
             elif isinstance(record, Difference):
                 click.echo(_line(record))
     except LeakscanError as exc:
-        click.echo(f"leakscan: error: {exc}", err=True)
-        sys.exit(EXIT_ERROR)
+        fail(str(exc))
     if not last.complete:
         click.echo(
             "leakscan: warning: the inventory is incomplete (its scan was interrupted or "

@@ -193,6 +193,8 @@ def run(
 def test_help_version_and_python_dash_m(workspace: Path) -> None:
     short, long = run("scan", "-h", cwd=workspace), run("scan", "--help", cwd=workspace)
     assert short.returncode == 0 and short.stdout == long.stdout
+    for command in ("report", "verify", "index stats"):
+        assert run(*command.split(), "-h", cwd=workspace).returncode == 0, command
     for heading in ("Output:", "Matching:", "Limits:", "Logging:"):
         assert heading in short.stdout
     assert "LEAKSCAN_INDEX" in short.stdout
@@ -202,7 +204,16 @@ def test_help_version_and_python_dash_m(workspace: Path) -> None:
 
 
 def test_every_option_has_help(workspace: Path) -> None:
-    for command in ("scan", "watch", "compare", "fingerprint", "index build", "index stats"):
+    for command in (
+        "scan",
+        "watch",
+        "compare",
+        "fingerprint",
+        "index build",
+        "index stats",
+        "report",
+        "verify",
+    ):
         text = run(*command.split(), "--help", cwd=workspace).stdout
         options = [line for line in text.splitlines() if line.lstrip().startswith("-")]
         assert options, command

@@ -1,0 +1,109 @@
+"""What every ``leakscan`` command shares: exit codes, -h, -v/-q/--log, the one-line failure.
+
+Kept apart from :mod:`leakscan.cli` so that the commands in modules of their
+own (``report``, ``verify``) behave like the others without importing it.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from typing import NoReturn, TypeVar
+
+import click
+
+__all__ = [
+    "CONTEXT",
+    "EXIT_CLEAN",
+    "EXIT_ERROR",
+    "EXIT_FINDINGS",
+    "EXIT_INTERRUPTED",
+    "fail",
+    "verbosity",
+]
+
+F = TypeVar("F", bound=Callable[..., object])
+
+EXIT_CLEAN = 0
+EXIT_FINDINGS = 1
+EXIT_ERROR = 2
+#: A scan stopped by Ctrl-C (128 + SIGINT, as shells report it).
+EXIT_INTERRUPTED = 130
+
+#: Every command takes -h as well as --help.
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+def fail(message: str) -> NoReturn:
+    """One line on stderr and exit code 2: a usage or fatal error, never a traceback."""
+    click.echo(f"leakscan: error: {message}", err=True)
+    sys.exit(EXIT_ERROR)
+
+
+#: Verbosity given anywhere on the command line (before or after the subcommand).
+_LOGGING: dict[str, object] = {"verbose": 0, "quiet": False, "log": None}
+
+
+def _set_logging(ctx: click.Context, param: click.Parameter, value: object) -> object:
+    """Record a verbosity option, wherever it was given, and configure logging again."""
+    if param.name == "verbose" and value:
+        _LOGGING["verbose"] = max(int(str(_LOGGING["verbose"])), int(str(value)))
+    elif param.name == "quiet" and value:
+        _LOGGING["quiet"] = True
+    elif param.name == "log" and value:
+        _LOGGING["log"] = value
+    verbose = int(str(_LOGGING["verbose"]))
+    level = (
+        logging.ERROR
+        if _LOGGING["quiet"]
+        else logging.DEBUG
+        if verbose > 1
+        else (logging.INFO if verbose else logging.WARNING)
+    )
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if _LOGGING["log"]:
+        try:
+            handlers.append(logging.FileHandler(str(_LOGGING["log"]), encoding="utf-8"))
+        except OSError as exc:
+            raise click.BadParameter(f"cannot write {_LOGGING['log']}: {exc.strerror}") from exc
+    logging.basicConfig(
+        level=level,
+        format="%(asctime)s leakscan: %(levelname)s: %(message)s",
+        handlers=handlers,
+        force=True,
+    )
+    return value
+
+
+def verbosity(function: F) -> F:
+    """-v/-q/--log, accepted before the subcommand and after it alike."""
+    for option in reversed(
+        (
+            click.option(
+                "-v",
+                "--verbose",
+                count=True,
+                expose_value=False,
+                callback=_set_logging,
+                help="Say what is being done on stderr (-vv: more).",
+            ),
+            click.option(
+                "-q",
+                "--quiet",
+                is_flag=True,
+                expose_value=False,
+                callback=_set_logging,
+                help="Only errors on stderr.",
+            ),
+            click.option(
+                "--log",
+                type=click.Path(dir_okay=False),
+                expose_value=False,
+                callback=_set_logging,
+                help="Also write the log to FILE.",
+            ),
+        )
+    ):
+        function = option(function)
+    return function
