@@ -51,11 +51,13 @@ from .folders import (
     link_chat,
 )
 from .media_links import (
+    DatabaseLinks,
     Resolver,
     companion_names,
     database_candidate,
     database_context,
     link_database,
+    link_messages,
 )
 
 __all__ = ["CONTAINER_MIME", "Container", "Entry", "Expander", "Opened", "resume_after"]
@@ -403,12 +405,7 @@ class Expander:
             links = link_database(DATABASE, io.BytesIO(data), f"{name}!{location}", context)
         except ExtractionError:
             links = None  # not one leakscan reads: the scan of it says so
-        if links is None:
-            chats.contexts[location] = context
-            return
-        chats.contexts[location], sent = links.resolve(resolve, context)
-        for where, message in sent.items():
-            chats.sent.setdefault(posixpath.normpath(where), message)
+        _store_links(location, links, context, chats, resolve)
 
     @staticmethod
     def _link_report(
@@ -430,17 +427,12 @@ class Expander:
         for local, tagged in report.files_by_local_path.items():
             where = posixpath.normpath(posixpath.join(base, local.replace("\\", "/")))
             chats.tagged[where] = _Tagged(tagged.device_path, tagged.sha256, tagged.md5)
-        context = ChatContext(UFDR)
-        try:
-            links = link_database(UFDR, io.BytesIO(data), f"{name}!{location}", context)
+        try:  # the messages, with the inventory of files just read (not read again)
+            messages = ufdr.iter_messages(io.BytesIO(data), report)
+            links = link_messages(messages, f"{name}!{location}")
         except ExtractionError:
             links = None
-        if links is None:
-            chats.contexts[location] = context
-            return
-        chats.contexts[location], sent = links.resolve(resolve, context)
-        for where, message in sent.items():
-            chats.sent.setdefault(posixpath.normpath(where), message)
+        _store_links(location, links, ChatContext(UFDR), chats, resolve)
 
     def _member(
         self,
@@ -670,6 +662,22 @@ def resume_after(job: FileJob, done: Done[Any]) -> FileJob | None:
     if done.step_kind != "scan":
         return None
     return replace(job, skip=job.skip + len(done.parts) + 1)
+
+
+def _store_links(
+    location: str,
+    links: DatabaseLinks | None,
+    context: ChatContext,
+    chats: _Chats,
+    resolve: Resolver,
+) -> None:
+    """A database's or report's chat context, and the members its messages sent."""
+    if links is None:
+        chats.contexts[location] = context
+        return
+    chats.contexts[location], sent = links.resolve(resolve, context)
+    for where, message in sent.items():
+        chats.sent.setdefault(posixpath.normpath(where), message)
 
 
 def _first_pass_candidate(member: str) -> bool:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import IO
 
 from ..errors import ExtractionError
-from .chat import ChatContext, SentIn
+from .chat import ChatContext, ChatStream, SentIn
 
 __all__ = [
     "DATABASE_NAMES",
@@ -35,6 +35,7 @@ __all__ = [
     "database_candidate",
     "database_context",
     "link_database",
+    "link_messages",
     "reference_parts",
 ]
 
@@ -170,8 +171,12 @@ def link_database(
     the messages before (the scan of it reports the damage)."""
     from .chat_apps import iter_chat
 
-    messages = iter_chat(app, stream, context)
-    links = DatabaseLinks(app)
+    return link_messages(iter_chat(app, stream, context), chat_name)
+
+
+def link_messages(messages: ChatStream, chat_name: str) -> DatabaseLinks | None:
+    """The files the messages of an open stream sent (see :func:`link_database`)."""
+    links = DatabaseLinks(messages.app)
     try:
         for message in messages:
             links.messages += 1
