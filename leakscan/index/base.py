@@ -99,6 +99,9 @@ class NewContent:
     simhash: int
     n_tokens: int
     public: bool = False
+    #: Opaque per-content alignment data, already encrypted by the Index: stored and
+    #: returned as is, never interpreted by a backend.
+    alignment: bytes = b""
 
 
 @dataclass(frozen=True)
@@ -193,6 +196,22 @@ class IndexBackend(Protocol):
 
     def contents(self, ids: Sequence[int]) -> dict[int, ContentRecord]: ...
 
+    def alignments(self, ids: Sequence[int]) -> dict[int, bytes]:
+        """The alignment blobs of these contents (without one: b"" or absent)."""
+        ...
+
+    def export_contents(self) -> Iterator[tuple[int, NewContent]]:
+        """Every stored content as ``(id, content)``, by increasing id, read in batches so
+        that memory stays flat however large the index: its signed hashes and positions
+        in stored order, simhash (unsigned), n_tokens, public and alignment blob.
+
+        For ``leakscan index export``: what :meth:`add_content` took, given back."""
+        ...
+
+    def ocr_marked(self, sha256s: Sequence[str]) -> set[str]:
+        """Those of these contents marked by :meth:`set_ocr` (an index without marks: none)."""
+        ...
+
     def add_image_hashes(
         self,
         content_id: int,
@@ -210,6 +229,10 @@ class IndexBackend(Protocol):
 
     def image_hashes(self, content_ids: Sequence[int]) -> dict[int, list[tuple[str, str, int]]]:
         """The (view, kind, signed hash) rows of these contents' pictures."""
+
+    def image_bands(self, content_ids: Sequence[int]) -> dict[int, list[tuple[int, int, str]]]:
+        """The (band, value, view) rows of these contents' pictures, as
+        :meth:`add_image_hashes` took them (contents without pictures are absent)."""
 
     def count_pictures(self) -> int:
         """Contents indexed by their look (pictures)."""

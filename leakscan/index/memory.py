@@ -168,6 +168,16 @@ class MemoryBackend:
             )
         return result
 
+    def alignments(self, ids: Sequence[int]) -> dict[int, bytes]:
+        return {i: self._contents[i][0].alignment for i in ids if i in self._contents}
+
+    def export_contents(self) -> Iterator[tuple[int, NewContent]]:
+        for content_id in sorted(self._contents):
+            yield content_id, self._contents[content_id][0]
+
+    def ocr_marked(self, sha256s: Sequence[str]) -> set[str]:
+        return {sha for sha in sha256s if sha in self._ocr}
+
     def add_image_hashes(
         self,
         content_id: int,
@@ -200,6 +210,15 @@ class MemoryBackend:
             for content_id in content_ids
             if (stored := self._image_hashes.get(content_id))
         }
+
+    def image_bands(self, content_ids: Sequence[int]) -> dict[int, list[tuple[int, int, str]]]:
+        wanted = set(content_ids) & set(self._image_hashes)
+        result: dict[int, list[tuple[int, int, str]]] = {}
+        for (band, value), held in self._image_bands.items():
+            for content_id, view in held:
+                if content_id in wanted:
+                    result.setdefault(content_id, []).append((band, value, view))
+        return {c: sorted(rows, key=lambda r: (r[2], r[0], r[1])) for c, rows in result.items()}
 
     def count_pictures(self) -> int:
         return len(self._image_hashes)

@@ -60,6 +60,7 @@ SCHEMA_VERSION = 2
 READABLE_SCHEMA_VERSIONS = (1, 2)
 _CHUNK = 500  # hashes per IN (...) query: far below SQLite's variable limit
 _FLUSH_ROWS = 500_000  # buffered postings written at once, in hash order
+_EXPORT_PAGE = 256  # contents read per query by export_contents
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -557,6 +558,59 @@ class SQLiteBackend:
                 )
         return result
 
+    def alignments(self, ids: Sequence[int]) -> dict[int, bytes]:
+        """Alignment blobs: this schema stores none yet (issue 12 adds the column)."""
+        return {}
+
+    @_mapped("read")
+    def _content_page(self, after: int) -> list[tuple[int, str, int, int, int, bytes]]:
+        return self._db.execute(
+            "SELECT id, sha256, n_tokens, simhash, public, fingerprints FROM contents"
+            " WHERE id > ? ORDER BY id LIMIT ?",
+            (after, _EXPORT_PAGE),
+        ).fetchall()
+
+    def export_contents(self) -> Iterator[tuple[int, NewContent]]:
+        """Every content by id, :data:`_EXPORT_PAGE` rows per query (keyset paging: no
+        cursor is held open between pages, so other reads may run in between)."""
+        self._flush()
+        after = -1
+        while page := self._content_page(after):
+            blobs = self.alignments([row[0] for row in page])
+            for content_id, sha256, n_tokens, simhash, public, blob in page:
+                stored = np.frombuffer(blob, dtype=_BLOB_DTYPE)
+                yield (
+                    content_id,
+                    NewContent(
+                        sha256=sha256,
+                        hashes=stored["hash"].astype(np.int64),
+                        positions=stored["position"].astype(np.int64),
+                        simhash=to_unsigned(simhash),
+                        n_tokens=n_tokens,
+                        public=bool(public),
+                        alignment=blobs.get(content_id, b""),
+                    ),
+                )
+            after = page[-1][0]
+
+    @_mapped("read")
+    def ocr_marked(self, sha256s: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        wanted = list(sha256s)
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            try:
+                rows = self._db.execute(
+                    f"SELECT sha256 FROM ocr_contents WHERE sha256 IN ({marks})", chunk
+                ).fetchall()
+            except sqlite3.OperationalError as exc:
+                if "no such table" in str(exc):  # built before OCR: nothing in it was OCR'd
+                    return found
+                raise
+            found.update(row[0] for row in rows)
+        return found
+
     def _has_pictures(self) -> bool:
         """Whether the picture tables exist: a version 1 index read as it is has none."""
         if self._pictures is None:
@@ -623,6 +677,21 @@ class SQLiteBackend:
                 chunk,
             ):
                 result.setdefault(content_id, []).append((view, kind, value))
+        return result
+
+    @_mapped("read")
+    def image_bands(self, content_ids: Sequence[int]) -> dict[int, list[tuple[int, int, str]]]:
+        result: dict[int, list[tuple[int, int, str]]] = {}
+        if not self._has_pictures():
+            return result
+        for chunk in _chunks(list(content_ids)):
+            marks = ",".join("?" * len(chunk))
+            for band, value, content_id, view in self._db.execute(
+                "SELECT band, value, content_id, view FROM image_bands"
+                f" WHERE content_id IN ({marks}) ORDER BY content_id, view, band, value",
+                chunk,
+            ):
+                result.setdefault(content_id, []).append((band, value, view))
         return result
 
     @_mapped("read")

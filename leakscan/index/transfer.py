@@ -1,0 +1,537 @@
+"""``index export`` and ``index import``: an index to a portable file and back, any backend.
+
+Both go through the backend protocol only (:class:`~leakscan.index.base.IndexBackend`),
+so an index moves from SQLite to PostgreSQL, or from a field laptop to an
+air-gapped lab, whatever holds it. The file format is :mod:`leakscan.index.portable`.
+
+Import reads the whole file once to check it (bounds, structure, checksum)
+before anything is written; then it writes inside :meth:`Index.writing`, one
+transaction per contents batch, so the index is marked ``building`` until the
+last batch is in and a failed import is refused by scans, never taken for a
+complete index.
+
+Into an index that holds nothing yet, the import gives it the export's index
+id and metadata. Into one that holds documents, it merges only when that index
+*is* the exported one (same index id, key id and scheme: a later export of it
+coming back): documents are replaced by path as ``index build`` replaces them,
+and documents the file does not hold stay. Any other index is refused.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from .._version import __version__
+from ..errors import (
+    ConfigurationError,
+    IndexNotFoundError,
+    KeyMismatchError,
+    LeakscanIndexError,
+    SchemeMismatchError,
+)
+from ..fingerprint import READABLE_SCHEME_VERSIONS, Scheme, key_id
+from ..normalize import NORMALIZATION_VERSION
+from . import BUILD_COMPLETE, Index
+from .base import DocumentRecord, IndexBackend
+from .portable import (
+    BATCH_BYTES,
+    BATCH_CONTENTS,
+    BATCH_DOCUMENTS,
+    FORMAT_VERSION,
+    ContentsFrame,
+    DocumentsFrame,
+    ExportEnd,
+    ExportHeader,
+    ExportWriter,
+    PortableContent,
+    check_export,
+    read_export,
+)
+
+__all__ = ["ExportReport", "ImportReport", "export_index", "import_index", "import_into"]
+
+#: Meta an export never carries: the key, and what belongs to one index's storage and builds.
+_NOT_EXPORTED = frozenset(
+    {
+        "key",
+        "format",
+        "schema_version",
+        "build_state",
+        "build_started_at",
+        "build_finished_at",
+        "build_documents",
+    }
+)
+#: Meta an import never takes from a file: it is the target's own (and checked equal).
+_NOT_IMPORTED = _NOT_EXPORTED | {"key_id", "scheme", "simhash_bands"}
+
+#: Called with (documents done, documents the file holds).
+Progress = Callable[[int, int], None]
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+@dataclass(frozen=True)
+class ExportReport:
+    """What an export wrote."""
+
+    contents: int
+    documents: int
+    fingerprints: int
+    pictures: int
+    ocr: int
+    bytes: int
+    sha256: str
+    index_id: str
+
+    def summary_line(self, file: str) -> str:
+        return (
+            f"exported {self.documents} documents ({self.contents} contents, "
+            f"{self.fingerprints} fingerprints, {self.pictures} pictures) of index "
+            f"{self.index_id} to {file}: {self.bytes} bytes, sha256 {self.sha256}"
+        )
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What an import found in the file and did to the index."""
+
+    index_id: str
+    merged: bool
+    contents_added: int
+    contents_present: int
+    documents_added: int
+    documents_replaced: int
+    documents_unchanged: int
+
+    def summary_line(self, location: str) -> str:
+        how = "merged into" if self.merged else "imported into"
+        return (
+            f"{how} {location} (index id {self.index_id}): {self.documents_added} documents "
+            f"added, {self.documents_replaced} replaced, {self.documents_unchanged} unchanged; "
+            f"{self.contents_added} contents added, {self.contents_present} already there"
+        )
+
+
+# -- export --------------------------------------------------------------
+
+
+def _snapshot(backend: IndexBackend) -> tuple[dict[str, str], int, int]:
+    return backend.read_meta(), backend.count_contents(), backend.count_documents()
+
+
+def export_index(index: Index, out: BinaryIO, *, progress: Progress | None = None) -> ExportReport:
+    """Write ``index`` to ``out`` in the portable format, reading it in batches.
+
+    Refuses an index whose last build did not complete, and one that a build
+    changed while it was read (the meta or counts differ at the end): the
+    file would hold half of two states.
+    """
+    backend = index.backend
+    before = _snapshot(backend)
+    meta, n_contents, n_documents = before
+    if meta.get("build_state") not in (None, BUILD_COMPLETE):
+        raise LeakscanIndexError(
+            f"{index.location}: its last build has not completed: export it once "
+            "`leakscan index build` has run to the end"
+        )
+    header = ExportHeader(
+        version=FORMAT_VERSION,
+        meta={k: v for k, v in meta.items() if k not in _NOT_EXPORTED},
+        contents=n_contents,
+        documents=n_documents,
+        written_at=_now(),
+        written_by=f"leakscan {__version__}",
+    )
+    writer = ExportWriter(out, header)
+    batch: list[tuple[int, PortableContent]] = []
+    size = 0
+    for content_id, content in backend.export_contents():
+        batch.append((content_id, PortableContent(content)))
+        size += 12 * len(content.hashes) + len(content.alignment)
+        if len(batch) >= BATCH_CONTENTS or size >= BATCH_BYTES:
+            _export_batch(index, writer, batch, progress, n_documents)
+            batch, size = [], 0
+    if batch:
+        _export_batch(index, writer, batch, progress, n_documents)
+    checksum = writer.finish()
+    if _snapshot(backend) != before:
+        raise LeakscanIndexError(
+            f"{index.location} changed while it was exported (a build ran?): export it again"
+        )
+    counts = writer.counts
+    return ExportReport(
+        contents=counts["contents"],
+        documents=counts["documents"],
+        fingerprints=counts["fingerprints"],
+        pictures=counts["pictures"],
+        ocr=counts["ocr"],
+        bytes=writer.bytes_written,
+        sha256=checksum,
+        index_id=index.index_id,
+    )
+
+
+def _export_batch(
+    index: Index,
+    writer: ExportWriter,
+    batch: list[tuple[int, PortableContent]],
+    progress: Progress | None,
+    total: int,
+) -> None:
+    """One contents frame, with the pictures and OCR marks of its contents, then the
+    frames of their documents."""
+    backend = index.backend
+    ids = [content_id for content_id, _ in batch]
+    pictures = backend.image_hashes(ids)
+    bands = backend.image_bands(ids)
+    ocr = backend.ocr_marked([item.content.sha256 for _, item in batch])
+    records = backend.contents(ids)
+    writer.write_contents(
+        [
+            PortableContent(
+                item.content,
+                item.content.sha256 in ocr,
+                tuple(pictures.get(content_id, ())),
+                tuple(bands.get(content_id, ())),
+            )
+            for content_id, item in batch
+        ]
+    )
+    documents: list[tuple[int, DocumentRecord]] = []
+    for place, content_id in enumerate(ids):
+        record = records.get(content_id)
+        if record is None or len(record.roots) != len(record.paths):
+            raise LeakscanIndexError(
+                f"{index.location} changed while it was exported (a build ran?): export it again"
+            )
+        for root, path in zip(record.roots, record.paths, strict=True):
+            document = backend.find_document(root, path)
+            if document is None or document.content_id != content_id:
+                raise LeakscanIndexError(
+                    f"{index.location} changed while it was exported (a build ran?): "
+                    "export it again"
+                )
+            documents.append((place, document))
+            if len(documents) >= BATCH_DOCUMENTS:
+                writer.write_documents(documents)
+                documents = []
+                if progress is not None:
+                    progress(writer.counts["documents"], total)
+    if documents:
+        writer.write_documents(documents)
+    if progress is not None:
+        progress(writer.counts["documents"], total)
+
+
+def export_to_file(
+    index: Index,
+    file: str | os.PathLike[str],
+    *,
+    force: bool = False,
+    progress: Progress | None = None,
+) -> ExportReport:
+    """Export to ``file`` through a temporary file beside it, renamed into place when
+    complete: a failed export leaves no file that looks like one. An existing
+    ``file`` is refused unless ``force``; the index's own files always are."""
+    target = Path(file)
+    if target.exists() and _is_index_file(index, target):
+        raise ConfigurationError(f"{file} is a file of the index itself: export to another file")
+    if target.exists() and not force:
+        raise ConfigurationError(f"{file} exists: give --force to overwrite it")
+    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+    try:
+        with open(partial, "wb") as out:
+            report = export_index(index, out, progress=progress)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(partial, target)
+    except OSError as exc:
+        raise LeakscanIndexError(f"cannot write {file}: {exc.strerror or exc}") from exc
+    finally:
+        partial.unlink(missing_ok=True)
+    return report
+
+
+def _is_index_file(index: Index, target: Path) -> bool:
+    path = getattr(index.backend, "path", None)
+    if path is None:
+        return False
+    for own in (Path(path), *(Path(f"{path}{tail}") for tail in ("-wal", "-shm", ".lock"))):
+        try:
+            if own.exists() and os.path.samefile(own, target):
+                return True
+        except OSError:
+            continue
+    return False
+
+
+# -- import --------------------------------------------------------------
+
+
+def _export_scheme(header: ExportHeader, name: str) -> Scheme:
+    """The export's fingerprint scheme, if this leakscan can use it."""
+    try:
+        raw = json.loads(header.meta["scheme"])
+        scheme = Scheme.from_dict(raw)
+    except (ValueError, TypeError, LeakscanIndexError, ConfigurationError) as exc:
+        raise LeakscanIndexError(f"{name}: its fingerprint scheme is unreadable ({exc})") from exc
+    if scheme.version not in READABLE_SCHEME_VERSIONS:
+        raise SchemeMismatchError(
+            f"{name} holds fingerprint scheme {scheme.version}; this leakscan reads schemes "
+            f"{', '.join(map(str, READABLE_SCHEME_VERSIONS))}"
+        )
+    if scheme.normalization != NORMALIZATION_VERSION:
+        raise SchemeMismatchError(
+            f"{name} was made with normalization {scheme.normalization}; this leakscan "
+            f"uses {NORMALIZATION_VERSION}: the index must be rebuilt from the archive"
+        )
+    return scheme
+
+
+def _roots(raw: str | None, where: str) -> dict[str, dict[str, str]]:
+    try:
+        roots = json.loads(raw) if raw else {}
+    except ValueError:
+        roots = None
+    if not isinstance(roots, dict) or not all(isinstance(v, dict) for v in roots.values()):
+        raise LeakscanIndexError(f"{where}: its archive roots are unreadable")
+    return roots
+
+
+def _plan(index: Index, header: ExportHeader, name: str) -> tuple[dict[str, str], bool]:
+    """The meta to write into ``index`` and whether this is a merge, or a refusal:
+    every check that can refuse runs before the import writes anything."""
+    meta = header.meta
+    scheme = _export_scheme(header, name)
+    where = index.location
+    if meta["key_id"] != index.key_id:
+        raise KeyMismatchError(
+            f"{name} was made with key id {meta['key_id']}; {where} has key id {index.key_id}: "
+            "import into a new index with the export's key"
+        )
+    if scheme != index.scheme or meta.get("simhash_bands", str(index.bands)) != str(index.bands):
+        raise SchemeMismatchError(
+            f"{name} was made with scheme {scheme.to_dict()}, {where} has "
+            f"{index.scheme.to_dict()}: import into a new index"
+        )
+    backend = index.backend
+    target = backend.read_meta()
+    merged = backend.count_contents() > 0 or backend.count_documents() > 0
+    if merged and meta["index_id"] != index.index_id:
+        raise LeakscanIndexError(
+            f"{where} holds another index (id {index.index_id}) than {name} "
+            f"(id {meta['index_id']}): import into a new index"
+        )
+    theirs, ours = meta.get("image_scheme"), target.get("image_scheme")
+    if theirs and ours and json.loads(theirs) != json.loads(ours):
+        raise SchemeMismatchError(
+            f"{name}'s pictures were hashed with {theirs}, {where}'s with {ours}: "
+            "import into a new index"
+        )
+    roots = _roots(target.get("roots"), where)
+    for root, facts in _roots(meta.get("roots"), name).items():
+        for other, held in roots.items():
+            if other != root and held.get("label") == facts.get("label"):
+                raise ConfigurationError(
+                    f"{name}'s archive root {root} and {where}'s {other} are both labelled "
+                    f"{facts.get('label')!r}: import into a new index"
+                )
+        roots[root] = facts
+    values = {} if merged else {k: v for k, v in meta.items() if k not in _NOT_IMPORTED}
+    if theirs and not ours:
+        values["image_scheme"] = theirs
+    values["roots"] = json.dumps(roots, sort_keys=True)
+    values["imported_at"] = _now()
+    return values, merged
+
+
+class _Importer:
+    """Writes the frames of one export into an index, counting what it did."""
+
+    def __init__(self, index: Index) -> None:
+        self.index = index
+        self.backend = index.backend
+        self.batch: list[PortableContent] = []
+        self.contents_added = self.contents_present = 0
+        self.added = self.replaced = self.unchanged = 0
+
+    def _add(self, item: PortableContent) -> int:
+        backend = self.backend
+        content_id = backend.add_content(item.content, self.index.bands)
+        self.contents_added += 1
+        self._marks(content_id, item)
+        return content_id
+
+    def _marks(self, content_id: int, item: PortableContent) -> None:
+        if item.pictures:  # rows already there are kept
+            self.backend.add_image_hashes(content_id, item.pictures, item.picture_bands)
+        if item.ocr:
+            self.backend.set_ocr(item.content.sha256)
+
+    def contents(self, frame: ContentsFrame) -> None:
+        """Store the batch's contents (those the index holds get the file's pictures and
+        OCR marks it may lack)."""
+        self.batch = frame.contents
+        for item in frame.contents:
+            content_id = self.backend.find_content(item.content.sha256)
+            if content_id is None:
+                self._add(item)
+            else:
+                self.contents_present += 1
+                self._marks(content_id, item)
+
+    def documents(self, frame: DocumentsFrame) -> None:
+        """Store documents, replacing what the index holds at their paths; each content is
+        looked up again, as replacing a document drops a content no document holds any more."""
+        backend = self.backend
+        for place, document in frame.documents:
+            item = self.batch[place]
+            existing = backend.find_document(document.root, document.path)
+            if existing is not None:
+                same = backend.find_content(item.content.sha256) == existing.content_id
+                if same and (existing.size, existing.mtime_ns, existing.mime) == (
+                    document.size,
+                    document.mtime_ns,
+                    document.mime,
+                ):
+                    self.unchanged += 1
+                    continue
+                backend.remove_document(existing.id)
+                self.replaced += 1
+            else:
+                self.added += 1
+            content_id = backend.find_content(item.content.sha256)
+            if content_id is None:
+                content_id = self._add(item)
+            backend.add_document(
+                DocumentRecord(
+                    document.root,
+                    document.path,
+                    content_id,
+                    document.size,
+                    document.mtime_ns,
+                    document.mime,
+                )
+            )
+
+
+def import_into(
+    index: Index, stream: BinaryIO, name: str, *, progress: Progress | None = None
+) -> ImportReport:
+    """Import an export read from ``stream`` into an index open for writing.
+
+    Reads the stream twice (it must be seekable): once to check all of it,
+    then to write. Refusals (damage, another key, scheme or index) leave the
+    index untouched.
+    """
+    start = stream.tell()
+    header, _ = check_export(stream, name)
+    stream.seek(start)
+    return _import_checked(index, stream, name, header, progress)
+
+
+def _import_checked(
+    index: Index,
+    stream: BinaryIO,
+    name: str,
+    header: ExportHeader,
+    progress: Progress | None,
+) -> ImportReport:
+    """The writing pass, after :func:`check_export` read the whole file."""
+    values, merged = _plan(index, header, name)
+    importer = _Importer(index)
+    with index.writing():
+        index.backend.write_meta(values)
+        if not merged:
+            index.index_id = header.meta["index_id"]
+        finished = False
+        for frame in read_export(stream, name):
+            if isinstance(frame, ContentsFrame):
+                index.commit()  # one transaction per batch: the last one's documents are in
+                importer.contents(frame)
+            elif isinstance(frame, DocumentsFrame):
+                importer.documents(frame)
+                if progress is not None:
+                    done = importer.added + importer.replaced + importer.unchanged
+                    progress(done, header.documents)
+            elif isinstance(frame, ExportEnd):
+                finished = True
+        if not finished:  # read_export ends with the end frame or raises
+            raise LeakscanIndexError(f"{name}: no end frame")
+    return ImportReport(
+        index_id=index.index_id,
+        merged=merged,
+        contents_added=importer.contents_added,
+        contents_present=importer.contents_present,
+        documents_added=importer.added,
+        documents_replaced=importer.replaced,
+        documents_unchanged=importer.unchanged,
+    )
+
+
+@contextmanager
+def _opened(file: str | os.PathLike[str]) -> Iterator[BinaryIO]:
+    try:
+        stream = open(file, "rb")  # noqa: SIM115 (closed below; errors mapped on opening)
+    except OSError as exc:
+        raise LeakscanIndexError(f"cannot read {file}: {exc.strerror or exc}") from exc
+    with stream:
+        yield stream
+
+
+def import_index(
+    file: str | os.PathLike[str],
+    location: str | os.PathLike[str],
+    *,
+    key: bytes | None = None,
+    lock_timeout: float | None = None,
+    on_wait: Callable[[str], None] | None = None,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import the export ``file`` into the index at ``location``.
+
+    A new index is created with ``key``, which must be the key the export was
+    made with (its key id is checked before anything is created); an existing
+    one must hold that key (and ``key``, if given, must match it).
+    """
+    name = os.fspath(file)
+    with _opened(file) as stream:
+        header, _ = check_export(stream, name)
+        _export_scheme(header, name)
+        wanted = header.meta["key_id"]
+        if key is not None and key_id(key) != wanted:
+            raise KeyMismatchError(
+                f"the key given (key id {key_id(key)}) is not the one {name} was made with "
+                f"(key id {wanted})"
+            )
+        if key is None:
+            try:
+                target = Index.open(
+                    location, writer=True, lock_timeout=lock_timeout, on_wait=on_wait
+                )
+            except IndexNotFoundError as exc:
+                raise KeyMismatchError(
+                    f"no index at {location}: to create one, give the key {name} was made "
+                    f"with (key id {wanted})"
+                ) from exc
+        else:
+            target = Index.create(
+                location,
+                key=key,
+                scheme=_export_scheme(header, name),
+                lock_timeout=lock_timeout,
+                on_wait=on_wait,
+            )
+        with target:
+            stream.seek(0)
+            return _import_checked(target, stream, name, header, progress)
