@@ -141,7 +141,7 @@ class ExportEnd:
 class ExportWriter:
     """Writes one export to a binary stream, frame by frame, hashing as it goes."""
 
-    def __init__(self, out: BinaryIO, header: ExportHeader, *, level: int = 6) -> None:
+    def __init__(self, out: BinaryIO, header: ExportHeader, *, level: int = 1) -> None:
         self._out = out
         self._digest = hashlib.sha256()
         self._level = level

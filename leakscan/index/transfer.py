@@ -72,6 +72,10 @@ _NOT_EXPORTED = frozenset(
 #: Meta an import never takes from a file: it is the target's own (and checked equal).
 _NOT_IMPORTED = _NOT_EXPORTED | {"key_id", "scheme", "simhash_bands"}
 
+#: An import commits before a contents batch once this many fingerprints are waiting (few
+#: large transactions let SQLite write postings in hash order; measured in benchmarks/portable.py).
+_COMMIT_FINGERPRINTS = 500_000
+
 #: Called with (documents done, documents the file holds).
 Progress = Callable[[int, int], None]
 
@@ -455,10 +459,14 @@ def _import_checked(
         if not merged:
             index.index_id = header.meta["index_id"]
         finished = False
+        pending = 0  # fingerprints written since the last commit
         for frame in read_export(stream, name):
             if isinstance(frame, ContentsFrame):
-                index.commit()  # one transaction per batch: the last one's documents are in
+                if pending >= _COMMIT_FINGERPRINTS:
+                    index.commit()  # whole batches per transaction: their documents are in
+                    pending = 0
                 importer.contents(frame)
+                pending += sum(len(item.content.hashes) for item in frame.contents)
             elif isinstance(frame, DocumentsFrame):
                 importer.documents(frame)
                 if progress is not None:
