@@ -111,9 +111,9 @@ def encodings(index: str) -> dict[str, float]:
             if sum(map(len, batch_h)) > 8 << 20:
                 flush()
         flush()
-    return {
-        name: round(size / total, 2) for name, size in sizes.items()
-    } | {f"{name} s": round(s, 2) for name, s in seconds.items()}
+    return {name: round(size / total, 2) for name, size in sizes.items()} | {
+        f"{name} s": round(s, 2) for name, s in seconds.items()
+    }
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ import json
 import sys
 from collections.abc import Generator, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, ClassVar, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
@@ -26,11 +26,13 @@ from .cli_common import (
     EXIT_FINDINGS,
     EXIT_INTERRUPTED,
     fail,
+    index_option,
+    sectioned,
     verbosity,
 )
 from .cli_report import REPORT_FORMATS, report_command, report_options, scan_writer
 from .errors import ExtractionError, LeakscanError
-from .index import DEFAULT_INDEX, Index
+from .index import Index
 from .records import Record, Summary
 
 if TYPE_CHECKING:
@@ -38,16 +40,6 @@ if TYPE_CHECKING:
 
 __all__ = ["EXIT_CLEAN", "EXIT_ERROR", "EXIT_FINDINGS", "EXIT_INTERRUPTED", "cli", "main"]
 
-
-_index_option = click.option(
-    "--index",
-    "index_location",
-    default=DEFAULT_INDEX,
-    show_default=True,
-    envvar="LEAKSCAN_INDEX",
-    show_envvar=True,
-    help="Index file (SQLite path) or URL.",
-)
 
 _ocr_option = click.option(
     "--ocr/--no-ocr",
@@ -73,33 +65,6 @@ def _ocr_settings(ocr: bool | None) -> OcrSettings:
     return settings
 
 
-class _Sectioned(click.Command):
-    """A command whose --help lists its options under headings (matching, limits, output)."""
-
-    sections: ClassVar[dict[str, tuple[str, ...]]] = {}
-
-    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        rows: dict[str, list[tuple[str, str]]] = {}
-        placed = {name: title for title, names in self.sections.items() for name in names}
-        for param in self.get_params(ctx):
-            record = param.get_help_record(ctx) if isinstance(param, click.Option) else None
-            if record is None:
-                continue
-            title = next(
-                (placed[o] for o in (*param.opts, *param.secondary_opts) if o in placed),
-                "Other options",
-            )
-            rows.setdefault(title, []).append(record)
-        for title in (*self.sections, "Other options"):
-            if rows.get(title):
-                with formatter.section(title):
-                    formatter.write_dl(rows[title])
-
-
-def _sectioned(sections: dict[str, tuple[str, ...]]) -> type[_Sectioned]:
-    return type("_SectionedCommand", (_Sectioned,), {"sections": sections})
-
-
 @contextmanager
 def _errors_exit_2() -> Iterator[None]:
     """Fatal leakscan errors become one line on stderr and exit code 2."""
@@ -122,7 +87,7 @@ def cli() -> None:
 
 @cli.group("index", context_settings=CONTEXT)
 def index_group() -> None:
-    """Build and inspect the fingerprint index of a case archive."""
+    """Build, inspect, export and import the fingerprint index of a case archive."""
 
 
 class _Progress:
@@ -145,7 +110,7 @@ class _Progress:
 
 @index_group.command("build", context_settings=CONTEXT)
 @click.argument("archive_dirs", nargs=-1, required=True, type=click.Path(exists=True))
-@_index_option
+@index_option
 @click.option(
     "--label",
     "labels",
@@ -243,7 +208,7 @@ def index_build(
 
 
 @index_group.command("stats", context_settings=CONTEXT)
-@_index_option
+@index_option
 @verbosity
 def index_stats(index_location: str) -> None:
     """Print what the index holds, its archive roots (label, documents, when last built)
@@ -281,9 +246,9 @@ _SCAN_SECTIONS = {
 }
 
 
-@cli.command("scan", cls=_sectioned(_SCAN_SECTIONS), context_settings=CONTEXT)
+@cli.command("scan", cls=sectioned(_SCAN_SECTIONS), context_settings=CONTEXT)
 @click.argument("targets", nargs=-1, required=True)
-@_index_option
+@index_option
 @click.option(
     "--format",
     "output_format",
@@ -551,7 +516,7 @@ class _ScanProgress:
 
 @cli.command("watch", context_settings=CONTEXT)
 @click.argument("folders", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
-@_index_option
+@index_option
 @click.option(
     "--output",
     "-o",
@@ -698,7 +663,7 @@ def compare_command(a: str, b: str, output_format: str) -> None:
 
 @cli.command("fingerprint", context_settings=CONTEXT)
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@_index_option
+@index_option
 @verbosity
 def fingerprint_command(file: str, index_location: str) -> None:
     """Print a file's signature as JSON (keyed with the index's key, if the index exists)."""
@@ -744,10 +709,13 @@ def fingerprint_command(file: str, index_location: str) -> None:
 
 
 # Commands kept in modules of their own.
+from .cli_portable import export_command, import_command  # noqa: E402
 from .cli_verify import verify_command  # noqa: E402
 
 cli.add_command(report_command)
 cli.add_command(verify_command)
+index_group.add_command(export_command)
+index_group.add_command(import_command)
 
 
 def main() -> None:

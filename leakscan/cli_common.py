@@ -1,4 +1,5 @@
-"""What every ``leakscan`` command shares: exit codes, -h, -v/-q/--log, the one-line failure.
+"""What every ``leakscan`` command shares: exit codes, -h, -v/-q/--log, the one-line failure,
+--index, help under headings.
 
 Kept apart from :mod:`leakscan.cli` so that the commands in modules of their
 own (``report``, ``verify``) behave like the others without importing it.
@@ -9,9 +10,11 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable
-from typing import NoReturn, TypeVar
+from typing import ClassVar, NoReturn, TypeVar
 
 import click
+
+from .index import DEFAULT_INDEX
 
 __all__ = [
     "CONTEXT",
@@ -19,7 +22,10 @@ __all__ = [
     "EXIT_ERROR",
     "EXIT_FINDINGS",
     "EXIT_INTERRUPTED",
+    "Sectioned",
     "fail",
+    "index_option",
+    "sectioned",
     "verbosity",
 ]
 
@@ -107,3 +113,42 @@ def verbosity(function: F) -> F:
     ):
         function = option(function)
     return function
+
+
+index_option = click.option(
+    "--index",
+    "index_location",
+    default=DEFAULT_INDEX,
+    show_default=True,
+    envvar="LEAKSCAN_INDEX",
+    show_envvar=True,
+    help="Index file (SQLite path) or URL.",
+)
+
+
+class Sectioned(click.Command):
+    """A command whose --help lists its options under headings (matching, limits, output)."""
+
+    sections: ClassVar[dict[str, tuple[str, ...]]] = {}
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows: dict[str, list[tuple[str, str]]] = {}
+        placed = {name: title for title, names in self.sections.items() for name in names}
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx) if isinstance(param, click.Option) else None
+            if record is None:
+                continue
+            title = next(
+                (placed[o] for o in (*param.opts, *param.secondary_opts) if o in placed),
+                "Other options",
+            )
+            rows.setdefault(title, []).append(record)
+        for title in (*self.sections, "Other options"):
+            if rows.get(title):
+                with formatter.section(title):
+                    formatter.write_dl(rows[title])
+
+
+def sectioned(sections: dict[str, tuple[str, ...]]) -> type[Sectioned]:
+    """A :class:`Sectioned` command class with these headings (title: option names)."""
+    return type("SectionedCommand", (Sectioned,), {"sections": sections})

@@ -354,7 +354,8 @@ def _plan(index: Index, header: ExportHeader, name: str) -> tuple[dict[str, str]
     values = {} if merged else {k: v for k, v in meta.items() if k not in _NOT_IMPORTED}
     if theirs and not ours:
         values["image_scheme"] = theirs
-    values["roots"] = json.dumps(roots, sort_keys=True)
+    if roots:
+        values["roots"] = json.dumps(roots, sort_keys=True)
     values["imported_at"] = _now()
     return values, merged
 
