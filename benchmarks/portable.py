@@ -7,7 +7,7 @@ Run by hand, never by the test suite::
 
 Builds a SQLite index of generated documents (invented words, a share of
 them pseudo-Urdu, a few shared paragraphs as letterheads are), then in
-subprocesses of their own (so each peak memory, ``ru_maxrss``, is its own):
+subprocesses of their own (so each peak memory, ``VmHWM``, is its own):
 exports it, imports the file into a new SQLite index, and reports bytes per
 fingerprint, seconds and peak memory. ``--encodings`` also weighs the
 fingerprints of the index under other encodings (positions raw or as
@@ -52,6 +52,12 @@ def build(location: Path, documents: int, words: int) -> None:
 
 
 def _peak_mb() -> float:
+    """This process's peak resident memory: VmHWM (ru_maxrss would be the larger of it and
+    the peak of the parent that built the index, as Linux keeps it across fork and exec)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -121,15 +127,22 @@ def main() -> None:
     parser.add_argument("--documents", type=int, default=2000)
     parser.add_argument("--words", type=int, default=600)
     parser.add_argument("--encodings", action="store_true")
+    parser.add_argument(
+        "--workdir", help="Keep the index (and reuse it when there) in this folder", default=None
+    )
     parser.add_argument("--phase", help=argparse.SUPPRESS, nargs=4)
     args = parser.parse_args()
     if args.phase:
         phase(*args.phase)
         return
-    with tempfile.TemporaryDirectory() as work:
-        index, file, target = (str(Path(work) / n) for n in ("i.sqlite", "i.lsx", "j.sqlite"))
+    with tempfile.TemporaryDirectory() as scratch:
+        work = Path(args.workdir or scratch)
+        work.mkdir(parents=True, exist_ok=True)
+        index, file, target = (str(work / n) for n in ("i.sqlite", "i.lsx", "j.sqlite"))
+        Path(target).unlink(missing_ok=True)
         started = time.perf_counter()
-        build(Path(index), args.documents, args.words)
+        if not Path(index).exists():
+            build(Path(index), args.documents, args.words)
         index_bytes = Path(index).stat().st_size
         print(f"built {args.documents} documents in {time.perf_counter() - started:.1f} s")
         results = {}
