@@ -51,6 +51,7 @@ __all__ = [
     "ExportHeader",
     "ExportWriter",
     "PortableContent",
+    "check_export",
     "read_export",
 ]
 
@@ -75,6 +76,7 @@ _KINDS = (b"H", b"C", b"D", b"E")
 BATCH_CONTENTS = 256
 BATCH_BYTES = 16 << 20
 BATCH_DOCUMENTS = 5000
+BATCH_DOCUMENT_CHARACTERS = 8 << 20  # paths, roots and MIME types of one documents frame
 _CONTENT_FIELDS = frozenset(
     {
         "sha256",
@@ -138,6 +140,12 @@ class ExportEnd:
 # -- writing -------------------------------------------------------------
 
 
+def _writable(text: str, what: str) -> None:
+    """Refuse to write what no reader would read back: a file must import where it goes."""
+    if len(text) > _MAX_TEXT:
+        raise LeakscanIndexError(f"{what}: a name over {_MAX_TEXT} characters cannot be exported")
+
+
 class ExportWriter:
     """Writes one export to a binary stream, frame by frame, hashing as it goes."""
 
@@ -195,6 +203,9 @@ class ExportWriter:
             hashes.append(np.asarray(content.hashes, dtype="<i8").tobytes())
             deltas.append(np.diff(positions, prepend=0).astype("<i4").tobytes())
             blobs.append(bytes(content.alignment))
+            for view, kind, _ in item.pictures:
+                _writable(view, f"content {content.sha256}'s picture")
+                _writable(kind, f"content {content.sha256}'s picture")
             entries.append(
                 {
                     "sha256": content.sha256,
@@ -221,7 +232,9 @@ class ExportWriter:
         for place, doc in documents:
             if not 0 <= place < self._batch:
                 raise ValueError(f"document {doc.path} names content {place} of {self._batch}")
-            rows.append([place, doc.root, doc.path, doc.size, doc.mtime_ns, doc.mime])
+            for text in (doc.root, doc.path, doc.mime):
+                _writable(text, f"document {doc.path[:200]!r}")
+            rows.append([place, doc.root, doc.path, int(doc.size), int(doc.mtime_ns), doc.mime])
         self._packed(b"D", {"documents": rows})
         self.counts["documents"] += len(rows)
 
@@ -248,12 +261,18 @@ class _Reader:
     def fail(self, problem: str) -> LeakscanIndexError:
         return LeakscanIndexError(f"{self.name}: {problem}; the file is refused")
 
+    def chunk(self, size: int) -> bytes:
+        try:
+            return self.stream.read(size)
+        except OSError as exc:
+            raise LeakscanIndexError(f"cannot read {self.name}: {exc.strerror or exc}") from exc
+
     def read(self, length: int, *, hashed: bool = True) -> bytes:
         """Exactly ``length`` bytes; a chunk at a time, so a length beyond the end of the
         file costs only what the file holds."""
         parts, left = [], length
         while left:
-            chunk = self.stream.read(min(left, _READ_CHUNK))
+            chunk = self.chunk(min(left, _READ_CHUNK))
             if not chunk:
                 raise self.fail("truncated (it ends in the middle of a frame)")
             parts.append(chunk)
@@ -267,7 +286,7 @@ class _Reader:
 def _magic(reader: _Reader) -> int:
     line = b""
     while not line.endswith(b"\n"):
-        byte = reader.stream.read(1)
+        byte = reader.chunk(1)
         if not byte or len(line) >= _MAX_MAGIC_LINE:
             break
         line += byte
@@ -522,7 +541,7 @@ def read_export(
             stored_digest = reader.read(32, hashed=False)
             if stored_digest != expected:
                 raise reader.fail("its SHA-256 checksum does not match (damaged or altered)")
-            if stream.read(1):
+            if reader.chunk(1):
                 raise reader.fail("data after its checksum (damaged or altered)")
             yield end
             return

@@ -20,6 +20,7 @@ and documents the file does not hold stay. Any other index is refused.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -43,6 +44,7 @@ from .base import DocumentRecord, IndexBackend
 from .portable import (
     BATCH_BYTES,
     BATCH_CONTENTS,
+    BATCH_DOCUMENT_CHARACTERS,
     BATCH_DOCUMENTS,
     FORMAT_VERSION,
     ContentsFrame,
@@ -56,6 +58,8 @@ from .portable import (
 )
 
 __all__ = ["ExportReport", "ImportReport", "export_index", "import_index", "import_into"]
+
+log = logging.getLogger(__name__)
 
 #: Meta an export never carries: the key, and what belongs to one index's storage and builds.
 _NOT_EXPORTED = frozenset(
@@ -156,6 +160,7 @@ def export_index(index: Index, out: BinaryIO, *, progress: Progress | None = Non
         written_at=_now(),
         written_by=f"leakscan {__version__}",
     )
+    log.info("exporting %s: %d documents, %d contents", index.location, n_documents, n_contents)
     writer = ExportWriter(out, header)
     batch: list[tuple[int, PortableContent]] = []
     size = 0
@@ -212,6 +217,7 @@ def _export_batch(
         ]
     )
     documents: list[tuple[int, DocumentRecord]] = []
+    characters = 0
     for place, content_id in enumerate(ids):
         record = records.get(content_id)
         if record is None or len(record.roots) != len(record.paths):
@@ -226,9 +232,10 @@ def _export_batch(
                     "export it again"
                 )
             documents.append((place, document))
-            if len(documents) >= BATCH_DOCUMENTS:
+            characters += len(root) + len(path) + len(document.mime)
+            if len(documents) >= BATCH_DOCUMENTS or characters >= BATCH_DOCUMENT_CHARACTERS:
                 writer.write_documents(documents)
-                documents = []
+                documents, characters = [], 0
                 if progress is not None:
                     progress(writer.counts["documents"], total)
     if documents:
@@ -515,6 +522,9 @@ def import_index(
     """
     name = os.fspath(file)
     with _opened(file) as stream:
+        if not stream.seekable():
+            raise LeakscanIndexError(f"{name} cannot be read twice (a pipe?): give a file")
+        log.info("checking %s", name)
         header, _ = check_export(stream, name)
         _export_scheme(header, name)
         wanted = header.meta["key_id"]
@@ -542,5 +552,6 @@ def import_index(
                 on_wait=on_wait,
             )
         with target:
+            log.info("importing %s into %s", name, target.location)
             stream.seek(0)
             return _import_checked(target, stream, name, header, progress)
