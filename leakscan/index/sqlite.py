@@ -558,6 +558,7 @@ class SQLiteBackend:
                 )
         return result
 
+    @_mapped("read")
     def alignments(self, ids: Sequence[int]) -> dict[int, bytes]:
         """Alignment blobs: this schema stores none yet (issue 12 adds the column)."""
         return {}
@@ -570,10 +571,14 @@ class SQLiteBackend:
             (after, _EXPORT_PAGE),
         ).fetchall()
 
+    @_mapped("read")
     def export_contents(self) -> Iterator[tuple[int, NewContent]]:
         """Every content by id, :data:`_EXPORT_PAGE` rows per query (keyset paging: no
         cursor is held open between pages, so other reads may run in between)."""
         self._flush()
+        return self._export_pages()
+
+    def _export_pages(self) -> Iterator[tuple[int, NewContent]]:
         after = -1
         while page := self._content_page(after):
             blobs = self.alignments([row[0] for row in page])
