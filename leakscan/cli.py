@@ -505,7 +505,7 @@ def scan_command(
             f"nothing could be examined: {summary.items} items, {summary.skipped} skipped, "
             f"{summary.errors} errors (see the report): this is not a clean result"
         )
-    sys.exit(EXIT_FINDINGS if summary.findings else EXIT_CLEAN)
+    sys.exit(EXIT_FINDINGS if summary.findings or summary.leads else EXIT_CLEAN)
 
 
 def _interrupted(records: Generator[Record, None, None]) -> Iterator[Record]:

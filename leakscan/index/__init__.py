@@ -32,6 +32,7 @@ from types import TracebackType
 import numpy as np
 
 from .._version import __version__
+from ..align import SourceUnits, decode_alignment, encode_alignment
 from ..errors import (
     ConfigurationError,
     KeyMismatchError,
@@ -389,6 +390,8 @@ class Index:
             mtime_ns=mtime_ns,
             mime=mime,
             public=public,
+            ocr=fingerprint.ocr,
+            alignment=encode_alignment(fingerprint, self.key, sha256),
         )
 
     def add_hashes(
@@ -406,9 +409,11 @@ class Index:
         mime: str = "text/plain",
         public: bool = False,
         ocr: bool = False,
+        alignment: bytes = b"",
     ) -> int:
         """Store fingerprints (unsigned hashes, token positions) of the document at ``path``;
-        ``ocr``: its text was read by OCR."""
+        ``ocr``: its text was read by OCR; ``alignment``: its units' blob
+        (:func:`leakscan.align.encode_alignment` under this index's key)."""
         existing = self.backend.find_document(root, path)
         if existing is not None:
             self.backend.remove_document(existing.id)
@@ -422,6 +427,7 @@ class Index:
                     simhash=simhash,
                     n_tokens=n_tokens,
                     public=public,
+                    alignment=alignment,
                 ),
                 self.bands,
             )
@@ -564,6 +570,16 @@ class Index:
 
     def contents(self, ids: Sequence[int]) -> dict[int, ContentRecord]:
         return self.backend.contents(ids)
+
+    def source_units(self, contents: Sequence[ContentRecord]) -> dict[int, SourceUnits]:
+        """The alignment units of these contents, by id (those stored without are absent)."""
+        blobs = self.backend.alignments([c.id for c in contents])
+        found = {}
+        for content in contents:
+            units = decode_alignment(blobs.get(content.id, b""), self.key, content.sha256)
+            if units is not None:
+                found[content.id] = units
+        return found
 
     def content_count(self) -> int:
         return self.backend.count_contents()

@@ -18,7 +18,10 @@ Layout (schema version 2), also described in ``fingerprints/README.md``:
 * ``image_hashes(content_id, view, kind, hash)``: perceptual hashes of pictures
   (schema version 2), one row per view of the picture and hash kind;
 * ``image_bands(band, value, content_id, view)``: the 16-bit slices of each view's
-  primary hash, for multi-index look-up (see :mod:`leakscan.imagescan`).
+  primary hash, for multi-index look-up (see :mod:`leakscan.imagescan`);
+* ``contents.alignment`` (schema version 3): the content's alignment units, compressed
+  and encrypted under the index key (:mod:`leakscan.align`); NULL for contents stored
+  by an older version.
 
 Versions: a connection that may write migrates an older index in one
 transaction (:data:`_MIGRATIONS`); a read-only one reads versions
@@ -55,9 +58,9 @@ __all__ = [
     "sqlite_cause",
 ]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: Versions this code reads; older ones than SCHEMA_VERSION are migrated by writers.
-READABLE_SCHEMA_VERSIONS = (1, 2)
+READABLE_SCHEMA_VERSIONS = (1, 2, 3)
 _CHUNK = 500  # hashes per IN (...) query: far below SQLite's variable limit
 _FLUSH_ROWS = 500_000  # buffered postings written at once, in hash order
 
@@ -122,6 +125,9 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
             PRIMARY KEY (band, value, content_id, view)
         ) WITHOUT ROWID""",
     ),
+    # Contents stored before version 3 have no alignment units (NULL): matched as before,
+    # by fingerprint spans, until they are indexed again.
+    3: ("ALTER TABLE contents ADD COLUMN alignment BLOB",),
 }
 
 _BLOB_DTYPE = np.dtype([("hash", "<i8"), ("position", "<i4")])
@@ -193,6 +199,7 @@ class SQLiteBackend:
         self._pending: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self._pending_rows = 0
         self._pictures: bool | None = None  # whether the picture tables exist (read lazily)
+        self._alignment: bool | None = None  # whether contents have alignment units
         if not self.path.exists() and not create:
             raise no_index_at(self.path)
         try:
@@ -238,7 +245,7 @@ class SQLiteBackend:
         if stored is None:
             for version in sorted(_MIGRATIONS):
                 for statement in _MIGRATIONS[version]:
-                    self._db.execute(statement)
+                    self._apply(statement)
             return
         if stored >= SCHEMA_VERSION:
             return
@@ -248,7 +255,7 @@ class SQLiteBackend:
             for version in sorted(_MIGRATIONS):
                 if stored < version <= SCHEMA_VERSION:
                     for statement in _MIGRATIONS[version]:
-                        self._db.execute(statement)
+                        self._apply(statement)
             if stored < SCHEMA_VERSION:
                 self._db.execute(
                     "UPDATE meta SET value = ? WHERE key = 'schema_version'",
@@ -258,6 +265,14 @@ class SQLiteBackend:
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
+
+    def _apply(self, statement: str) -> None:
+        """One migration statement; a column a half-made new index already has is kept."""
+        try:
+            self._db.execute(statement)
+        except sqlite3.OperationalError as exc:
+            if "duplicate column" not in str(exc):
+                raise
 
     def _write(self) -> sqlite3.Connection:
         """The connection, inside a write transaction (committed by :meth:`commit`)."""
@@ -341,8 +356,8 @@ class SQLiteBackend:
         blob["hash"] = content.hashes
         blob["position"] = content.positions
         cursor = db.execute(
-            "INSERT INTO contents(sha256, n_tokens, n_fingerprints, simhash, public, fingerprints)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO contents(sha256, n_tokens, n_fingerprints, simhash, public, fingerprints,"
+            " alignment) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
                 content.sha256,
                 content.n_tokens,
@@ -350,6 +365,7 @@ class SQLiteBackend:
                 to_signed(content.simhash),
                 int(content.public),
                 blob.tobytes(),
+                content.alignment or None,
             ),
         )
         content_id = int(cursor.lastrowid or 0)
@@ -556,6 +572,26 @@ class SQLiteBackend:
                     tuple(roots.get(content_id, ())),
                 )
         return result
+
+    @_mapped("read")
+    def alignments(self, ids: Sequence[int]) -> dict[int, bytes]:
+        result: dict[int, bytes] = {}
+        if not self._has_alignment():
+            return result
+        for chunk in _chunks(list(ids)):
+            marks = ",".join("?" * len(chunk))
+            for content_id, blob in self._db.execute(
+                f"SELECT id, alignment FROM contents WHERE id IN ({marks})", chunk
+            ):
+                result[content_id] = bytes(blob or b"")
+        return result
+
+    def _has_alignment(self) -> bool:
+        """Whether contents have the alignment column (not in a version 2 index read as is)."""
+        if self._alignment is None:
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(contents)")}
+            self._alignment = "alignment" in columns
+        return self._alignment
 
     def _has_pictures(self) -> bool:
         """Whether the picture tables exist: a version 1 index read as it is has none."""
