@@ -51,14 +51,14 @@ index_option = click.option(
     help="Index file (SQLite path) or URL.",
 )
 
+# LEAKSCAN_KEY_FILE is read by the library (Index.open), not by click: its errors then
+# say that the key file came from the environment.
 key_file_option = click.option(
     "--key-file",
     type=click.Path(dir_okay=False),
     default=None,
-    envvar=ENV_KEY_FILE,
-    show_envvar=True,
-    help="The index's key file [default: beside a SQLite index, its name + .key, e.g. "
-    "fingerprints/index.sqlite.key; an index at a URL needs one given].",
+    help=f"The index's key file [env var: {ENV_KEY_FILE}; default: the index file's name "
+    "+ .key, beside it; an index at a URL needs one].",
 )
 
 

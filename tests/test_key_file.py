@@ -130,6 +130,12 @@ def test_a_new_key_file_is_owner_only_from_the_start_and_reads_back(tmp_path: Pa
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no leftovers
 
 
+def test_a_key_file_edited_on_windows_still_reads(tmp_path: Path) -> None:
+    path = tmp_path / "crlf.key"
+    path.write_bytes(f"  leakscan-key v1 {KEY.hex()}\r\n".encode())
+    assert read_key_file(path) == KEY
+
+
 def test_a_key_file_is_never_overwritten(tmp_path: Path) -> None:
     path = tmp_path / "case.key"
     key = new_key_file(path)
@@ -199,7 +205,7 @@ def test_key_files_that_are_not_files_are_refused_without_hanging(tmp_path: Path
 
 
 def test_a_key_file_without_read_permission_is_a_clear_error(tmp_path: Path) -> None:
-    if os.geteuid() == 0:
+    if os.geteuid() == 0:  # (and the interpreter lives where no other user may read it)
         pytest.skip("root reads files whatever their mode")
     path = tmp_path / "locked.key"
     new_key_file(path)
@@ -310,6 +316,23 @@ def test_a_wrong_key_is_a_mismatch_even_for_a_reader_that_needs_none(tmp_path: P
     for need_key in (True, False):
         with pytest.raises(KeyMismatchError, match="key id"):
             Index.open(location, key_file=stranger, need_key=need_key)
+
+
+def test_two_creators_of_one_shared_key_file_end_with_the_same_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shared = tmp_path / "shared.key"
+    first: list[bytes] = []
+
+    def another_creator_first(path: str) -> bytes:
+        # The file appears between this creator's look and its write, as when two
+        # indexes sharing one key file are created at the same moment.
+        first.append(new_key_file(path))
+        return new_key_file(path)  # refused: the file exists now
+
+    monkeypatch.setattr("leakscan.index.keys.new_key_file", another_creator_first)
+    with Index.create(tmp_path / "b.sqlite", key_file=shared) as index:
+        assert index.key == first[0] == read_key_file(shared)
 
 
 def test_a_new_index_refuses_a_key_that_differs_from_its_key_file(tmp_path: Path) -> None:
@@ -507,7 +530,8 @@ def test_a_wrong_key_file_exits_2_with_one_line(
         assert line.startswith("leakscan: error: key file") and "key id" in line
     monkeypatch.setenv(ENV_KEY_FILE, str(stranger))
     result = runner.invoke(cli, ["scan", "suspect.txt"])
-    assert result.exit_code == EXIT_ERROR and "stranger.key" in result.stderr
+    assert result.exit_code == EXIT_ERROR
+    assert f"stranger.key (from {ENV_KEY_FILE})" in result.stderr
 
 
 def test_scan_with_a_key_file_from_another_folder_reaches_the_workers(

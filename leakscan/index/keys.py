@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from ..errors import KeyMismatchError, LeakscanIndexError, MissingKeyError
+from ..errors import KeyFileError, KeyMismatchError, LeakscanIndexError, MissingKeyError
 from ..fingerprint import key_id
 from ..keyfile import new_key_file, read_key_file, write_key_file
 
@@ -92,19 +92,23 @@ def key_for_new_index(
 
             return FoundKey(key if key is not None else secrets.token_bytes(32))
         raise MissingKeyError(f"cannot create {location}: {how}")
-    exists = os.path.lexists(path)
-    if key is None:
-        return FoundKey(read_key_file(path) if exists else new_key_file(path), path)
-    if exists:
-        stored = read_key_file(path)
-        if stored != key:
-            raise KeyMismatchError(
-                f"key file {path} ({how}) holds key id {key_id(stored)}, not the key given "
-                f"(key id {key_id(key)}): give another --key-file for {location}"
-            )
-    else:
-        write_key_file(path, key)
-    return FoundKey(key, path)
+    if not os.path.lexists(path):
+        try:
+            if key is None:
+                return FoundKey(new_key_file(path), path)
+            write_key_file(path, key)
+            return FoundKey(key, path)
+        except KeyFileError:
+            if not os.path.lexists(path):
+                raise
+            # Another creator made it first (it appears whole): use it as if it had been there.
+    stored = read_key_file(path)
+    if key is not None and stored != key:
+        raise KeyMismatchError(
+            f"key file {path} ({how}) holds key id {key_id(stored)}, not the key given "
+            f"(key id {key_id(key)}): give another --key-file for {location}"
+        )
+    return FoundKey(stored, path)
 
 
 def key_of_index(
