@@ -209,12 +209,8 @@ def index_build(
 
     with (
         _errors_exit_2(),
-        Index.open(
-            index_location,
-            create=True,
-            key_file=key_file,
-            lock_timeout=lock_timeout,
-            on_wait=waiting,
+        Index.create(
+            index_location, key_file=key_file, lock_timeout=lock_timeout, on_wait=waiting
         ) as index,
     ):
         progress = _Progress(sys.stderr.isatty())
@@ -256,8 +252,8 @@ def index_stats(index_location: str, key_file: str | None) -> None:
     """Print what the index holds, its archive roots (label, documents, when last built)
     and the state of its last build, as JSON.
 
-    Works without the key (``key_file`` is then null); ``key_in_index`` says whether
-    the index still holds its key (see ``index migrate-key``).
+    Works without the key file (key_file is then null); key_in_index says whether
+    the index still holds its key (see `index migrate-key`).
     """
     with (
         _errors_exit_2(),

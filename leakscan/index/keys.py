@@ -12,11 +12,12 @@ id; indexes made before key files hold the key itself under ``key`` until
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass
 
 from ..errors import KeyFileError, KeyMismatchError, LeakscanIndexError, MissingKeyError
 from ..fingerprint import key_id
-from ..keyfile import new_key_file, read_key_file, write_key_file
+from ..keyfile import KEY_BYTES, new_key_file, read_key_file, write_key_file
 
 __all__ = [
     "ENV_KEY_FILE",
@@ -88,9 +89,7 @@ def key_for_new_index(
     path, how = key_search(location, file, key_file)
     if path is None:
         if key is not None or location.startswith("memory:"):
-            import secrets
-
-            return FoundKey(key if key is not None else secrets.token_bytes(32))
+            return FoundKey(key if key is not None else secrets.token_bytes(KEY_BYTES))
         raise MissingKeyError(f"cannot create {location}: {how}")
     if not os.path.lexists(path):
         try:
