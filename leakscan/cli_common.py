@@ -1,4 +1,5 @@
-"""What every ``leakscan`` command shares: exit codes, -h, -v/-q/--log, the one-line failure.
+"""What every ``leakscan`` command shares: exit codes, -h, -v/-q/--log, the one-line failure,
+and the options that say which index and key to use.
 
 Kept apart from :mod:`leakscan.cli` so that the commands in modules of their
 own (``report``, ``verify``) behave like the others without importing it.
@@ -13,6 +14,9 @@ from typing import NoReturn, TypeVar
 
 import click
 
+from .index import DEFAULT_INDEX
+from .index.keys import ENV_KEY_FILE
+
 __all__ = [
     "CONTEXT",
     "EXIT_CLEAN",
@@ -20,6 +24,8 @@ __all__ = [
     "EXIT_FINDINGS",
     "EXIT_INTERRUPTED",
     "fail",
+    "index_option",
+    "key_file_option",
     "verbosity",
 ]
 
@@ -33,6 +39,27 @@ EXIT_INTERRUPTED = 130
 
 #: Every command takes -h as well as --help.
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+index_option = click.option(
+    "--index",
+    "index_location",
+    default=DEFAULT_INDEX,
+    show_default=True,
+    envvar="LEAKSCAN_INDEX",
+    show_envvar=True,
+    help="Index file (SQLite path) or URL.",
+)
+
+# LEAKSCAN_KEY_FILE is read by the library (Index.open), not by click: its errors then
+# say that the key file came from the environment.
+key_file_option = click.option(
+    "--key-file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help=f"The index's key file [env var: {ENV_KEY_FILE}; default: the index file's name "
+    "+ .key, beside it; an index at a URL needs one].",
+)
 
 
 def fail(message: str) -> NoReturn:

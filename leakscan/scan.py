@@ -622,14 +622,20 @@ def scan(
     min_score: float = 0.5,
     jobs: int = 1,
     inventory: bool = False,
+    key_file: str | os.PathLike[str] | None = None,
 ) -> Iterator[Record]:
     """Scan files and folders against an index: yields Finding, ErrorRecord and
     SkippedRecord records (and with ``inventory`` an ItemRecord before each item's),
-    then one Summary. Sugar over :class:`Scanner`."""
+    then one Summary. Sugar over :class:`Scanner`; an index given by location is opened
+    with its key file (``key_file``, else ``LEAKSCAN_KEY_FILE``, else beside it)."""
     if isinstance(targets, (str, os.PathLike)):
         targets = [targets]
     own = not isinstance(index, Index)
-    opened = Index.open(index, readonly=True) if not isinstance(index, Index) else index
+    opened = (
+        Index.open(index, key_file=key_file, readonly=True)
+        if not isinstance(index, Index)
+        else index
+    )
     try:
         scanner = Scanner(opened, ScanOptions(min_score=min_score, jobs=jobs))
         yield from scanner.scan(targets, inventory=inventory)

@@ -4,6 +4,9 @@
 ``sqlite:///path`` is a SQLite file, ``memory://`` lives in this process.
 Every index records the scheme and key id it was built with; opening it with
 other parameters or another key raises instead of silently missing matches.
+The key itself is kept in a key file apart from the index (see
+:mod:`leakscan.index.keys` for where it is looked for), so a copy of the
+index alone cannot confirm guessed text.
 
 One build writes at a time: a writer (``Index.create``, ``writer=True``)
 holds an exclusive lock on ``<index>.lock`` from before the index is created
@@ -19,7 +22,6 @@ import hashlib
 import json
 import logging
 import os
-import secrets
 import time
 import unicodedata
 import uuid
@@ -35,8 +37,8 @@ from .._version import __version__
 from ..align import SourceUnits, decode_alignment, encode_alignment
 from ..errors import (
     ConfigurationError,
-    KeyMismatchError,
     LeakscanIndexError,
+    MissingKeyError,
     SchemeMismatchError,
 )
 from ..fingerprint import (
@@ -58,6 +60,7 @@ from .base import (
     to_signed_array,
     to_unsigned,
 )
+from .keys import META_KEY, FoundKey, key_for_new_index, key_of_index
 from .lock import WriterLock, writer_running
 from .memory import MemoryBackend
 from .sqlite import READABLE_SCHEMA_VERSIONS, SCHEMA_VERSION, SQLiteBackend, no_index_at
@@ -114,6 +117,10 @@ class IndexStats:
     ocr_documents: int = 0
     #: Contents indexed by their look too (pictures: perceptual hashes).
     pictures: int = 0
+    #: The key file the key was read from (None: given as bytes, or not found).
+    key_file: str | None = None
+    #: The index still holds its key (made before key files: run ``index migrate-key``).
+    key_in_index: bool = False
 
     def to_dict(self) -> dict[str, object]:
         return dict(self.__dict__)
@@ -149,7 +156,7 @@ class Index:
     def __init__(
         self,
         backend: IndexBackend,
-        key: bytes,
+        key: bytes | FoundKey,
         scheme: Scheme,
         meta: dict[str, str],
         *,
@@ -159,8 +166,13 @@ class Index:
     ):
         self.backend = backend
         self.scheme = scheme
-        self.key = key
-        self.fingerprinter = Fingerprinter(key, scheme)
+        found = key if isinstance(key, FoundKey) else FoundKey(key)
+        self._key = found.key
+        self._missing = found.missing
+        #: Where the key was read from, and whether the index itself still holds it.
+        self.key_file = found.key_file
+        self.key_in_index = found.in_index
+        self._fingerprinter = Fingerprinter(found.key, scheme) if found.key is not None else None
         self.index_id = meta["index_id"]
         self.key_id = meta["key_id"]
         self.bands = int(meta.get("simhash_bands", SIMHASH_BANDS))
@@ -170,6 +182,20 @@ class Index:
         self._builds = 0  # depth of nested writing() sessions
         self._build_commits = 0  # commits made by the running session
 
+    @property
+    def key(self) -> bytes:
+        """The fingerprint key; MissingKeyError if the index was opened without it."""
+        if self._key is None:
+            raise self._missing or MissingKeyError(f"{self.location}: opened without its key")
+        return self._key
+
+    @property
+    def fingerprinter(self) -> Fingerprinter:
+        """Fingerprints texts with this index's key and scheme (needs the key)."""
+        if self._fingerprinter is None:
+            raise self._missing or MissingKeyError(f"{self.location}: opened without its key")
+        return self._fingerprinter
+
     @classmethod
     def open(
         cls,
@@ -177,23 +203,75 @@ class Index:
         *,
         create: bool = False,
         key: bytes | None = None,
+        key_file: str | os.PathLike[str] | None = None,
         scheme: Scheme | None = None,
         readonly: bool = False,
         writer: bool = False,
         lock_timeout: float | None = None,
         on_wait: Callable[[str], None] | None = None,
         allow_incomplete: bool = False,
+        need_key: bool = True,
     ) -> Index:
         """Open an index, creating it if ``create`` and it does not exist yet.
 
-        ``key`` and ``scheme`` default to the ones the index records; given
-        explicitly, they must match it. A ``writer`` (implied by ``create``)
+        The key is ``key``, else the one in ``key_file``, else in the file
+        ``LEAKSCAN_KEY_FILE`` names, else in ``<index file>.key`` beside a
+        SQLite index; it must have the key id the index records
+        (KeyMismatchError). No key at all is a MissingKeyError, unless
+        ``need_key`` is false (then only :attr:`key` and :attr:`fingerprinter`
+        raise it: enough for stats and reports). Creating an index uses the
+        key file's key if the file exists and makes it (mode 0600) if not.
+        An index made before key files still holds its key and works, with a
+        warning to run ``leakscan index migrate-key``.
+
+        ``scheme`` defaults to the one the index records; given explicitly, it
+        must match it. A ``writer`` (implied by ``create``)
         first takes the index's writer lock, waiting up to ``lock_timeout``
         seconds (None: as long as it takes) and telling ``on_wait`` (default:
         the log) that it waits; the lock is held until :meth:`close`. Anyone
         else reads, and is refused an index whose last build did not finish
         unless ``allow_incomplete``.
         """
+        index = cls._open(
+            location,
+            create=create,
+            key=key,
+            key_file=key_file,
+            scheme=scheme,
+            readonly=readonly,
+            writer=writer,
+            lock_timeout=lock_timeout,
+            on_wait=on_wait,
+            allow_incomplete=allow_incomplete,
+            need_key=need_key,
+        )
+        if index.key_in_index and key is None:  # (workers given the key do not repeat it)
+            log.warning(
+                "%s still holds its fingerprint key: anyone with a copy of it can confirm "
+                "guessed text; run 'leakscan index migrate-key --index %s' to move the key "
+                "to a key file",
+                index.location,
+                index.location,
+            )
+        return index
+
+    @classmethod
+    def _open(
+        cls,
+        location: str | os.PathLike[str],
+        *,
+        create: bool,
+        key: bytes | None,
+        key_file: str | os.PathLike[str] | None,
+        scheme: Scheme | None,
+        readonly: bool,
+        writer: bool,
+        lock_timeout: float | None,
+        on_wait: Callable[[str], None] | None,
+        allow_incomplete: bool,
+        need_key: bool,
+    ) -> Index:
+        """:meth:`open` without the warning about a key kept in the index."""
         where = os.fspath(location)
         writer = writer or create
         if writer and readonly:
@@ -205,7 +283,11 @@ class Index:
                 raise no_index_at(file)  # and no lock file left behind for it
             lock = WriterLock(file, name=where)
             lock.acquire(lock_timeout, on_wait if on_wait is not None else log.warning)
+        made: FoundKey | None = None
         try:
+            if create and file is not None and not os.path.exists(file):
+                # A key that cannot be had leaves no empty index file behind.
+                made = key_for_new_index(where, file, key, key_file)
             backend = _open_backend(where, create=create, readonly=readonly)
         except BaseException:
             if lock is not None:
@@ -216,15 +298,20 @@ class Index:
             if not meta:
                 if not create:
                     raise LeakscanIndexError(f"{location} is empty: not a leakscan index")
-                meta = backend.create_meta(
-                    cls._initial_meta(key or secrets.token_bytes(32), scheme or Scheme())
-                )
-            index_key, index_scheme = cls._check(meta, key, scheme, location)
+                made = made or key_for_new_index(where, file, key, key_file)
+                assert made.key is not None
+                meta = backend.create_meta(cls._initial_meta(made.key, scheme or Scheme()))
+            index_scheme = cls._check(meta, scheme, location)
+            if made is not None and made.key is not None and key_id(made.key) == meta["key_id"]:
+                found = made
+            else:  # an existing index (or one another creator made first)
+                key = made.key if made is not None else key
+                found = key_of_index(meta, where, file, key, key_file, need_key=need_key)
             if not writer and not allow_incomplete:
                 cls._check_build(meta, where, file)
             return cls(
                 backend,
-                index_key,
+                found,
                 index_scheme,
                 meta,
                 location=where,
@@ -246,15 +333,18 @@ class Index:
         location: str | os.PathLike[str] = DEFAULT_INDEX,
         *,
         key: bytes | None = None,
+        key_file: str | os.PathLike[str] | None = None,
         scheme: Scheme | None = None,
         lock_timeout: float | None = None,
         on_wait: Callable[[str], None] | None = None,
     ) -> Index:
-        """Open an index for writing, creating it if needed: holds the writer lock until closed."""
+        """Open an index for writing, creating it (and its key file, if there is none yet)
+        if needed: holds the writer lock until closed."""
         return cls.open(
             location,
             create=True,
             key=key,
+            key_file=key_file,
             scheme=scheme,
             lock_timeout=lock_timeout,
             on_wait=on_wait,
@@ -290,7 +380,6 @@ class Index:
             "schema_version": str(SCHEMA_VERSION),
             "scheme": json.dumps(scheme.to_dict(), sort_keys=True),
             "key_id": key_id(key),
-            "key": key.hex(),
             "index_id": str(uuid.uuid4()),
             "simhash_bands": str(SIMHASH_BANDS),
             "created_at": _now(),
@@ -298,9 +387,7 @@ class Index:
         }
 
     @staticmethod
-    def _check(
-        meta: dict[str, str], key: bytes | None, scheme: Scheme | None, location: object
-    ) -> tuple[bytes, Scheme]:
+    def _check(meta: dict[str, str], scheme: Scheme | None, location: object) -> Scheme:
         if meta.get("format") != "leakscan-index":
             raise LeakscanIndexError(f"{location} is not a leakscan index")
         # An older version opened for writing was migrated on opening; read-only, it is read
@@ -327,16 +414,9 @@ class Index:
             raise SchemeMismatchError(
                 f"{location} was built with scheme {stored.to_dict()}, not {scheme.to_dict()}"
             )
-        if key is not None and key_id(key) != meta["key_id"]:
-            raise KeyMismatchError(
-                f"the key given does not match {location} (index key id {meta['key_id']}, "
-                f"given {key_id(key)})"
-            )
-        if key is None:
-            if "key" not in meta:
-                raise KeyMismatchError(f"{location} does not hold its key: give the key")
-            key = bytes.fromhex(meta["key"])
-        return key, stored
+        if "key_id" not in meta:
+            raise LeakscanIndexError(f"{location} records no key id: not a leakscan index")
+        return stored
 
     # -- writing ---------------------------------------------------------
 
@@ -622,6 +702,8 @@ class Index:
             ],
             ocr_documents=self.backend.count_ocr_documents(),
             pictures=self.backend.count_pictures(),
+            key_file=self.key_file,
+            key_in_index=META_KEY in meta,
         )
 
     def roots(self) -> dict[str, dict[str, str]]:

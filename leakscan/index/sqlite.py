@@ -309,6 +309,36 @@ class SQLiteBackend:
         self.commit()
         return dict(self._db.execute("SELECT key, value FROM meta").fetchall())
 
+    @_mapped("scrub")
+    def erase_meta(self, keys: Sequence[str], *, wait_seconds: float = 3.0) -> None:
+        """Delete meta entries so that no copy of their values is left in the files.
+
+        SQLite leaves deleted bytes in free pages, in the unused parts of
+        pages and in the WAL: the rows are deleted with ``secure_delete``,
+        ``VACUUM`` rewrites every page, and the WAL is checkpointed and
+        truncated. Another process reading the index keeps the WAL from being
+        truncated: then this raises, and running it again later finishes it.
+        """
+        self.commit()
+        self._db.execute("PRAGMA secure_delete=ON")
+        self._write().executemany("DELETE FROM meta WHERE key = ?", [(k,) for k in keys])
+        self.commit()
+        self._db.execute("VACUUM")
+        # A truncating checkpoint waits (busy timeout) for readers to leave the WAL: a
+        # few seconds lets short scan queries pass, and a long-lived reader is reported.
+        self._db.execute(f"PRAGMA busy_timeout={int(wait_seconds * 1000)}")
+        try:
+            busy, frames, copied = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        finally:
+            self._db.execute("PRAGMA busy_timeout=60000")
+        wal = Path(f"{self.path}-wal")
+        if busy or (wal.exists() and wal.stat().st_size):
+            raise LeakscanIndexError(
+                f"another process has {self.path} open (a scan or watch?): old copies of what "
+                f"was deleted may remain in {wal} ({copied} of {frames} pages written back); "
+                "run the command again when nothing else uses the index"
+            )
+
     def _document(self, row: tuple[int, str, str, int, int, int, str]) -> DocumentRecord:
         doc_id, root, path, content_id, size, mtime_ns, mime = row
         return DocumentRecord(root, path, content_id, size, mtime_ns, mime, id=doc_id)
