@@ -99,6 +99,8 @@ class NewContent:
     simhash: int
     n_tokens: int
     public: bool = False
+    #: Opaque per-content data to align passages (encrypted by the Index; stored as is).
+    alignment: bytes = b""
 
 
 @dataclass(frozen=True)
@@ -192,6 +194,10 @@ class IndexBackend(Protocol):
         """Contents agreeing with ``simhash`` on at least one band."""
 
     def contents(self, ids: Sequence[int]) -> dict[int, ContentRecord]: ...
+
+    def alignments(self, ids: Sequence[int]) -> dict[int, bytes]:
+        """The alignment blobs of these contents (b"" or absent for those without one)."""
+        ...
 
     def add_image_hashes(
         self,

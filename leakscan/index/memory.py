@@ -168,6 +168,9 @@ class MemoryBackend:
             )
         return result
 
+    def alignments(self, ids: Sequence[int]) -> dict[int, bytes]:
+        return {i: self._contents[i][0].alignment for i in ids if i in self._contents}
+
     def add_image_hashes(
         self,
         content_id: int,

@@ -557,6 +557,11 @@ class SQLiteBackend:
                 )
         return result
 
+    @_mapped("read")
+    def alignments(self, ids: Sequence[int]) -> dict[int, bytes]:
+        """Not stored yet (issue 12 adds the column): no content has alignment data."""
+        return {}
+
     def _has_pictures(self) -> bool:
         """Whether the picture tables exist: a version 1 index read as it is has none."""
         if self._pictures is None:
