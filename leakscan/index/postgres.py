@@ -274,7 +274,12 @@ class PostgresBackend:
     @mapped("write")
     def write_meta(self, values: dict[str, str]) -> None:
         if values.get("build_state") == "complete":
-            self._make_postings_index()  # the build ends: its look-ups need the index
+            # The build ends: scanners' look-ups need the postings index, and the planner
+            # fresh statistics (without them it scans the freshly loaded postings whole).
+            self._make_postings_index()
+            self._write().execute(
+                "ANALYZE postings, frequencies, bands, documents, contents, image_bands"
+            )
         with self._write().cursor() as cursor:
             cursor.executemany(
                 "INSERT INTO meta(key, value) VALUES (%s, %s) "
