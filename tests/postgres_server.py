@@ -23,6 +23,9 @@ from pathlib import Path
 
 #: Superuser of the throwaway cluster, whatever OS user runs it.
 SUPERUSER = "leakscan"
+#: A role that logs in with a password only (scram-sha-256), and its password.
+PASSWORD_USER = "leakscan_pw"
+PASSWORD = "right-horse-battery"
 _START_SECONDS = 60
 
 
@@ -103,13 +106,15 @@ def _runner() -> tuple[list[str], str | None]:
     return [runuser, "--reuid=postgres", "--regid=postgres", "--init-groups", "--"], "postgres"
 
 
-def _run(command: list[str], what: str) -> None:
+def _run(command: list[str], what: str, log: Path | None = None) -> None:
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=_START_SECONDS)
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise ServerUnavailable(f"{what} failed: {exc}") from exc
     if done.returncode != 0:
         output = (done.stderr.strip() or done.stdout.strip()).splitlines()
+        if log is not None and log.exists():
+            output += log.read_text(encoding="utf-8", errors="replace").strip().splitlines()
         raise ServerUnavailable(f"{what} failed: {output[-1] if output else done.returncode}")
 
 
@@ -154,6 +159,12 @@ def throwaway_server() -> Iterator[PostgresServer]:
         }
         with open(data / "postgresql.conf", "a", encoding="utf-8") as conf:
             conf.writelines(f"{name} = {value}\n" for name, value in settings.items())
+        # One role must give its password (the tests of a refused login); all others are trusted.
+        hba = data / "pg_hba.conf"
+        hba.write_text(
+            f"local all {PASSWORD_USER} scram-sha-256\n" + hba.read_text(encoding="utf-8"),
+            encoding="utf-8",
+        )
         _run(
             [
                 *prefix,
@@ -168,9 +179,12 @@ def throwaway_server() -> Iterator[PostgresServer]:
                 "start",
             ],
             "pg_ctl start",
+            top / "server.log",
         )
         started = True
-        yield PostgresServer(top, bin_dir)
+        server = PostgresServer(top, bin_dir)
+        server.psql(f"CREATE ROLE {PASSWORD_USER} LOGIN PASSWORD '{PASSWORD}'")
+        yield server
     finally:
         if started:
             subprocess.run(
