@@ -181,7 +181,7 @@ def connect(
         for name, value in {
             "connect_timeout": _CONNECT_TIMEOUT,
             "application_name": f"leakscan {role} pid {os.getpid()} on {socket.gethostname()}"[:63],
-            # a writer whose host died must not keep the writer lock for hours
+            # this side notices a dead server within about a minute
             "keepalives_idle": "30",
             "keepalives_interval": "10",
             "keepalives_count": "3",

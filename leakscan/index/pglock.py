@@ -3,11 +3,11 @@
 A session-level advisory lock (``pg_try_advisory_lock``) taken on a
 connection of its own, before the index is opened for writing and held
 until it is closed. The server drops it when that session ends, however the
-writer ends (a killed process's socket closes; a dead host's connection is
-found by TCP keepalives). Scanners never take it: they only look in
-``pg_locks`` whether someone holds it. The lock's key is derived from the
-schema the index lives in, so two indexes in two schemas of one database
-have two locks.
+writer ends: a killed process's socket closes; a dead host's connection is
+found by the server's TCP keepalives, which the session sets to about a
+minute. Scanners never take it: they only look in ``pg_locks`` whether
+someone holds it. The lock's key is derived from the schema the index lives
+in, so two indexes in two schemas of one database have two locks.
 """
 
 from __future__ import annotations
@@ -27,6 +27,11 @@ from .pgconn import connect, pg_cause, redact
 __all__ = ["AdvisoryLock", "lock_key", "writer_running"]
 
 _POLL_SECONDS = 0.1
+_KEEPALIVES = (
+    ("tcp_keepalives_idle", 30),
+    ("tcp_keepalives_interval", 10),
+    ("tcp_keepalives_count", 3),
+)
 
 #: Locks this process holds: (host, port, database, schema).
 _held: set[tuple[str, str, str, str]] = set()
@@ -93,6 +98,10 @@ class AdvisoryLock:
             return
         connection = connect(self.url, autocommit=True, role="index build")
         try:
+            # The server notices a dead writer's host within about a minute, and drops its
+            # lock (its own keepalives, for this session; ignored on a Unix socket).
+            for setting, value in _KEEPALIVES:
+                connection.execute(f"SET {setting} = {value}")
             row = connection.execute("SELECT current_schema()").fetchone()
             schema = str(row[0] if row else "")
             info = connection.info
