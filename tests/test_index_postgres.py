@@ -7,6 +7,7 @@ end. Texts are invented words (``tests.texts``).
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import re
@@ -25,6 +26,7 @@ from leakscan import Index, build
 from leakscan.errors import IndexNotFoundError, LeakscanIndexError, SchemeMismatchError
 from leakscan.index import BUILD_COMPLETE
 from leakscan.index import postgres as pg_backend
+from leakscan.index.base import IndexBackend
 from leakscan.index.pgconn import pg_cause, redact
 from leakscan.records import Finding
 from tests.postgres_server import PASSWORD, PASSWORD_USER, PostgresServer
@@ -282,6 +284,15 @@ def test_an_empty_database_is_no_index(url: str) -> None:
         Index.open(url, readonly=True)
     with pytest.raises(IndexNotFoundError):
         Index.open(url, writer=True)
+
+
+def test_every_backend_method_maps_psycopg_errors() -> None:
+    handled_inside = {"read_meta", "rollback", "close"}
+    for name, _ in inspect.getmembers(IndexBackend, inspect.isfunction):
+        if name.startswith("_") or name in handled_inside:
+            continue
+        assert hasattr(getattr(pg_backend.PostgresBackend, name), "__wrapped__"), name
+    assert hasattr(pg_backend.PostgresBackend._finish, "__wrapped__")  # what close() does
 
 
 def test_a_full_disk_and_other_server_errors_read_as_causes() -> None:

@@ -734,8 +734,13 @@ class PostgresBackend:
 
     def close(self) -> None:
         try:
-            if not self.readonly and not self._db.closed:
-                self._make_postings_index()
-            self.commit()
+            self._finish()
         finally:
             self._db.close()
+
+    @mapped("close")
+    def _finish(self) -> None:
+        """Commit, and make a deferred postings index: a writer may stop without a build."""
+        if not self.readonly and not self._db.closed:
+            self._make_postings_index()
+        self.commit()
