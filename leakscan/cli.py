@@ -232,7 +232,7 @@ def index_build(
         stats = index.stats()
         click.echo(f"{report.summary_line()}")
         click.echo(
-            f"index {index_location}: {stats.documents} documents, "
+            f"index {index.location}: {stats.documents} documents, "
             f"{stats.fingerprints} fingerprints, {stats.pictures} pictures "
             f"(index id {stats.index_id})"
         )

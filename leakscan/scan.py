@@ -480,7 +480,10 @@ class Scanner:
         scanned in this process, without time limits.
         """
         jobs = Walker(self.options.isolation).jobs(targets)
-        location = getattr(self.index.backend, "path", None)
+        # an index file, or a database's URL (workers open their own connections to it)
+        location = getattr(self.index.backend, "path", None) or getattr(
+            self.index.backend, "conninfo", None
+        )
         if location is None:
             for job in jobs:
                 if not isinstance(job, FileJob):

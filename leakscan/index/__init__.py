@@ -1,7 +1,8 @@
 """The fingerprint index: scheme and key checks over a pluggable storage backend.
 
 ``Index.open`` picks the backend from the location: a plain path or
-``sqlite:///path`` is a SQLite file, ``memory://`` lives in this process.
+``sqlite:///path`` is a SQLite file, ``postgresql://…`` (or ``postgres://…``)
+a PostgreSQL database, ``memory://`` lives in this process.
 Every index records the scheme and key id it was built with; opening it with
 other parameters or another key raises instead of silently missing matches.
 The key itself is kept in a key file apart from the index (see
@@ -9,11 +10,11 @@ The key itself is kept in a key file apart from the index (see
 index alone cannot confirm guessed text.
 
 One build writes at a time: a writer (``Index.create``, ``writer=True``)
-holds an exclusive lock on ``<index>.lock`` from before the index is created
-until it is closed; scanners never take it. A build (:meth:`Index.writing`)
-marks the index ``building`` before its first change and ``complete`` after
-its last, so an index whose last build died is refused by scanners instead
-of reporting a leak "clean".
+holds an exclusive lock on ``<index>.lock`` (PostgreSQL: an advisory lock)
+from before the index is created until it is closed; scanners never take it.
+A build (:meth:`Index.writing`) marks the index ``building`` before its first
+change and ``complete`` after its last, so an index whose last build died is
+refused by scanners instead of reporting a leak "clean".
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -64,6 +66,9 @@ from .keys import META_KEY, FoundKey, key_for_new_index, key_of_index
 from .lock import WriterLock, writer_running
 from .memory import MemoryBackend
 from .sqlite import READABLE_SCHEMA_VERSIONS, SCHEMA_VERSION, SQLiteBackend, no_index_at
+
+if TYPE_CHECKING:
+    from .pglock import AdvisoryLock
 
 __all__ = [
     "BUILD_COMPLETE",
@@ -135,16 +140,47 @@ def _sqlite_path(location: str) -> str | None:
     return location
 
 
+_POSTGRES = ("postgresql://", "postgres://")
+
+
+def _shown(location: str) -> str:
+    """The location as messages may show it: a PostgreSQL URL without its password."""
+    if not location.startswith(_POSTGRES):
+        return location
+    from .pgconn import redact  # psycopg is imported only for PostgreSQL indexes
+
+    return redact(location)
+
+
+def _writer_lock(location: str, file: str | None) -> WriterLock | AdvisoryLock | None:
+    """The writer lock of an index: a lock file beside a SQLite file, an advisory lock
+    in a PostgreSQL database, none for an index in memory."""
+    if file is not None:
+        return WriterLock(file, name=location)
+    if location.startswith(_POSTGRES):
+        from .pglock import AdvisoryLock
+
+        return AdvisoryLock(location)
+    return None
+
+
+def _build_running(backend: IndexBackend, file: str | None) -> bool:
+    """Whether some build holds the index's writer lock now (looked at, never taken)."""
+    if file is not None:
+        return writer_running(file)
+    running = getattr(backend, "writer_running", None)
+    return bool(running()) if callable(running) else False
+
+
 def _open_backend(location: str, *, create: bool, readonly: bool) -> IndexBackend:
     if location.startswith("memory:"):
         return MemoryBackend()
     if location.startswith("sqlite:///"):
         return SQLiteBackend(location[len("sqlite:///") - 1 :], create=create, readonly=readonly)
-    if location.startswith(("postgresql:", "postgres:")):
-        raise ConfigurationError(
-            "PostgreSQL indexes are not supported by this version of leakscan; "
-            "use a SQLite index file"
-        )
+    if location.startswith(_POSTGRES):
+        from .postgres import PostgresBackend  # psycopg only for PostgreSQL indexes
+
+        return PostgresBackend(location, create=create, readonly=readonly)
     if "://" in location:
         raise ConfigurationError(f"unknown index location {location!r}: give a file path")
     return SQLiteBackend(location, create=create, readonly=readonly)
@@ -161,7 +197,7 @@ class Index:
         meta: dict[str, str],
         *,
         location: str | None = None,
-        lock: WriterLock | None = None,
+        lock: WriterLock | AdvisoryLock | None = None,
         readonly: bool = False,
     ):
         self.backend = backend
@@ -273,15 +309,15 @@ class Index:
     ) -> Index:
         """:meth:`open` without the warning about a key kept in the index."""
         where = os.fspath(location)
+        location = _shown(where)  # what messages say: never a password
         writer = writer or create
         if writer and readonly:
             raise ConfigurationError("an index cannot be opened both read-only and for writing")
-        lock = None
         file = _sqlite_path(where)
-        if writer and file is not None:
-            if not create and not os.path.exists(file):
-                raise no_index_at(file)  # and no lock file left behind for it
-            lock = WriterLock(file, name=where)
+        if writer and file is not None and not create and not os.path.exists(file):
+            raise no_index_at(file)  # and no lock file left behind for it
+        lock = _writer_lock(where, file) if writer else None
+        if lock is not None:
             lock.acquire(lock_timeout, on_wait if on_wait is not None else log.warning)
         made: FoundKey | None = None
         try:
@@ -308,13 +344,13 @@ class Index:
                 key = made.key if made is not None else key
                 found = key_of_index(meta, where, file, key, key_file, need_key=need_key)
             if not writer and not allow_incomplete:
-                cls._check_build(meta, where, file)
+                cls._check_build(meta, location, lambda: _build_running(backend, file))
             return cls(
                 backend,
                 found,
                 index_scheme,
                 meta,
-                location=where,
+                location=location,
                 lock=lock,
                 readonly=readonly,
             )
@@ -351,18 +387,18 @@ class Index:
         )
 
     @staticmethod
-    def _check_build(meta: dict[str, str], location: str, file: str | None) -> None:
+    def _check_build(meta: dict[str, str], location: str, running: Callable[[], bool]) -> None:
         """Refuse to read an index whose last build did not finish: it may lack documents."""
         state = meta.get("build_state")
         if state is None or state == BUILD_COMPLETE:
             return
         started = meta.get("build_started_at", "unknown time")
-        running = file is not None and writer_running(file)
-        if running and "build_finished_at" in meta:
+        is_running = running()
+        if is_running and "build_finished_at" in meta:
             # A build over a complete index commits whole documents: all that the
             # complete build held is still there while it runs.
             return
-        if running:
+        if is_running:
             raise LeakscanIndexError(
                 f"{location}: an index build (started {started}) is running and no earlier "
                 "build of this index completed; scan when it has finished"
@@ -576,8 +612,10 @@ class Index:
             raise LeakscanIndexError(f"{self.location} was opened read-only: cannot build it")
         taken = None
         file = _sqlite_path(self.location)
-        if self._lock is None and file is not None:
-            taken = WriterLock(file, name=self.location)
+        if self._lock is None:
+            # the backend's own URL: the location shown has no password
+            taken = _writer_lock(str(getattr(self.backend, "conninfo", self.location)), file)
+        if taken is not None:
             taken.acquire(lock_timeout, on_wait if on_wait is not None else log.warning)
             self._lock = taken
         try:
@@ -690,7 +728,7 @@ class Index:
             build_started_at=meta.get("build_started_at"),
             build_finished_at=meta.get("build_finished_at"),
             build_documents=int(documents) if documents is not None else None,
-            build_running=self._lock is not None or (file is not None and writer_running(file)),
+            build_running=self._lock is not None or _build_running(self.backend, file),
             roots=[
                 {
                     "root": root,
