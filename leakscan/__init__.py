@@ -2,8 +2,10 @@
 
 Fingerprint a case archive once (:class:`Index`), then check seized-device
 exports (:func:`scan`), compare two files (:func:`compare`) or fingerprint a
-text (:func:`fingerprint_text`). Importing this package does nothing
-observable: no logging handlers, no heavy imports.
+text (:func:`fingerprint_text`). The fingerprint key is kept in a key file
+apart from the index (:func:`new_key_file`, :func:`read_key_file`).
+Importing this package does nothing observable: no logging handlers, no
+heavy imports.
 """
 
 from ._version import __version__
@@ -14,9 +16,11 @@ from .errors import (
     EncryptedDocumentError,
     ExtractionError,
     IndexNotFoundError,
+    KeyFileError,
     KeyMismatchError,
     LeakscanError,
     LeakscanIndexError,
+    MissingKeyError,
     SchemeError,
     SchemeMismatchError,
     SkippedByRuleError,
@@ -26,6 +30,7 @@ from .exports.archives import ArchiveLimits
 from .fingerprint import Fingerprint, Fingerprinter, Scheme, fingerprint_text
 from .index import Index, IndexStats
 from .isolation import Isolation
+from .keyfile import new_key_file, read_key_file
 from .match import MatchParams
 from .ocr import OcrSettings
 from .records import (
@@ -59,10 +64,12 @@ __all__ = [
     "IndexStats",
     "Isolation",
     "ItemRecord",
+    "KeyFileError",
     "KeyMismatchError",
     "LeakscanError",
     "LeakscanIndexError",
     "MatchParams",
+    "MissingKeyError",
     "NoteRecord",
     "OcrSettings",
     "Passage",
@@ -80,5 +87,7 @@ __all__ = [
     "compare",
     "compare_texts",
     "fingerprint_text",
+    "new_key_file",
+    "read_key_file",
     "scan",
 ]

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .align import encode_alignment
 from .errors import ConfigurationError
 from .exports.archives import ArchiveLimits
 from .exports.expand import Expander, Opened, resume_after
@@ -99,6 +100,8 @@ class _Fingerprinted:
     #: Pages read by OCR now and from the cache (-1: the text did not come from OCR).
     ocr_pages_read: int = -1
     ocr_pages_cached: int = 0
+    #: The text's alignment units, encrypted under the index key.
+    alignment: bytes = b""
 
 
 @dataclass(frozen=True)
@@ -139,6 +142,7 @@ def _fingerprint_loaded(
         fingerprint.n_tokens,
         ocr.pages_read if ocr is not None else -1,
         ocr.pages_cached if ocr is not None else 0,
+        encode_alignment(fingerprint, fingerprinter.key, loaded.sha256),
     )
 
 
@@ -376,6 +380,7 @@ def build(
                 mime=fingerprinted.mime,
                 public=public,
                 ocr=fingerprinted.ocr_pages_read >= 0,
+                alignment=fingerprinted.alignment,
             )
             content_id = index.backend.find_content(outcome.sha256)
             if outcome.picture is not None and content_id is not None:

@@ -27,6 +27,7 @@ from .cli_common import (
     EXIT_INTERRUPTED,
     fail,
     index_option,
+    key_file_option,
     sectioned,
     verbosity,
 )
@@ -81,7 +82,9 @@ def cli() -> None:
     """Find copies and excerpts of classified documents in seized-device exports.
 
     The index is found with --index, else the LEAKSCAN_INDEX environment
-    variable, else fingerprints/index.sqlite in the current folder.
+    variable, else fingerprints/index.sqlite in the current folder. Its key
+    is in a key file kept apart from it: --key-file, else LEAKSCAN_KEY_FILE,
+    else the index file's name + .key beside it.
     """
 
 
@@ -111,6 +114,7 @@ class _Progress:
 @index_group.command("build", context_settings=CONTEXT)
 @click.argument("archive_dirs", nargs=-1, required=True, type=click.Path(exists=True))
 @index_option
+@key_file_option
 @click.option(
     "--label",
     "labels",
@@ -149,6 +153,7 @@ def index_build(
     public: bool,
     lock_timeout: float | None,
     ocr: bool | None,
+    key_file: str | None,
 ) -> None:
     """Fingerprint every document below ARCHIVE_DIRS (incrementally).
 
@@ -164,6 +169,10 @@ def index_build(
     A build that fails or is killed leaves the index refused by scans until a
     build runs to the end (a failure before anything was committed leaves it
     as it was).
+
+    A new index gets a new random key in its key file (mode 0600), unless the
+    key file exists already: then its key is used. Keep the key file apart
+    from the index and back it up: without it the index cannot be used.
     """
     from .build import build
 
@@ -174,7 +183,9 @@ def index_build(
 
     with (
         _errors_exit_2(),
-        Index.create(index_location, lock_timeout=lock_timeout, on_wait=waiting) as index,
+        Index.create(
+            index_location, key_file=key_file, lock_timeout=lock_timeout, on_wait=waiting
+        ) as index,
     ):
         progress = _Progress(sys.stderr.isatty())
         report = build(
@@ -195,7 +206,7 @@ def index_build(
         stats = index.stats()
         click.echo(f"{report.summary_line()}")
         click.echo(
-            f"index {index_location}: {stats.documents} documents, "
+            f"index {index.location}: {stats.documents} documents, "
             f"{stats.fingerprints} fingerprints, {stats.pictures} pictures "
             f"(index id {stats.index_id})"
         )
@@ -209,13 +220,20 @@ def index_build(
 
 @index_group.command("stats", context_settings=CONTEXT)
 @index_option
+@key_file_option
 @verbosity
-def index_stats(index_location: str) -> None:
+def index_stats(index_location: str, key_file: str | None) -> None:
     """Print what the index holds, its archive roots (label, documents, when last built)
-    and the state of its last build, as JSON."""
+    and the state of its last build, as JSON.
+
+    Works without the key file (key_file is then null); key_in_index says whether
+    the index still holds its key (see `index migrate-key`).
+    """
     with (
         _errors_exit_2(),
-        Index.open(index_location, readonly=True, allow_incomplete=True) as index,
+        Index.open(
+            index_location, key_file=key_file, readonly=True, allow_incomplete=True, need_key=False
+        ) as index,
     ):
         click.echo(json.dumps(index.stats().to_dict(), indent=2))
 
@@ -230,7 +248,7 @@ _SCAN_SECTIONS = {
         "--no-progress",
     ),
     "Case (for the report)": ("--case", "--examiner", "--note", "--archive"),
-    "Matching": ("--index", "--min-score", "--common-df", "--ocr"),
+    "Matching": ("--index", "--key-file", "--min-score", "--common-df", "--ocr"),
     "Limits": (
         "--max-file-size",
         "--timeout",
@@ -249,6 +267,7 @@ _SCAN_SECTIONS = {
 @cli.command("scan", cls=sectioned(_SCAN_SECTIONS), context_settings=CONTEXT)
 @click.argument("targets", nargs=-1, required=True)
 @index_option
+@key_file_option
 @click.option(
     "--format",
     "output_format",
@@ -378,6 +397,7 @@ def scan_command(
     max_depth: int,
     inventory_path: str | None,
     ocr: bool | None,
+    key_file: str | None,
     **report_args: Any,
 ) -> None:
     """Check files, folders, archives and chat exports (TARGETS) for text of the indexed archive.
@@ -415,7 +435,10 @@ def scan_command(
     summary: Summary | None = None
     inventory = None
     try:
-        with _errors_exit_2(), Index.open(index_location, readonly=True) as index:
+        with (
+            _errors_exit_2(),
+            Index.open(index_location, key_file=key_file, readonly=True) as index,
+        ):
             if inventory_path:  # every item examined, beside the report (see leakscan.inventory)
                 from .inventory import InventoryWriter
 
@@ -470,7 +493,7 @@ def scan_command(
             f"nothing could be examined: {summary.items} items, {summary.skipped} skipped, "
             f"{summary.errors} errors (see the report): this is not a clean result"
         )
-    sys.exit(EXIT_FINDINGS if summary.findings else EXIT_CLEAN)
+    sys.exit(EXIT_FINDINGS if summary.findings or summary.leads else EXIT_CLEAN)
 
 
 def _interrupted(records: Generator[Record, None, None]) -> Iterator[Record]:
@@ -517,6 +540,7 @@ class _ScanProgress:
 @cli.command("watch", context_settings=CONTEXT)
 @click.argument("folders", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
 @index_option
+@key_file_option
 @click.option(
     "--output",
     "-o",
@@ -576,6 +600,7 @@ def watch_command(
     state_path: str | None,
     polling: bool,
     ocr: bool | None,
+    key_file: str | None,
 ) -> None:
     """Scan files as they arrive in FOLDERS, until interrupted (Ctrl-C or SIGTERM)."""
     import signal
@@ -600,6 +625,7 @@ def watch_command(
             watcher = Watcher(
                 index_location,
                 folders,
+                key_file=key_file,
                 options=options,
                 output=stream,
                 state_path=state_path,
@@ -664,8 +690,9 @@ def compare_command(a: str, b: str, output_format: str) -> None:
 @cli.command("fingerprint", context_settings=CONTEXT)
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @index_option
+@key_file_option
 @verbosity
-def fingerprint_command(file: str, index_location: str) -> None:
+def fingerprint_command(file: str, index_location: str, key_file: str | None) -> None:
     """Print a file's signature as JSON (keyed with the index's key, if the index exists)."""
     import os
     import secrets
@@ -684,7 +711,9 @@ def fingerprint_command(file: str, index_location: str) -> None:
     else:
         with (
             _errors_exit_2(),
-            Index.open(index_location, readonly=True, allow_incomplete=True) as index,
+            Index.open(
+                index_location, key_file=key_file, readonly=True, allow_incomplete=True
+            ) as index,
         ):
             fingerprinter = index.fingerprinter
     fp = fingerprinter.fingerprint(extracted.text)
@@ -709,11 +738,14 @@ def fingerprint_command(file: str, index_location: str) -> None:
 
 
 # Commands kept in modules of their own.
+from .cli_key import key_group, migrate_key_command  # noqa: E402
 from .cli_portable import export_command, import_command  # noqa: E402
 from .cli_verify import verify_command  # noqa: E402
 
 cli.add_command(report_command)
 cli.add_command(verify_command)
+cli.add_command(key_group)
+index_group.add_command(migrate_key_command)
 index_group.add_command(export_command)
 index_group.add_command(import_command)
 

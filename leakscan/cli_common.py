@@ -1,5 +1,5 @@
 """What every ``leakscan`` command shares: exit codes, -h, -v/-q/--log, the one-line failure,
---index, help under headings.
+the options that say which index and key to use, and help under headings.
 
 Kept apart from :mod:`leakscan.cli` so that the commands in modules of their
 own (``report``, ``verify``) behave like the others without importing it.
@@ -15,6 +15,7 @@ from typing import ClassVar, NoReturn, TypeVar
 import click
 
 from .index import DEFAULT_INDEX
+from .index.keys import ENV_KEY_FILE
 
 __all__ = [
     "CONTEXT",
@@ -25,6 +26,7 @@ __all__ = [
     "Sectioned",
     "fail",
     "index_option",
+    "key_file_option",
     "sectioned",
     "verbosity",
 ]
@@ -39,6 +41,27 @@ EXIT_INTERRUPTED = 130
 
 #: Every command takes -h as well as --help.
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+index_option = click.option(
+    "--index",
+    "index_location",
+    default=DEFAULT_INDEX,
+    show_default=True,
+    envvar="LEAKSCAN_INDEX",
+    show_envvar=True,
+    help="Index file (SQLite path) or URL.",
+)
+
+# LEAKSCAN_KEY_FILE is read by the library (Index.open), not by click: its errors then
+# say that the key file came from the environment.
+key_file_option = click.option(
+    "--key-file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help=f"The index's key file [env var: {ENV_KEY_FILE}; default: the index file's name "
+    "+ .key, beside it; an index at a URL needs one].",
+)
 
 
 def fail(message: str) -> NoReturn:
@@ -113,17 +136,6 @@ def verbosity(function: F) -> F:
     ):
         function = option(function)
     return function
-
-
-index_option = click.option(
-    "--index",
-    "index_location",
-    default=DEFAULT_INDEX,
-    show_default=True,
-    envvar="LEAKSCAN_INDEX",
-    show_envvar=True,
-    help="Index file (SQLite path) or URL.",
-)
 
 
 class Sectioned(click.Command):

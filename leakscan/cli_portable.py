@@ -13,7 +13,7 @@ from contextlib import contextmanager
 
 import click
 
-from .cli_common import CONTEXT, fail, index_option, sectioned, verbosity
+from .cli_common import CONTEXT, fail, index_option, key_file_option, sectioned, verbosity
 from .errors import LeakscanError
 
 __all__ = ["export_command", "import_command"]
@@ -56,38 +56,33 @@ def _one_line(progress: _Progress) -> Iterator[None]:
     progress.done()
 
 
-def _read_key_file(path: str) -> bytes:
-    """The key in a key file: its hex digits, on one line."""
-    try:
-        with open(path, encoding="ascii") as handle:
-            text = handle.read(1024).strip()
-        return bytes.fromhex(text)
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        fail(f"cannot read the key in {path}: {getattr(exc, 'strerror', None) or 'not hex digits'}")
-
-
 @click.command(
     "export",
-    cls=sectioned({"Index": ("--index",), "Output": ("--force",)}),
+    cls=sectioned({"Index": ("--index", "--key-file"), "Output": ("--force",)}),
     context_settings=CONTEXT,
 )
 @click.argument("file", type=click.Path(dir_okay=False))
 @index_option
+@key_file_option
 @click.option("--force", is_flag=True, help="Overwrite FILE if it exists.")
 @verbosity
-def export_command(file: str, index_location: str, force: bool) -> None:
+def export_command(file: str, index_location: str, key_file: str | None, force: bool) -> None:
     """Write the index to FILE, to carry it to another machine or backend (`index import`).
 
     FILE holds what the index holds (fingerprints, token positions, picture
     hashes, document paths, sizes and times, the key id and scheme), ends with
     a SHA-256 checksum, and holds no document text and never the key: the key
-    travels separately. An index whose last build did not complete is refused.
+    travels separately (no key is needed to export). An index whose last build
+    did not complete is refused.
     """
     from .index import Index
     from .index.transfer import export_to_file
 
     progress = _Progress("exported")
-    with _one_line(progress), Index.open(index_location, readonly=True) as index:
+    with (
+        _one_line(progress),
+        Index.open(index_location, key_file=key_file, readonly=True, need_key=False) as index,
+    ):
         report = export_to_file(index, file, force=force, progress=progress)
     click.echo(report.summary_line(file))
 
@@ -99,14 +94,7 @@ def export_command(file: str, index_location: str, force: bool) -> None:
 )
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @index_option
-@click.option(
-    "--key-file",
-    type=click.Path(exists=True, dir_okay=False),
-    envvar="LEAKSCAN_KEY_FILE",
-    show_envvar=True,
-    help="The key FILE was made with, as hex digits: needed to create a new index (its key "
-    "id must be the export's).",
-)
+@key_file_option
 @_LOCK_TIMEOUT
 @verbosity
 def import_command(
@@ -116,16 +104,15 @@ def import_command(
 
     The whole file is checked first (structure and SHA-256 checksum): a
     damaged or altered one is refused and the index is not touched. A new
-    index is created with the export's index id, key id and scheme; give the
-    key it was made with. Into an index that holds documents, FILE is merged
-    only if it was exported from that very index (same index id, key and
-    scheme): documents are replaced by path, as `index build` does. The index
-    is marked incomplete until the import has finished, so scans refuse a
-    failed one.
+    index gets the export's index id, key id and scheme, and needs the key
+    file the export was made with (--key-file, LEAKSCAN_KEY_FILE, or beside
+    the new index): an import never makes a new key. Into an index that holds
+    documents, FILE is merged only if it was exported from that very index
+    (same index id, key and scheme): documents are replaced by path, as
+    `index build` does. The index is marked incomplete until the import has
+    finished, so scans refuse a failed one.
     """
     from .index.transfer import import_index
-
-    key = _read_key_file(key_file) if key_file else None
 
     def waiting(message: str) -> None:
         click.echo(f"leakscan: {message}", err=True)
@@ -135,7 +122,7 @@ def import_command(
         report = import_index(
             file,
             index_location,
-            key=key,
+            key_file=key_file,
             lock_timeout=lock_timeout,
             on_wait=waiting,
             progress=progress,

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 import click
 
-from .cli_common import CONTEXT, fail, verbosity
+from .cli_common import CONTEXT, fail, key_file_option, verbosity
 from .errors import ConfigurationError, LeakscanError
 
 if TYPE_CHECKING:
@@ -282,6 +282,7 @@ def _options(report_args: dict[str, Any], index: Index | None) -> ReportOptions:
     help="The index the findings came from: where its documents' archive folders are "
     "[default: fingerprints/index.sqlite, if it exists].",
 )
+@key_file_option
 @click.option(
     "--details",
     default=1000,
@@ -297,6 +298,7 @@ def report_command(
     output_format: str,
     output: str | None,
     index_location: str | None,
+    key_file: str | None,
     details: int,
     **report_args: Any,
 ) -> None:
@@ -321,7 +323,14 @@ def report_command(
             if passages_path and output_format != "csv":
                 raise ConfigurationError("--csv-passages needs --format csv")
             if location is not None:
-                index = Index.open(location, readonly=True, allow_incomplete=True)
+                # Reports name documents and never fingerprint: the key is not needed.
+                index = Index.open(
+                    location,
+                    key_file=key_file,
+                    readonly=True,
+                    allow_incomplete=True,
+                    need_key=False,
+                )
             options = _replace(_options(report_args, index), detailed=details)
             newline = "" if output_format == "csv" else None
             with contextlib.ExitStack() as files:

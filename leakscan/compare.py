@@ -1,14 +1,15 @@
 """Two files side by side: how much of each is in the other, and where.
 
 The quick triage a forensic examiner knows from ``ssdeep -d``, but with
-passages: both files are fingerprinted with a throwaway key, B is put in an
-in-memory index and A is matched against it.
+passages: both files are fingerprinted, B is put in an in-memory index and A
+is matched against it. Nothing is kept, so there is nothing to protect: the
+key is a fixed one, and the same two files always give the same output
+(simhash distance included).
 """
 
 from __future__ import annotations
 
 import os
-import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +18,10 @@ from .fingerprint import Fingerprinter, hamming
 from .index import Index
 from .match import Matcher, MatchParams
 
-__all__ = ["Comparison", "SharedPassage", "compare", "compare_texts"]
+__all__ = ["COMPARE_KEY", "Comparison", "SharedPassage", "compare", "compare_texts"]
+
+#: The key of every comparison: public, so that comparisons are reproducible.
+COMPARE_KEY = b"leakscan compare: a public key!!"
 
 
 @dataclass(frozen=True)
@@ -67,7 +71,7 @@ def compare_texts(
     b_sha256: str = "",
 ) -> Comparison:
     """Compare two texts held in memory."""
-    key = secrets.token_bytes(32)
+    key = COMPARE_KEY
     fingerprinter = Fingerprinter(key)
     a_fp, b_fp = fingerprinter.fingerprint(a_text), fingerprinter.fingerprint(b_text)
     index = Index.open("memory://", create=True, key=key)

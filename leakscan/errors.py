@@ -2,11 +2,13 @@
 
     LeakscanError
     ├── ConfigurationError          bad option or parameter value
-    │   └── SchemeError             invalid fingerprint scheme or key
+    │   ├── SchemeError             invalid fingerprint scheme or key
+    │   └── KeyFileError            a key file cannot be read or written, or is no key file
     ├── LeakscanIndexError          the index cannot be opened, read or written
     │   ├── IndexNotFoundError      no index at that location
     │   ├── SchemeMismatchError     index built with other parameters
-    │   └── KeyMismatchError        index built with another key
+    │   │   └── KeyMismatchError    index built with another key
+    │   └── MissingKeyError         the index's key is nowhere to be found
     └── ExtractionError             one item's text cannot be read
         ├── EncryptedDocumentError  password-protected
         └── UnsupportedFormatError  no extractor for this content
@@ -24,9 +26,11 @@ __all__ = [
     "EncryptedDocumentError",
     "ExtractionError",
     "IndexNotFoundError",
+    "KeyFileError",
     "KeyMismatchError",
     "LeakscanError",
     "LeakscanIndexError",
+    "MissingKeyError",
     "SchemeError",
     "SchemeMismatchError",
     "SkippedByRuleError",
@@ -46,6 +50,10 @@ class SchemeError(ConfigurationError):
     """A fingerprint scheme or key is invalid."""
 
 
+class KeyFileError(ConfigurationError):
+    """A key file is missing, unreadable, malformed, or would overwrite another."""
+
+
 class LeakscanIndexError(LeakscanError):
     """The index cannot be opened, read or written."""
 
@@ -60,6 +68,10 @@ class SchemeMismatchError(LeakscanIndexError):
 
 class KeyMismatchError(SchemeMismatchError):
     """The index was built with another key: lookups would silently miss."""
+
+
+class MissingKeyError(LeakscanIndexError):
+    """The index keeps no key and no key file holds it: it cannot fingerprint or match."""
 
 
 class ExtractionError(LeakscanError):

@@ -39,6 +39,7 @@ from .errors import SchemeError
 from .normalize import NORMALIZATION_VERSION, TokenizedText, is_arabic_script, tokenize
 
 __all__ = [
+    "MAX_LETTER_UNITS",
     "READABLE_SCHEME_VERSIONS",
     "SCHEME_VERSION",
     "Fingerprint",
@@ -153,6 +154,15 @@ class Fingerprint:
     n_tokens: int
     n_shingles: int
     tokens: TokenizedText = field(repr=False)
+    #: The text as alignment units in reading order: a 16-bit code per word (per letter
+    #: of an Arabic-script word, as in the letter streams), the token each unit belongs
+    #: to, and which units are letters. Exact alignment (:mod:`leakscan.align`) compares
+    #: these, so passages and scores do not depend on which shingles winnowing kept.
+    unit_codes: np.ndarray = field(default_factory=lambda: np.empty(0, np.uint16), repr=False)
+    unit_tokens: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64), repr=False)
+    unit_letters: np.ndarray = field(default_factory=lambda: np.empty(0, bool), repr=False)
+    #: The text was read by OCR (every shingle kept; alignment allows short runs).
+    ocr: bool = False
 
     def __len__(self) -> int:
         return len(self.hashes)
@@ -164,6 +174,34 @@ def _mix64(z: np.ndarray) -> np.ndarray:
     z = (z ^ (z >> _U64(27))) * _U64(0x94D049BB133111EB)
     mixed: np.ndarray = z ^ (z >> _U64(31))
     return mixed
+
+
+#: Letters of one word that take part in alignment (a per-token count is stored in a byte).
+MAX_LETTER_UNITS = 255
+
+
+def _alignment_units(
+    word_units: np.ndarray, word_pos: np.ndarray, char_units: np.ndarray, char_pos: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Word and letter units merged in reading order, as 16-bit codes with their tokens.
+
+    Word tokens and Arabic-script tokens are disjoint, and letters come in order
+    within their token, so a stable sort by token interleaves them correctly.
+    """
+    if len(char_pos):
+        new_token = np.r_[True, char_pos[1:] != char_pos[:-1]]
+        first = np.flatnonzero(new_token)
+        offset = np.arange(len(char_pos)) - np.repeat(first, np.diff(np.r_[first, len(char_pos)]))
+        if int(offset.max()) >= MAX_LETTER_UNITS:
+            keep = offset < MAX_LETTER_UNITS
+            char_units, char_pos = char_units[keep], char_pos[keep]
+    codes = np.concatenate([word_units >> _U64(48), char_units >> _U64(48)]).astype(np.uint16)
+    tokens = np.concatenate([word_pos, char_pos]).astype(np.int64)
+    letters = np.r_[np.zeros(len(word_pos), bool), np.ones(len(char_pos), bool)]
+    if len(char_pos) and len(word_pos):
+        order = np.argsort(tokens, kind="stable")
+        codes, tokens, letters = codes[order], tokens[order], letters[order]
+    return codes, tokens, letters
 
 
 def _shingles(unit_hashes: np.ndarray, k: int, tag: np.uint64) -> np.ndarray:
@@ -372,6 +410,7 @@ class Fingerprinter:
             every = np.concatenate(all_shingles)
         else:
             every = np.empty(0, _U64)
+        codes, unit_tokens, letters = _alignment_units(word_units, word_pos, char_units, char_pos)
         return Fingerprint(
             hashes=hashes,
             starts=starts,
@@ -380,6 +419,10 @@ class Fingerprinter:
             n_tokens=len(tokenized),
             n_shingles=len(every),
             tokens=tokenized,
+            unit_codes=codes,
+            unit_tokens=unit_tokens,
+            unit_letters=letters,
+            ocr=ocr,
         )
 
 

@@ -1,11 +1,22 @@
 """From a suspect's fingerprints to scored source matches with aligned passages.
 
-Steps: look up how many indexed contents hold each fingerprint and drop the
-common ones (letterheads, standard clauses) and those of public documents;
-fetch the postings of the rest; per source, chain matching fingerprints that
-advance together in suspect and source (allowing small gaps and shifts for
-edits) into passages; score by how much text the passages cover. Simhash
-near-duplicates are looked up by band and scored too.
+Steps: look up how many indexed contents hold each fingerprint; the common
+ones (letterheads, standard clauses) mark boilerplate and nominate nothing.
+The rest nominate sources, and so do simhash near-duplicates (looked up by
+band). Each nominated source is then aligned with the suspect exactly, on
+its stored alignment units (:mod:`leakscan.align`): every shared run long
+enough to be found under any key (the scheme's guarantee) counts, runs that
+advance together (small gaps and shifts for edits) make one passage, and a
+source passage repeated in the suspect, or a suspect passage repeated in the
+source, counts once. So passages, ``matched_tokens`` and the score do not
+depend on the index key, the build order or the number of jobs.
+
+The score is a confidence that text was copied, from the *evidence*: the
+matched words, each weighted by how much it says (:mod:`leakscan.rarity`:
+function words little), with boilerplate (common in the archive), text of
+public documents, and text several archive documents share counted as
+little or nothing. Contents stored by an older leakscan, without alignment
+units, are matched by their fingerprints' spans as before.
 """
 
 from __future__ import annotations
@@ -15,11 +26,22 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from .fingerprint import Fingerprint, distinct, hamming
-from .index import Index
-from .index.base import ContentRecord
+import numpy as np
 
-__all__ = ["MatchParams", "Matcher", "SourceMatch", "TokenPassage", "common_cutoff"]
+from .align import SourceUnits, common_runs
+from .fingerprint import Fingerprint, Scheme, distinct, hamming
+from .index import Index
+from .index.base import ContentRecord, Posting
+from .rarity import word_weights
+
+__all__ = [
+    "MatchParams",
+    "Matcher",
+    "SourceMatch",
+    "TokenPassage",
+    "common_cutoff",
+    "confidence",
+]
 
 
 @dataclass(frozen=True)
@@ -41,10 +63,15 @@ class MatchParams:
     near_duplicate_distance: int = 3
     #: Simhash of fewer shingles than this is too unstable to call near-duplicates.
     near_duplicate_min_shingles: int = 40
-    #: Matched tokens giving a score of 0.5; the score rises towards 1 with more.
-    score_half_tokens: int = 25
+    #: Evidence (weighted words, see :func:`confidence`) giving a score of 0.5 ...
+    evidence_half: float = 6.0
+    #: ... and how fast the score rises around it (evidence words per factor e of odds).
+    evidence_scale: float = 1.5
     #: Most postings of one fingerprint in one source that are followed (repetitive texts).
     max_positions_per_source: int = 16
+    #: Most nominated sources aligned exactly for one suspect, those with most shared
+    #: fingerprints first (simhash near-duplicates always).
+    max_aligned_sources: int = 64
 
 
 def common_cutoff(contents: int, params: MatchParams = MatchParams()) -> int:
@@ -77,6 +104,19 @@ class TokenPassage:
     evidence: tuple[tuple[int, int], ...] = ()
 
 
+def confidence(evidence: float, params: MatchParams = MatchParams()) -> float:
+    """The score of a match with this much evidence (weighted words): a logistic curve,
+    0.5 at ``evidence_half``; its parameters are calibrated by ``benchmarks/scores.py``.
+
+    >>> [round(confidence(e), 2) for e in (0, 4, 6, 8, 12)]
+    [0.0, 0.21, 0.5, 0.79, 0.98]
+    """
+    if evidence <= 0:
+        return 0.0
+    z = (evidence - params.evidence_half) / params.evidence_scale
+    return 1.0 / (1.0 + math.exp(-z)) if z > -700 else 0.0
+
+
 @dataclass(frozen=True)
 class SourceMatch:
     """One indexed content found in a suspect, with the numbers behind the verdict."""
@@ -88,8 +128,14 @@ class SourceMatch:
     coverage: float
     simhash_distance: int
     matched_tokens: int
+    #: Suspect tokens matched by distinctive text (not boilerplate, public or shared).
     evidence_tokens: int
     passages: tuple[TokenPassage, ...]
+    #: The weighted evidence behind ``score`` (see :func:`confidence`).
+    evidence: float = 0.0
+    #: Matched suspect tokens counted as nothing because they are common in the archive
+    #: (boilerplate) or in a registered public document.
+    discounted_tokens: int = 0
 
 
 @dataclass
@@ -200,6 +246,81 @@ def _minus(spans: list[tuple[int, int]], taken: list[tuple[int, int]]) -> int:
     return outside
 
 
+@dataclass(frozen=True)
+class _Piece:
+    """A stretch of equal units, in tokens: suspect [start, end), source [start, end)."""
+
+    suspect_start: int
+    suspect_end: int
+    source_start: int
+    source_end: int
+
+
+def _chain_pieces(pieces: list[_Piece], params: MatchParams) -> list[TokenPassage]:
+    """Group exact pieces that advance together in suspect and source into passages.
+
+    Like :func:`_chain`, but each piece knows its own source span, so a passage's
+    source offsets are exact.
+    """
+    open_chains: list[list[_Piece]] = []
+    closed: list[list[_Piece]] = []
+    for piece in sorted(pieces, key=lambda p: (p.suspect_start, p.source_start)):
+        diagonal = piece.source_start - piece.suspect_start
+        best: list[_Piece] | None = None
+        for chain in open_chains:
+            last = chain[-1]
+            if piece.source_start < last.source_start:
+                continue
+            drift = abs(diagonal - (last.source_start - last.suspect_start))
+            if drift <= params.max_shift_tokens and (
+                best is None
+                or drift < abs(diagonal - (best[-1].source_start - best[-1].suspect_start))
+            ):
+                best = chain
+        if best is None:
+            open_chains.append([piece])
+        else:
+            best.append(piece)
+        still_open: list[list[_Piece]] = []
+        for chain in open_chains:
+            gap = piece.suspect_start - max(p.suspect_end for p in chain)
+            (still_open if gap <= params.max_gap_tokens else closed).append(chain)
+        open_chains = still_open
+    closed.extend(open_chains)
+    passages = []
+    for chain in closed:
+        start = min(p.suspect_start for p in chain)
+        end = max(p.suspect_end for p in chain)
+        if end - start < params.min_passage_tokens:
+            continue
+        passages.append(
+            TokenPassage(
+                start,
+                end,
+                min(p.source_start for p in chain),
+                max(p.source_end for p in chain),
+                tuple((p.suspect_start, p.suspect_end) for p in chain),
+            )
+        )
+    passages.sort(key=lambda p: (p.suspect_start, p.source_start))
+    return _merge_overlaps(passages)
+
+
+@dataclass(frozen=True)
+class _Alignment:
+    """One source's passages, whether it is the suspect's whole text, word for word."""
+
+    passages: list[TokenPassage]
+    exact: bool = False
+
+
+def _token_mask(n_tokens: int, spans: list[tuple[int, int]]) -> np.ndarray:
+    mask = np.zeros(n_tokens, dtype=bool)
+    for start, end in spans:
+        mask[max(0, start) : min(n_tokens, end)] = True
+    return mask
+
+
 @dataclass
 class Matcher:
     """Matches fingerprints against one index."""
@@ -218,13 +339,21 @@ class Matcher:
             self._counted_at = now
         return common_cutoff(self._contents, self.params)
 
-    def match(self, fingerprint: Fingerprint) -> list[SourceMatch]:
-        """Every indexed content found in this fingerprint, best first.
+    def minimum_runs(self, ocr: bool) -> tuple[int, int]:
+        """Shortest shared runs that count, in words and in Arabic-script letters.
 
-        Only rare fingerprints nominate sources and count as evidence; common
-        ones (boilerplate) found in a nominated source fill in its passages,
-        so an exact copy still shows its letterhead as part of the copy.
+        Typed text: the scheme's guarantees, so whether a run counts never depends
+        on the key. Text read by OCR (either side) breaks every few letters: runs of
+        one shingle's length count, found through its every shingle.
         """
+        scheme: Scheme = self.index.scheme
+        if ocr:
+            return scheme.word_k, scheme.short_k or scheme.char_k
+        letters = scheme.short_guarantee or scheme.char_guarantee
+        return scheme.word_guarantee, letters
+
+    def match(self, fingerprint: Fingerprint) -> list[SourceMatch]:
+        """Every indexed content found in this fingerprint, best first."""
         params = self.params
         unique = distinct(fingerprint.hashes).tolist()
         frequencies = self.index.frequencies(unique) if unique else {}
@@ -235,35 +364,197 @@ class Matcher:
         near: set[int] = set()
         if fingerprint.n_shingles >= params.near_duplicate_min_shingles:
             near = self.index.near_duplicates(fingerprint.simhash)
-        candidate_ids = {p.content_id for p in postings} | near
+        hits: dict[int, set[int]] = defaultdict(set)
+        for posting in postings:
+            hits[posting.content_id].add(posting.hash)
+        ranked = sorted(hits, key=lambda cid: (-len(hits[cid]), cid))
+        candidate_ids = set(ranked[: params.max_aligned_sources]) | near
         if not candidate_ids:
             return []
         contents = self.index.contents(sorted(candidate_ids))
-        public = {cid for cid, c in contents.items() if c.public}
-        public_hashes = {p.hash for p in postings if p.content_id in public}
-        candidates = sorted(set(contents) - public)
-        if common and candidates:
-            postings += self.index.postings(common, candidates)
+        units = self.index.source_units(list(contents.values()))
+        alignments = {
+            cid: self._align(fingerprint, units[cid]) for cid in sorted(contents) if cid in units
+        }
+        older = sorted(cid for cid in contents if cid not in units)
+        if older:
+            alignments.update(self._by_fingerprints(fingerprint, older, postings, rare, common))
+        return self._verdicts(fingerprint, contents, alignments, set(common))
+
+    # -- exact alignment -------------------------------------------------
+
+    def _align(self, fingerprint: Fingerprint, source: SourceUnits) -> _Alignment:
+        word_min, letter_min = self.minimum_runs(fingerprint.ocr or source.ocr)
+        codes = fingerprint.unit_codes
+        runs = common_runs(codes, source.codes, min(word_min, letter_min))
+        if not runs:
+            return _Alignment([])
+        letters = np.r_[0, np.cumsum(fingerprint.unit_letters, dtype=np.int64)]
+        qualified = []
+        for run in runs:
+            n_letters = int(letters[run.a_start + run.length] - letters[run.a_start])
+            if (run.length - n_letters) / word_min + n_letters / letter_min >= 1:
+                qualified.append(run)
+        # Longest first, each unit of either text used once: a passage repeated on
+        # one side matches once.
+        qualified.sort(key=lambda r: (-r.length, r.a_start, r.b_start))
+        used_a = np.zeros(len(codes), dtype=bool)
+        used_b = np.zeros(len(source.codes), dtype=bool)
+        suspect_tokens, source_tokens = fingerprint.unit_tokens, source.tokens
+        pieces = []
+        for run in qualified:
+            a, b, n = run.a_start, run.b_start, run.length
+            free = ~used_a[a : a + n] & ~used_b[b : b + n]
+            if not free.any():
+                continue
+            used_a[a : a + n] |= free
+            used_b[b : b + n] |= free
+            edges = np.flatnonzero(np.diff(np.r_[0, free.astype(np.int8), 0]))
+            for first, stop in zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True):
+                pieces.append(
+                    _Piece(
+                        int(suspect_tokens[a + first]),
+                        int(suspect_tokens[a + stop - 1]) + 1,
+                        int(source_tokens[b + first]),
+                        int(source_tokens[b + stop - 1]) + 1,
+                    )
+                )
+        whole = (
+            bool(qualified)
+            and len(codes) == len(source.codes)
+            and qualified[0].length == len(codes)
+            and qualified[0].a_start == qualified[0].b_start == 0
+        )
+        return _Alignment(_chain_pieces(pieces, self.params), exact=whole)
+
+    def _by_fingerprints(
+        self,
+        fingerprint: Fingerprint,
+        content_ids: list[int],
+        postings: list[Posting],
+        rare: set[int],
+        common: list[int],
+    ) -> dict[int, _Alignment]:
+        """Passages of contents stored without alignment units (an older index): chained
+        from shared fingerprints; rare ones give the evidence, common ones fill in."""
+        params = self.params
+        wanted = set(content_ids)
+        found = [p for p in postings if p.content_id in wanted]
+        if common:
+            found += self.index.postings(common, content_ids)
         by_hash: dict[int, list[tuple[int, int]]] = defaultdict(list)
-        for posting in postings:
-            if posting.hash not in public_hashes and posting.content_id not in public:
-                by_hash[posting.hash].append((posting.content_id, posting.position))
+        for posting in found:
+            by_hash[posting.hash].append((posting.content_id, posting.position))
         pairs: dict[int, list[tuple[int, int, int, bool]]] = defaultdict(list)
         starts, ends = fingerprint.starts.tolist(), fingerprint.ends.tolist()
         for i, h in enumerate(fingerprint.hashes.tolist()):
             per_source: dict[int, int] = defaultdict(int)
-            is_rare = h in rare
             for cid, position in by_hash.get(h, ()):
                 per_source[cid] += 1
                 if per_source[cid] <= params.max_positions_per_source:
-                    pairs[cid].append((starts[i], ends[i], position, is_rare))
+                    pairs[cid].append((starts[i], ends[i], position, h in rare))
+        return {cid: _Alignment(_chain(pairs.get(cid, []), params)) for cid in content_ids}
+
+    # -- scores ------------------------------------------------------------
+
+    def _verdicts(
+        self,
+        fingerprint: Fingerprint,
+        contents: dict[int, ContentRecord],
+        alignments: dict[int, _Alignment],
+        common: set[int],
+    ) -> list[SourceMatch]:
+        """Score every aligned source: a matched word counts by its weight, as nothing when
+        it is boilerplate or public text, and shared among the sources holding it."""
+        n = fingerprint.n_tokens
+        boilerplate = _token_mask(
+            n,
+            [
+                (s, e)
+                for h, s, e in zip(
+                    fingerprint.hashes.tolist(),
+                    fingerprint.starts.tolist(),
+                    fingerprint.ends.tolist(),
+                    strict=True,
+                )
+                if h in common
+            ],
+        )
+        masks = {
+            cid: _token_mask(n, [span for p in a.passages for span in p.evidence])
+            for cid, a in alignments.items()
+        }
+        public = np.zeros(n, dtype=bool)
+        holders = np.zeros(n, dtype=np.int64)
+        for cid, mask in masks.items():
+            if contents[cid].public:
+                public |= mask
+            else:
+                holders += mask
+        discounted = boilerplate | public
+        # Text several archive documents hold is standard text more often than not (a
+        # letterhead of two memos): it counts for 1/k² in each of its k holders.
+        weights = word_weights(fingerprint.tokens.tokens) / np.maximum(holders, 1) ** 2
+        weights[discounted] = 0.0
         results = []
-        for cid in candidates:
-            result = self._score(fingerprint, contents[cid], _chain(pairs.get(cid, []), params))
+        for cid in sorted(contents):
+            content = contents[cid]
+            if content.public:
+                continue
+            alignment = alignments.get(cid, _Alignment([]))
+            mask = masks.get(cid, np.zeros(n, dtype=bool))
+            result = self._score(fingerprint, content, alignment, mask, weights, discounted)
             if result is not None:
                 results.append(result)
-        results.sort(key=lambda m: (-m.score, -m.matched_tokens, m.content.paths))
+        results.sort(key=lambda m: (-m.score, -m.evidence, -m.matched_tokens, m.content.paths))
         return self._explain_away(results)
+
+    def _score(
+        self,
+        fingerprint: Fingerprint,
+        content: ContentRecord,
+        alignment: _Alignment,
+        mask: np.ndarray,
+        weights: np.ndarray,
+        discounted: np.ndarray,
+    ) -> SourceMatch | None:
+        params = self.params
+        passages = alignment.passages
+        distance = hamming(fingerprint.simhash, content.simhash)
+        simhash_near = (
+            fingerprint.n_shingles >= params.near_duplicate_min_shingles
+            and content.n_fingerprints >= params.near_duplicate_min_shingles // 4
+            and distance <= params.near_duplicate_distance
+        )
+        if not passages and not simhash_near:
+            return None
+        matched = _length([(p.suspect_start, p.suspect_end) for p in passages])
+        source_covered = _length([(p.source_start, p.source_end) for p in passages])
+        containment = min(1.0, source_covered / content.n_tokens) if content.n_tokens else 0.0
+        coverage = min(1.0, matched / fingerprint.n_tokens) if fingerprint.n_tokens else 0.0
+        evidence = float(weights[mask].sum())
+        score = confidence(evidence, params)
+        if alignment.exact:
+            kind, score = "exact-copy", 1.0
+        elif simhash_near or (containment >= 0.8 and coverage >= 0.8):
+            kind = "near-duplicate"
+            if simhash_near:
+                score = max(score, 0.9)
+        else:
+            kind = "excerpt"
+        return SourceMatch(
+            content=content,
+            kind=kind,
+            score=score,
+            containment=containment,
+            coverage=coverage,
+            simhash_distance=distance,
+            matched_tokens=matched,
+            evidence_tokens=int((mask & ~discounted).sum()),
+            passages=tuple(passages),
+            evidence=evidence,
+            discounted_tokens=int((mask & discounted).sum()),
+        )
 
     def _explain_away(self, results: list[SourceMatch]) -> list[SourceMatch]:
         """Drop a weaker source whose evidence is mostly text a stronger source explains.
@@ -278,47 +569,11 @@ class Matcher:
             novel = _minus(spans, _union(taken))
             if (
                 kept
-                and result.kind != "near-duplicate"
-                and (novel < self.params.score_half_tokens and novel * 2 < result.evidence_tokens)
+                and result.kind not in ("near-duplicate", "exact-copy")
+                and novel < self.params.evidence_half * 2
+                and novel * 2 < _length(spans)
             ):
                 continue
             kept.append(result)
             taken.extend(spans)
         return kept
-
-    def _score(
-        self, fingerprint: Fingerprint, content: ContentRecord, passages: list[TokenPassage]
-    ) -> SourceMatch | None:
-        params = self.params
-        distance = hamming(fingerprint.simhash, content.simhash)
-        simhash_near = (
-            fingerprint.n_shingles >= params.near_duplicate_min_shingles
-            and content.n_fingerprints >= params.near_duplicate_min_shingles // 4
-            and distance <= params.near_duplicate_distance
-        )
-        if not passages and not simhash_near:
-            return None
-        matched = _length([(p.suspect_start, p.suspect_end) for p in passages])
-        evidence = _length([span for p in passages for span in p.evidence])
-        source_covered = _length([(p.source_start, p.source_end) for p in passages])
-        containment = min(1.0, source_covered / content.n_tokens) if content.n_tokens else 0.0
-        coverage = min(1.0, matched / fingerprint.n_tokens) if fingerprint.n_tokens else 0.0
-        score = evidence / (evidence + params.score_half_tokens)
-        if simhash_near:
-            score = max(score, 0.9)
-        kind = (
-            "near-duplicate"
-            if simhash_near or (containment >= 0.8 and coverage >= 0.8)
-            else "excerpt"
-        )
-        return SourceMatch(
-            content=content,
-            kind=kind,
-            score=score,
-            containment=containment,
-            coverage=coverage,
-            simhash_distance=distance,
-            matched_tokens=matched,
-            evidence_tokens=evidence,
-            passages=tuple(passages),
-        )

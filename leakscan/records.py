@@ -20,6 +20,7 @@ __all__ = [
     "Finding",
     "ImageMatch",
     "ItemRecord",
+    "LeadRecord",
     "NoteRecord",
     "Passage",
     "Record",
@@ -145,6 +146,11 @@ class Finding:
     message_text: str | None = None
     #: For ``image-near-duplicate``: the perceptual hashes' distances and the matched region.
     image: ImageMatch | None = None
+    #: For a text match: the evidence behind ``score`` (matched words weighted by how
+    #: much they say, see leakscan.rarity), and the matched words counted as nothing
+    #: because they are boilerplate of the archive or text of a public document.
+    evidence: float | None = None
+    discounted_tokens: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -181,11 +187,52 @@ class Finding:
             "source_label": self.source_label,
             "ocr": dict(self.ocr) if self.ocr is not None else None,
             "message_text": self.message_text,
+            "evidence": round(self.evidence, 3) if self.evidence is not None else None,
+            "discounted_tokens": self.discounted_tokens,
         }
         data.update((key, value) for key, value in optional.items() if value is not None)
         if self.image is not None:  # simhash_distance holds the same pHash distance
             data["image_distance"] = self.image.phash_distance
             data["image"] = self.image.to_dict()
+        return data
+
+
+@dataclass(frozen=True)
+class LeadRecord:
+    """Several matches of one source document in one item (a chat, a mailbox, a
+    database): weak one by one, together one lead. ``evidence`` sums theirs, each
+    source passage counted once, and ``score`` is its confidence."""
+
+    suspect: str
+    suspect_sha256: str
+    source: str
+    source_sha256: str
+    score: float
+    evidence: float
+    #: Where the matches are (``<chat>#L<line>`` for messages), in order.
+    matches: tuple[str, ...]
+    #: Their senders, when known, in order of first appearance.
+    senders: tuple[str, ...] = ()
+    #: How many of the matches are below --min-score (not reported on their own).
+    below_min_score: int = 0
+    source_label: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "type": "lead",
+            "suspect": self.suspect,
+            "suspect_sha256": self.suspect_sha256,
+            "source": self.source,
+            "source_sha256": self.source_sha256,
+            "score": round(self.score, 4),
+            "evidence": round(self.evidence, 3),
+            "matches": list(self.matches),
+            "below_min_score": self.below_min_score,
+        }
+        if self.senders:
+            data["senders"] = list(self.senders)
+        if self.source_label is not None:
+            data["source_label"] = self.source_label
         return data
 
 
@@ -356,6 +403,12 @@ class Summary:
     errors: int = 0
     findings: int = 0
     suspects_with_findings: int = 0
+    #: Matches weaker than --min-score, not reported (nor part of a lead reported).
+    hidden_findings: int = 0
+    #: Grouped weak matches reported (``lead`` records).
+    leads: int = 0
+    #: The --min-score the scan ran with (None: not recorded).
+    min_score: float | None = None
     elapsed_seconds: float = 0.0
     skipped_by_type: dict[str, int] = field(default_factory=dict)
     #: Archives and e-mails opened (their members are counted as items).
@@ -394,6 +447,9 @@ class Summary:
             "errors": self.errors,
             "findings": self.findings,
             "suspects_with_findings": self.suspects_with_findings,
+            "hidden_findings": self.hidden_findings,
+            "leads": self.leads,
+            **({"min_score": self.min_score} if self.min_score is not None else {}),
             "elapsed_seconds": round(self.elapsed_seconds, 3),
             "skipped_by_type": dict(sorted(self.skipped_by_type.items())),
             "containers": self.containers,
@@ -422,6 +478,7 @@ class Summary:
 
 Record = (
     Finding
+    | LeadRecord
     | ErrorRecord
     | SkippedRecord
     | NoteRecord
@@ -446,4 +503,5 @@ def item_outcome(records: list[Record]) -> str:
     outcome = outcome_of(records)
     if outcome != "scanned":
         return outcome
-    return "finding" if any(isinstance(r, Finding) for r in records) else "clean"
+    found = any(isinstance(r, (Finding, LeadRecord)) for r in records)
+    return "finding" if found else "clean"

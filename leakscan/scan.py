@@ -51,6 +51,7 @@ from .inventory import (
     utc_now,
 )
 from .isolation import DEFAULT_ISOLATION, Done, Failure, Isolation, Progress, run_steps
+from .leads import Screened, screen
 from .match import Matcher, MatchParams, SourceMatch
 from .ocr import OcrSettings, for_index
 from .records import (
@@ -58,6 +59,7 @@ from .records import (
     ExtractionRecord,
     Finding,
     ItemRecord,
+    LeadRecord,
     NoteRecord,
     Passage,
     Record,
@@ -124,7 +126,10 @@ def findings_for(
     ocr = extracted.ocr
     findings = []
     for match in matches:
-        if match.score < min_score:
+        kind, score = match.kind, match.score
+        if sha256 and sha256 == match.content.sha256:  # the same bytes as the source
+            kind, score = "exact-copy", 1.0
+        if score < min_score:
             continue
         passages = []
         for p in match.passages:
@@ -155,8 +160,8 @@ def findings_for(
                 suspect_sha256=sha256,
                 source=paths[0],
                 source_sha256=match.content.sha256,
-                kind=match.kind,
-                score=match.score,
+                kind=kind,
+                score=score,
                 containment=match.containment,
                 coverage=match.coverage,
                 simhash_distance=match.simhash_distance,
@@ -165,6 +170,8 @@ def findings_for(
                 source_also_at=tuple(paths[1:]),
                 source_label=labels.get(roots[0]) if labels and roots else None,
                 ocr=ocr.summary() if read_by_ocr and ocr is not None else None,
+                evidence=match.evidence,
+                discounted_tokens=match.discounted_tokens,
             )
         )
     return findings
@@ -184,6 +191,8 @@ class Outcome:
     #: Pages of the item read by OCR now and taken from the OCR cache (-1: no OCR).
     ocr_pages_read: int = -1
     ocr_pages_cached: int = 0
+    #: Matches below --min-score left out of the records (and of any lead).
+    hidden: int = 0
     #: The item's (or container's) inventory line, made where it was read.
     facts: ItemRecord | None = None
 
@@ -247,10 +256,11 @@ class Scanner:
             return Outcome((*notes, internal_error(item, loaded.holder_sha256, exc))), seen
         if picture is not None:
             notes, found = (*notes, *picture.records), [*found, *picture.findings]
-        found = self._sent(item, found)
+        screened = self._screen(item.name, loaded.holder_sha256, self._sent(item, found))
         ocr = loaded.extracted.ocr
         outcome = Outcome(
-            (*notes, *found),
+            (*notes, *screened.findings, *screened.leads),
+            hidden=screened.hidden,
             bytes_scanned=_size_of(item),
             ocr_pages_read=ocr.pages_read if ocr is not None else -1,
             ocr_pages_cached=ocr.pages_cached if ocr is not None else 0,
@@ -316,7 +326,8 @@ class Scanner:
             return Outcome((*notes, ErrorRecord(item.name, str(exc), holder))), seen
         except Exception as exc:
             return Outcome((*notes, internal_error(item, holder, exc))), seen
-        records: list[Record] = [*notes, *result.findings]
+        screened = self._screen(item.name, holder, result.findings)
+        records: list[Record] = [*notes, *screened.findings, *screened.leads]
         records.extend(NoteRecord(item.name, note, holder) for note in result.notes)
         if item.chat.app in (DATABASE, UFDR) and item.chat.missing:
             records.append(NoteRecord(item.name, _missing_media(item.chat.missing), holder))
@@ -324,11 +335,15 @@ class Scanner:
             records.append(ErrorRecord(item.name, result.error, holder))
         outcome = Outcome(
             tuple(records),
+            hidden=screened.hidden,
             chat_messages=result.messages,
             chat_app=result.app,
             bytes_scanned=size,
         )
         return outcome, seen
+
+    def _screen(self, name: str, sha256: str, found: list[Finding]) -> Screened:
+        return screen(name, sha256, found, self.options.min_score, self.options.params)
 
     def _find(self, name: str, extracted: Extracted, loaded: Loaded) -> list[Finding]:
         return self._find_text(name, extracted, loaded.holder_sha256, loaded.member_sha256)
@@ -346,7 +361,7 @@ class Scanner:
             extracted,
             fingerprint,
             matches,
-            self.options.min_score,
+            0.0,  # weak matches too: screen() groups them into leads, and counts the rest
             self.labels,
         )
         if member_sha256 is not None:
@@ -435,7 +450,11 @@ class Scanner:
         at once and the Summary says ``interrupted``.
         """
         started = time.monotonic()
-        summary = Summary(index=self.index.describe(), tool_version=__version__)
+        summary = Summary(
+            index=self.index.describe(),
+            tool_version=__version__,
+            min_score=self.options.min_score,
+        )
         try:
             for holder, outcome in self._outcomes(targets, inventory):
                 _count(summary, outcome)
@@ -461,7 +480,10 @@ class Scanner:
         scanned in this process, without time limits.
         """
         jobs = Walker(self.options.isolation).jobs(targets)
-        location = getattr(self.index.backend, "path", None)
+        # an index file, or a database's URL (workers open their own connections to it)
+        location = getattr(self.index.backend, "path", None) or getattr(
+            self.index.backend, "conninfo", None
+        )
         if location is None:
             for job in jobs:
                 if not isinstance(job, FileJob):
@@ -552,7 +574,11 @@ def _count(summary: Summary, outcome: Outcome) -> None:
         by_app = summary.chat_messages_by_app
         by_app[outcome.chat_app] = by_app.get(outcome.chat_app, 0) + outcome.chat_messages
     findings = sum(isinstance(r, Finding) for r in records)
+    leads = sum(isinstance(r, LeadRecord) for r in records)
     summary.findings += findings
+    summary.leads += leads
+    summary.hidden_findings += outcome.hidden
+    findings += leads
     summary.suspects_with_findings += bool(findings)
     summary.notes += any(isinstance(r, NoteRecord) for r in records)
     result = outcome_of(records)
@@ -599,14 +625,20 @@ def scan(
     min_score: float = 0.5,
     jobs: int = 1,
     inventory: bool = False,
+    key_file: str | os.PathLike[str] | None = None,
 ) -> Iterator[Record]:
     """Scan files and folders against an index: yields Finding, ErrorRecord and
     SkippedRecord records (and with ``inventory`` an ItemRecord before each item's),
-    then one Summary. Sugar over :class:`Scanner`."""
+    then one Summary. Sugar over :class:`Scanner`; an index given by location is opened
+    with its key file (``key_file``, else ``LEAKSCAN_KEY_FILE``, else beside it)."""
     if isinstance(targets, (str, os.PathLike)):
         targets = [targets]
     own = not isinstance(index, Index)
-    opened = Index.open(index, readonly=True) if not isinstance(index, Index) else index
+    opened = (
+        Index.open(index, key_file=key_file, readonly=True)
+        if not isinstance(index, Index)
+        else index
+    )
     try:
         scanner = Scanner(opened, ScanOptions(min_score=min_score, jobs=jobs))
         yield from scanner.scan(targets, inventory=inventory)

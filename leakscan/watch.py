@@ -164,6 +164,7 @@ class Watcher:
         index_location: str | os.PathLike[str],
         folders: Sequence[str | os.PathLike[str]],
         *,
+        key_file: str | os.PathLike[str] | None = None,
         options: WatchOptions | None = None,
         output: TextIO | None = None,
         state_path: str | os.PathLike[str] | None = None,
@@ -177,7 +178,9 @@ class Watcher:
             if not os.path.isdir(folder):
                 raise ConfigurationError(f"cannot watch {folder}: not a folder")
         self.index_location = os.fspath(index_location)
-        with Index.open(self.index_location, readonly=True) as index:
+        # The workers reopen the index by location with these key bytes (a key file
+        # found here, relative to this folder, may be out of reach for them).
+        with Index.open(self.index_location, key_file=key_file, readonly=True) as index:
             self.key = index.key
             scheme_key = json.dumps([index.index_id, index.scheme.to_dict()], sort_keys=True)
         state = state_path or Path(self.index_location).with_suffix(".watch-state.sqlite")

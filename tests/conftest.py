@@ -1,4 +1,5 @@
-"""Shared fixtures: one PDF cache per test session, a deterministic Hypothesis profile in CI."""
+"""Shared fixtures: one PDF cache per test session, a deterministic Hypothesis profile in CI,
+a throwaway PostgreSQL server for the tests that ask for one."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 from hypothesis import settings
 
 from tests import factories
+from tests.postgres_server import PostgresServer, ServerUnavailable, throwaway_server
 
 # CI must not fail on one run and pass on the next: same examples every time.
 # (no deadline: shared CI machines are slow in bursts; no database: a clean clone has none)
@@ -34,3 +36,18 @@ def needs_soffice() -> None:
     """Skip (visibly) when LibreOffice is not installed."""
     if not factories.soffice_available():
         pytest.skip("LibreOffice (soffice) is not installed: cannot make test PDFs")
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A throwaway PostgreSQL cluster for the session (a Unix socket, no network), stopped
+    and removed at the end, failures included; skips (visibly) only if it cannot start."""
+    try:
+        server = throwaway_server()
+        running = server.__enter__()
+    except ServerUnavailable as exc:
+        pytest.skip(f"PostgreSQL: {exc}")
+    try:
+        yield running
+    finally:
+        server.__exit__(None, None, None)

@@ -27,10 +27,12 @@ EXPECTED = [
     "IndexNotFoundError",
     "IndexStats",
     "ItemRecord",
+    "KeyFileError",
     "KeyMismatchError",
     "LeakscanError",
     "LeakscanIndexError",
     "MatchParams",
+    "MissingKeyError",
     "Passage",
     "ScanOptions",
     "Scanner",
@@ -46,6 +48,8 @@ EXPECTED = [
     "compare",
     "compare_texts",
     "fingerprint_text",
+    "new_key_file",
+    "read_key_file",
     "scan",
 ]
 

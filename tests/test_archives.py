@@ -85,7 +85,7 @@ def test_zip_members_are_scanned_and_named_where_they_lie(tmp_path: Path, index_
     finding = grouped[f"{export}!docs/copy.txt"][0]
     assert isinstance(finding, Finding)
     assert finding.source == "plan.txt"
-    assert finding.kind == "near-duplicate"
+    assert finding.kind == "exact-copy"
     import hashlib
 
     assert finding.suspect_sha256 == hashlib.sha256(before[0]).hexdigest()
@@ -123,9 +123,9 @@ def test_nested_archives_of_every_kind(tmp_path: Path, index_path: Path) -> None
     records = scan(index_path, outer)
     sources = {r.suspect: (r.source, r.kind) for r in records if isinstance(r, Finding)}
     assert sources == {
-        f"{outer}!b.zip!deep/copy.txt": ("plan.txt", "near-duplicate"),
+        f"{outer}!b.zip!deep/copy.txt": ("plan.txt", "exact-copy"),
         f"{outer}!c.tar.gz!in-tar/excerpt.txt": ("budget.txt", "excerpt"),
-        f"{outer}!d.7z!seven/copy.txt": ("plan.txt", "near-duplicate"),
+        f"{outer}!d.7z!seven/copy.txt": ("plan.txt", "exact-copy"),
     }
     summary = summary_of(records)
     assert summary.containers == 4 and summary.items == 3 and summary.errors == 0

@@ -50,7 +50,7 @@ def test_scan_jsonl_records_and_exit_code_one(workspace: Path) -> None:
     assert error["suspect"] == "export/bad.docx" and error["error"]
     assert finding["suspect"] == "export/copy.txt"
     assert finding["source"] == "memo.txt"
-    assert finding["kind"] == "near-duplicate"
+    assert finding["kind"] == "exact-copy"
     for field in (
         "suspect_sha256",
         "source_sha256",
@@ -77,7 +77,7 @@ def test_scan_without_findings_exits_zero(workspace: Path) -> None:
 def test_text_report_is_readable(workspace: Path) -> None:
     result = CliRunner().invoke(cli, ["scan", "export"])
     assert "FOUND   export/copy.txt" in result.output
-    assert "near-duplicate of memo.txt" in result.output
+    assert "exact-copy of memo.txt" in result.output
     assert "ERROR   export/bad.docx" in result.output
 
 

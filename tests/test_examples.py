@@ -11,17 +11,17 @@ from leakscan import ErrorRecord, Finding, Index, Scanner, SkippedRecord, Summar
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 EXPECTED = {
-    "Downloads/scan_0042.pdf": ("ops/port-surveillance-plan.pdf", "near-duplicate"),
+    "Downloads/scan_0042.pdf": ("ops/port-surveillance-plan.pdf", "exact-copy"),
     "Documents/creek_notes.txt": (
         "incidents/zarnapur-creek-incident-assessment.docx",
-        "near-duplicate",
+        "exact-copy",
     ),
     "Documents/letter_to_sana.docx": ("sources/informant-handling-directive.txt", "excerpt"),
     "Documents/radio_budget_draft.txt": (
         "procurement/radio-procurement-memo.docx",
         "near-duplicate",
     ),
-    "Documents/gasht_hidayat.txt": ("urdu/harbour-night-patrol-orders.docx", "near-duplicate"),
+    "Documents/gasht_hidayat.txt": ("urdu/harbour-night-patrol-orders.docx", "exact-copy"),
     # pictures of pages, read by OCR: a phone photo of the radar report's page, and the
     # Urdu jetty-passes memo scanned to a PDF with no text layer
     "Phone/Camera/IMG_20240309_181522.jpg": (
@@ -40,7 +40,7 @@ EXPECTED_IN_CHAT = {
     # the radar report, attached as a PDF under another name
     f"{CHAT_ZIP}!Velmora radar note.pdf": (
         "ops/velmora-point-radar-gap-report.pdf",
-        "near-duplicate",
+        "exact-copy",
     ),
     # a file the export left out, named like an archive document
     f"{CHAT}#L14": ("urdu/jetty-access-passes.pdf", "attachment-name"),
@@ -55,7 +55,7 @@ EXPECTED_IN_EXTRACTION = {
     # the directive's paragraph 6, pasted into a message (row 3 of WhatsApp's database)
     f"{MSGSTORE}#message=3": ("sources/informant-handling-directive.txt", "excerpt"),
     # the jetty passes the text export dropped, still on the phone's shared storage
-    RECEIVED_PDF: ("urdu/jetty-access-passes.pdf", "near-duplicate"),
+    RECEIVED_PDF: ("urdu/jetty-access-passes.pdf", "exact-copy"),
 }
 
 

@@ -173,7 +173,7 @@ def test_attachments_are_scanned_and_name_the_message_that_sent_them(
         (finding,) = findings(records)
         chat = folder / whatsapp_chat_file_name(layout, "Budget Team")
         assert finding.suspect == str(folder / name)
-        assert finding.source == "Budget memo.txt" and finding.kind == "near-duplicate"
+        assert finding.source == "Budget memo.txt" and finding.kind == "exact-copy"
         assert finding.sent_in == f"{chat}#L4"
         assert finding.sender == "Bilal Qureshi"
         assert finding.sent_at == (START + timedelta(minutes=3)).isoformat()
@@ -272,7 +272,7 @@ def test_telegram_export(tmp_path: Path, index_path: Path) -> None:
     text = found["excerpt"]
     assert text.suspect.startswith(f"{result}#L") and text.sender == "Bilal Qureshi"
     assert text.source == "Budget memo.txt"
-    attached = found["near-duplicate"]
+    attached = found["exact-copy"]
     assert attached.suspect == str(folder / "files" / "plan.docx")
     assert attached.source == "ops/harbour plan.txt"
     assert attached.sent_in is not None and attached.sent_in.startswith(f"{result}#L")

@@ -67,7 +67,7 @@ def test_eml_body_and_attachments_are_found(tmp_path: Path, index_path: Path) ->
         None,
     )
     attached = findings[f"{path}!survey draft.docx"]
-    assert attached.source == "plan.txt" and attached.kind == "near-duplicate"
+    assert attached.source == "plan.txt" and attached.kind == "exact-copy"
     assert (attached.sent_in, attached.sender, attached.sent_at) == (
         str(path),
         "Nadia <nadia@example.org>",

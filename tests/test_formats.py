@@ -86,9 +86,9 @@ def test_text_is_found_across_formats(
     assert findings[0].score >= 0.75
 
 
-def test_naskh_pdf_copy_is_a_near_duplicate(results: dict[str, list[object]]) -> None:
+def test_naskh_pdf_copy_is_an_exact_copy_of_its_text(results: dict[str, list[object]]) -> None:
     [finding] = results["naskh-typed.txt"]
-    assert isinstance(finding, Finding) and finding.kind == "near-duplicate"
+    assert isinstance(finding, Finding) and finding.kind == "exact-copy"
 
 
 def test_encrypted_pdf_is_an_error_record(results: dict[str, list[object]]) -> None:

@@ -42,6 +42,7 @@ from leakscan.imagescan import (
     PictureIndex,
     image_score,
 )
+from leakscan.index.sqlite import SCHEMA_VERSION
 from leakscan.ocr import OcrSettings
 from leakscan.records import NoteRecord
 from leakscan.report.text import TextWriter
@@ -497,7 +498,7 @@ def test_a_picture_with_text_gives_text_and_picture_findings(
         suspect.write_bytes(png(pictures.transform(image, "resize-50", 1)))
         records = list(Scanner(index).scan([suspect]))
     kinds = sorted(r.kind for r in records if isinstance(r, Finding))
-    assert kinds == ["image-near-duplicate", "near-duplicate"]
+    assert kinds == ["exact-copy", "image-near-duplicate"]
     assert {r.source for r in records if isinstance(r, Finding)} == {"network.png"}
     assert not [r for r in records if isinstance(r, NoteRecord | SkippedRecord | ErrorRecord)]
 
@@ -572,16 +573,16 @@ def test_an_index_built_before_pictures_still_opens_scans_and_migrates(tmp_path:
     (suspect / "map.jpg").write_bytes(jpeg(image, 50))
 
     records = scan(location, suspect)  # read-only: read as it is, left as it is
-    assert [f.kind for f in records if isinstance(f, Finding)] == ["near-duplicate"]
+    assert [f.kind for f in records if isinstance(f, Finding)] == ["exact-copy"]
     assert not [r for r in records if isinstance(r, ErrorRecord)]
     assert _schema(location)[0] == "1" and "image_hashes" not in _schema(location)[1]
 
     (archive / "map.png").write_bytes(png(image))
     with Index.create(location, key=KEY) as index:  # a writer migrates, then builds
-        assert _schema(location)[0] == "2"
+        assert _schema(location)[0] == str(SCHEMA_VERSION)
         report = build_index(index, [archive])
     assert (report.added, report.unchanged) == (1, 1)
     version, tables = _schema(location)
-    assert version == "2" and {"image_hashes", "image_bands"} <= tables
+    assert version == str(SCHEMA_VERSION) and {"image_hashes", "image_bands"} <= tables
     found = picture_findings(scan(location, suspect))
     assert [f.source for f in found.values()] == ["map.png"]

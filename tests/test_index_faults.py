@@ -34,10 +34,12 @@ from leakscan import (
     scan,
 )
 from leakscan.cli import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, cli
+from leakscan.fingerprint import key_id
 from leakscan.index import BUILD_COMPLETE, BUILD_RUNNING
 from leakscan.index.base import IndexBackend
 from leakscan.index.lock import lock_path_of, writer_running
 from leakscan.index.sqlite import SQLiteBackend
+from leakscan.keyfile import read_key_file
 from leakscan.records import Finding
 from tests.texts import prose, vocabulary
 
@@ -274,7 +276,8 @@ def test_creating_never_overwrites_an_existing_key(tmp_path: Path) -> None:
     Index.create(other, key=KEY).close()
     with pytest.raises(KeyMismatchError):
         Index.create(other, key=b"g" * 32)
-    assert meta(other)["key"] == KEY.hex()
+    assert meta(other)["key_id"] == key_id(KEY)
+    assert read_key_file(f"{other}.key") == KEY  # the key file was not replaced either
 
 
 # -- a build that fails or dies ------------------------------------------------

@@ -208,7 +208,9 @@ def test_english_photo_is_found_under_each_degradation(
     records: list[object], degradation: str
 ) -> None:
     [finding] = _found(records)[f"photos/english-{degradation}.jpg"]
-    assert finding.source == "memo.txt" and finding.kind == "near-duplicate"
+    assert finding.source == "memo.txt"
+    # OCR that reads every word right gives the same normalized text: an exact copy.
+    assert finding.kind in ("near-duplicate", "exact-copy")
     assert finding.containment > 0.8
     assert finding.ocr is not None and finding.ocr["engine"] == "tesseract"
     assert finding.ocr["languages"] == "eng+urd" and finding.ocr["mean_confidence"] > 60

@@ -29,15 +29,18 @@ from leakscan.errors import (
     ConfigurationError,
     KeyMismatchError,
     LeakscanIndexError,
+    MissingKeyError,
     SchemeMismatchError,
 )
-from leakscan.fingerprint import Scheme
+from leakscan.fingerprint import Scheme, key_id
 from leakscan.index import BUILD_RUNNING
 from leakscan.index.base import DocumentRecord, NewContent, to_signed_array
 from leakscan.index.portable import check_export
 from leakscan.index.transfer import export_index, export_to_file, import_index, import_into
+from leakscan.keyfile import write_key_file
 from leakscan.ocr import OcrSettings
 from tests import image_factories as pictures
+from tests.postgres_server import PostgresServer
 from tests.texts import prose, urdu_document
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -183,8 +186,10 @@ def dump(index: Index, *, alignment: bool = True) -> dict[str, Any]:
     }
 
 
-def findings(location: Path | str, folder: Path) -> list[dict[str, Any]]:
-    with Index.open(location, readonly=True) as index:
+def findings(
+    location: Path | str, folder: Path, key_file: Path | None = None
+) -> list[dict[str, Any]]:
+    with Index.open(location, key_file=key_file, readonly=True) as index:
         records = Scanner(index, ScanOptions(ocr=NO_OCR)).scan([folder])
         found = [r.to_dict() for r in records if isinstance(r, Finding)]
     return sorted(found, key=lambda f: (f["suspect"], f["source"]))
@@ -226,7 +231,7 @@ def refused(file: Path, tmp_path: Path) -> str:
         import_index(file, target, key=KEY)
     message = str(caught.value)
     assert "\n" not in message and message.startswith(str(file))
-    assert not target.exists() and not Path(f"{target}.lock").exists()
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith("new.sqlite")]
     return message
 
 
@@ -267,6 +272,27 @@ def test_sqlite_round_trip_keeps_everything_and_finds_the_same(
         ("IMG_0001.png", "maps/map.png"),
     } <= kinds
     assert not any(name == "press.txt" for name, _ in kinds)  # public text raises nothing
+
+
+def test_sqlite_to_postgresql_and_back(
+    source: Path, exported: Path, suspect: Path, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    url = server.new_database()
+    key_file = Path(f"{source}.key")
+    import_index(exported, url, key_file=key_file)
+    with Index.open(url, key_file=key_file, readonly=True) as index:
+        moved = dump(index)
+        back = io.BytesIO()
+        export_index(index, back)
+    with Index.open(source, readonly=True) as index:
+        expected = dump(index)
+    moved["meta"].pop("postgres_schema_version")
+    assert moved == expected
+    assert findings(url, suspect, key_file) == findings(source, suspect)
+    import_index(write(tmp_path, back.getvalue(), "back.lsx"), tmp_path / "back.sqlite", key=KEY)
+    with Index.open(tmp_path / "back.sqlite", readonly=True) as index:
+        assert dump(index) == expected
 
 
 def _memory_index() -> Index:
@@ -317,34 +343,6 @@ def test_memory_round_trip_into_sqlite_and_memory(tmp_path: Path) -> None:
         import_into(memory_copy, stream, str(file))
     assert dump(memory_copy) == dump(source)
     assert len(dump(memory_copy)["contents"][f"{3:064x}"][5]) == 120  # the blobs came along
-
-
-@pytest.mark.parametrize("backend", ["memory", "sqlite"])
-def test_backends_give_their_contents_back(backend: str, tmp_path: Path) -> None:
-    location = "memory://" if backend == "memory" else str(tmp_path / "c.sqlite")
-    with Index.create(location, key=KEY) as index:
-        assert list(index.backend.export_contents()) == []
-        assert index.backend.ocr_marked(["a" * 64]) == set()
-        texts = [prose(80 + n, 120) for n in range(3)]
-        for n, text in enumerate(texts):
-            index.add_text(text, path=f"t{n}.txt")
-        index.commit()
-        exported = list(index.backend.export_contents())
-        assert [i for i, _ in exported] == sorted(i for i, _ in exported)
-        for (_, content), text in zip(exported, texts, strict=True):
-            fingerprint = index.fingerprinter.fingerprint(text)
-            assert content.sha256 == hashlib.sha256(text.encode()).hexdigest()
-            assert content.hashes.tolist() == to_signed_array(fingerprint.hashes).tolist()
-            assert content.positions.tolist() == fingerprint.starts.tolist()
-            assert (content.simhash, content.n_tokens) == (
-                fingerprint.simhash,
-                fingerprint.n_tokens,
-            )
-        first = exported[0][0]
-        index.backend.add_image_hashes(first, [("full", "phash", 1)], [(2, 9, "full")])
-        index.backend.set_ocr(exported[0][1].sha256)
-        assert index.backend.image_bands([first, exported[1][0]]) == {first: [(2, 9, "full")]}
-        assert index.backend.ocr_marked([c.sha256 for _, c in exported]) == {exported[0][1].sha256}
 
 
 # -- what the file holds ---------------------------------------------------------
@@ -638,17 +636,22 @@ def _split_batch(parts: list[tuple[bytes, bytes]], at: int) -> list[tuple[bytes,
 
 def test_another_key_is_refused_before_anything_is_created(exported: Path, tmp_path: Path) -> None:
     target = tmp_path / "new.sqlite"
-    with pytest.raises(KeyMismatchError, match=r"is not the one .* was made with"):
+    with pytest.raises(KeyMismatchError, match=r"holds key id .*, not the one .* was made with"):
         import_index(exported, target, key=OTHER_KEY)
-    with pytest.raises(KeyMismatchError, match="give the key"):
+    with pytest.raises(MissingKeyError, match=r"no key file .*new.sqlite.key.*give the key file"):
         import_index(exported, target)
-    assert not target.exists()
+    assert list(tmp_path.iterdir()) == []  # no index, no lock, and above all no new key
+    wrong = tmp_path / "wrong.key"
+    write_key_file(wrong, OTHER_KEY)
+    with pytest.raises(KeyMismatchError, match=r"key file .*wrong.key \(given\) holds key id"):
+        import_index(exported, target, key_file=wrong)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["wrong.key"]
     other = tmp_path / "other.sqlite"
     Index.create(other, key=OTHER_KEY).close()
     with pytest.raises(KeyMismatchError, match="key id"):
         import_index(exported, other)
     with Index.open(other, readonly=True) as index:
-        assert index.backend.count_contents() == 0 and index.key_id != KEY.hex()
+        assert index.backend.count_contents() == 0 and index.key_id == key_id(OTHER_KEY)
 
 
 def test_another_scheme_or_index_is_refused(exported: Path, tmp_path: Path) -> None:
@@ -750,13 +753,15 @@ def leakscan(*arguments: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_the_commands_end_to_end(source: Path, tmp_path: Path) -> None:
-    done = leakscan("index", "export", "case.lsx", "--index", str(source), cwd=tmp_path)
+    field = tmp_path / "field.sqlite"  # a copy of the index without its key: exports all the same
+    field.write_bytes(source.read_bytes())
+    done = leakscan("index", "export", "case.lsx", "--index", str(field), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("exported 9 documents") and "sha256" in done.stdout
-    again = leakscan("index", "export", "case.lsx", "--index", str(source), cwd=tmp_path)
+    again = leakscan("index", "export", "case.lsx", "--index", str(field), cwd=tmp_path)
     assert again.returncode == 2 and again.stderr.count("\n") == 1
     assert "case.lsx exists: give --force" in again.stderr
-    (tmp_path / "key.hex").write_text(KEY.hex() + "\n")
+    key_file = f"{source}.key"  # made beside the index by its build
     done = leakscan(
         "index",
         "import",
@@ -764,16 +769,17 @@ def test_the_commands_end_to_end(source: Path, tmp_path: Path) -> None:
         "--index",
         "lab.sqlite",
         "--key-file",
-        "key.hex",
+        key_file,
         cwd=tmp_path,
     )
     assert done.returncode == 0, done.stderr
     assert "imported into lab.sqlite" in done.stdout and "9 documents added" in done.stdout
     with (
-        Index.open(tmp_path / "lab.sqlite", readonly=True) as lab,
+        Index.open(tmp_path / "lab.sqlite", key_file=key_file, readonly=True) as lab,
         Index.open(source, readonly=True) as index,
     ):
         assert dump(lab) == dump(index)
+    assert not (tmp_path / "lab.sqlite.key").exists()  # the key stays where it was given
     damaged = bytearray((tmp_path / "case.lsx").read_bytes())
     damaged[-100] ^= 0xFF
     (tmp_path / "bad.lsx").write_bytes(bytes(damaged))
@@ -784,7 +790,7 @@ def test_the_commands_end_to_end(source: Path, tmp_path: Path) -> None:
         "--index",
         "lab2.sqlite",
         "--key-file",
-        "key.hex",
+        key_file,
         cwd=tmp_path,
     )
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "refused" in bad.stderr

@@ -117,9 +117,9 @@ def test_findings_name_the_source_and_hash_the_evidence(index_path: Path, export
         assert finding.suspect.startswith(str(export))
     kinds = {Path(f.suspect).name: f.kind for f in findings}
     assert kinds == {
-        "copy.txt": "near-duplicate",
-        "as-word.docx": "near-duplicate",
-        "renamed.dat": "near-duplicate",
+        "copy.txt": "exact-copy",
+        "as-word.docx": "exact-copy",
+        "renamed.dat": "exact-copy",
         "letter.txt": "excerpt",
     }
 

@@ -725,7 +725,7 @@ def test_a_planted_passage_and_a_planted_file_are_found(
     assert text.app == planted.app and text.conversation == planted.conversation
     assert text.matched_tokens >= 30
     sent = found["Budget memo.txt"]
-    assert sent.suspect == planted.attachment and sent.kind == "near-duplicate"
+    assert sent.suspect == planted.attachment and sent.kind == "exact-copy"
     line = brace_line(planted.text, planted.attachment_needle, planted.indent)
     assert sent.sent_in == f"{planted.chat}#L{line}"
     assert sent.sender == planted.attachment_sender and sent.sent_at == z(6)

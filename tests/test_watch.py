@@ -275,7 +275,7 @@ def test_polling_observer_can_be_injected(setup: tuple[Path, Path]) -> None:
     shutil.copy(Path(index).parent / "archive" / "secret.txt", drop / "copy.txt")
     settle_and_stop(running, lambda: running.watcher.stats.scanned >= 1)
     [found] = findings(running.output_path)
-    assert found["kind"] == "near-duplicate"
+    assert found["kind"] == "exact-copy"
 
 
 def test_fifo_in_the_folder_is_skipped_not_opened(setup: tuple[Path, Path]) -> None:

@@ -1,16 +1,20 @@
 """The fingerprint index: scheme and key checks over a pluggable storage backend.
 
 ``Index.open`` picks the backend from the location: a plain path or
-``sqlite:///path`` is a SQLite file, ``memory://`` lives in this process.
+``sqlite:///path`` is a SQLite file, ``postgresql://…`` (or ``postgres://…``)
+a PostgreSQL database, ``memory://`` lives in this process.
 Every index records the scheme and key id it was built with; opening it with
 other parameters or another key raises instead of silently missing matches.
+The key itself is kept in a key file apart from the index (see
+:mod:`leakscan.index.keys` for where it is looked for), so a copy of the
+index alone cannot confirm guessed text.
 
 One build writes at a time: a writer (``Index.create``, ``writer=True``)
-holds an exclusive lock on ``<index>.lock`` from before the index is created
-until it is closed; scanners never take it. A build (:meth:`Index.writing`)
-marks the index ``building`` before its first change and ``complete`` after
-its last, so an index whose last build died is refused by scanners instead
-of reporting a leak "clean".
+holds an exclusive lock on ``<index>.lock`` (PostgreSQL: an advisory lock)
+from before the index is created until it is closed; scanners never take it.
+A build (:meth:`Index.writing`) marks the index ``building`` before its first
+change and ``complete`` after its last, so an index whose last build died is
+refused by scanners instead of reporting a leak "clean".
 """
 
 from __future__ import annotations
@@ -19,7 +23,6 @@ import hashlib
 import json
 import logging
 import os
-import secrets
 import time
 import unicodedata
 import uuid
@@ -28,14 +31,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .._version import __version__
+from ..align import SourceUnits, decode_alignment, encode_alignment
 from ..errors import (
     ConfigurationError,
-    KeyMismatchError,
     LeakscanIndexError,
+    MissingKeyError,
     SchemeMismatchError,
 )
 from ..fingerprint import (
@@ -57,9 +62,13 @@ from .base import (
     to_signed_array,
     to_unsigned,
 )
+from .keys import META_KEY, FoundKey, key_for_new_index, key_of_index
 from .lock import WriterLock, writer_running
 from .memory import MemoryBackend
 from .sqlite import READABLE_SCHEMA_VERSIONS, SCHEMA_VERSION, SQLiteBackend, no_index_at
+
+if TYPE_CHECKING:
+    from .pglock import AdvisoryLock
 
 __all__ = [
     "BUILD_COMPLETE",
@@ -113,6 +122,10 @@ class IndexStats:
     ocr_documents: int = 0
     #: Contents indexed by their look too (pictures: perceptual hashes).
     pictures: int = 0
+    #: The key file the key was read from (None: given as bytes, or not found).
+    key_file: str | None = None
+    #: The index still holds its key (made before key files: run ``index migrate-key``).
+    key_in_index: bool = False
 
     def to_dict(self) -> dict[str, object]:
         return dict(self.__dict__)
@@ -127,16 +140,47 @@ def _sqlite_path(location: str) -> str | None:
     return location
 
 
+_POSTGRES = ("postgresql://", "postgres://")
+
+
+def _shown(location: str) -> str:
+    """The location as messages may show it: a PostgreSQL URL without its password."""
+    if not location.startswith(_POSTGRES):
+        return location
+    from .pgconn import redact  # psycopg is imported only for PostgreSQL indexes
+
+    return redact(location)
+
+
+def _writer_lock(location: str, file: str | None) -> WriterLock | AdvisoryLock | None:
+    """The writer lock of an index: a lock file beside a SQLite file, an advisory lock
+    in a PostgreSQL database, none for an index in memory."""
+    if file is not None:
+        return WriterLock(file, name=location)
+    if location.startswith(_POSTGRES):
+        from .pglock import AdvisoryLock
+
+        return AdvisoryLock(location)
+    return None
+
+
+def _build_running(backend: IndexBackend, file: str | None) -> bool:
+    """Whether some build holds the index's writer lock now (looked at, never taken)."""
+    if file is not None:
+        return writer_running(file)
+    running = getattr(backend, "writer_running", None)
+    return bool(running()) if callable(running) else False
+
+
 def _open_backend(location: str, *, create: bool, readonly: bool) -> IndexBackend:
     if location.startswith("memory:"):
         return MemoryBackend()
     if location.startswith("sqlite:///"):
         return SQLiteBackend(location[len("sqlite:///") - 1 :], create=create, readonly=readonly)
-    if location.startswith(("postgresql:", "postgres:")):
-        raise ConfigurationError(
-            "PostgreSQL indexes are not supported by this version of leakscan; "
-            "use a SQLite index file"
-        )
+    if location.startswith(_POSTGRES):
+        from .postgres import PostgresBackend  # psycopg only for PostgreSQL indexes
+
+        return PostgresBackend(location, create=create, readonly=readonly)
     if "://" in location:
         raise ConfigurationError(f"unknown index location {location!r}: give a file path")
     return SQLiteBackend(location, create=create, readonly=readonly)
@@ -148,18 +192,23 @@ class Index:
     def __init__(
         self,
         backend: IndexBackend,
-        key: bytes,
+        key: bytes | FoundKey,
         scheme: Scheme,
         meta: dict[str, str],
         *,
         location: str | None = None,
-        lock: WriterLock | None = None,
+        lock: WriterLock | AdvisoryLock | None = None,
         readonly: bool = False,
     ):
         self.backend = backend
         self.scheme = scheme
-        self.key = key
-        self.fingerprinter = Fingerprinter(key, scheme)
+        found = key if isinstance(key, FoundKey) else FoundKey(key)
+        self._key = found.key
+        self._missing = found.missing
+        #: Where the key was read from, and whether the index itself still holds it.
+        self.key_file = found.key_file
+        self.key_in_index = found.in_index
+        self._fingerprinter = Fingerprinter(found.key, scheme) if found.key is not None else None
         self.index_id = meta["index_id"]
         self.key_id = meta["key_id"]
         self.bands = int(meta.get("simhash_bands", SIMHASH_BANDS))
@@ -169,6 +218,20 @@ class Index:
         self._builds = 0  # depth of nested writing() sessions
         self._build_commits = 0  # commits made by the running session
 
+    @property
+    def key(self) -> bytes:
+        """The fingerprint key; MissingKeyError if the index was opened without it."""
+        if self._key is None:
+            raise self._missing or MissingKeyError(f"{self.location}: opened without its key")
+        return self._key
+
+    @property
+    def fingerprinter(self) -> Fingerprinter:
+        """Fingerprints texts with this index's key and scheme (needs the key)."""
+        if self._fingerprinter is None:
+            raise self._missing or MissingKeyError(f"{self.location}: opened without its key")
+        return self._fingerprinter
+
     @classmethod
     def open(
         cls,
@@ -176,35 +239,91 @@ class Index:
         *,
         create: bool = False,
         key: bytes | None = None,
+        key_file: str | os.PathLike[str] | None = None,
         scheme: Scheme | None = None,
         readonly: bool = False,
         writer: bool = False,
         lock_timeout: float | None = None,
         on_wait: Callable[[str], None] | None = None,
         allow_incomplete: bool = False,
+        need_key: bool = True,
     ) -> Index:
         """Open an index, creating it if ``create`` and it does not exist yet.
 
-        ``key`` and ``scheme`` default to the ones the index records; given
-        explicitly, they must match it. A ``writer`` (implied by ``create``)
+        The key is ``key``, else the one in ``key_file``, else in the file
+        ``LEAKSCAN_KEY_FILE`` names, else in ``<index file>.key`` beside a
+        SQLite index; it must have the key id the index records
+        (KeyMismatchError). No key at all is a MissingKeyError, unless
+        ``need_key`` is false (then only :attr:`key` and :attr:`fingerprinter`
+        raise it: enough for stats and reports). Creating an index uses the
+        key file's key if the file exists and makes it (mode 0600) if not.
+        An index made before key files still holds its key and works, with a
+        warning to run ``leakscan index migrate-key``.
+
+        ``scheme`` defaults to the one the index records; given explicitly, it
+        must match it. A ``writer`` (implied by ``create``)
         first takes the index's writer lock, waiting up to ``lock_timeout``
         seconds (None: as long as it takes) and telling ``on_wait`` (default:
         the log) that it waits; the lock is held until :meth:`close`. Anyone
         else reads, and is refused an index whose last build did not finish
         unless ``allow_incomplete``.
         """
+        index = cls._open(
+            location,
+            create=create,
+            key=key,
+            key_file=key_file,
+            scheme=scheme,
+            readonly=readonly,
+            writer=writer,
+            lock_timeout=lock_timeout,
+            on_wait=on_wait,
+            allow_incomplete=allow_incomplete,
+            need_key=need_key,
+        )
+        if index.key_in_index and key is None:  # (workers given the key do not repeat it)
+            log.warning(
+                "%s still holds its fingerprint key: anyone with a copy of it can confirm "
+                "guessed text; run 'leakscan index migrate-key --index %s' to move the key "
+                "to a key file",
+                index.location,
+                index.location,
+            )
+        return index
+
+    @classmethod
+    def _open(
+        cls,
+        location: str | os.PathLike[str],
+        *,
+        create: bool,
+        key: bytes | None,
+        key_file: str | os.PathLike[str] | None,
+        scheme: Scheme | None,
+        readonly: bool,
+        writer: bool,
+        lock_timeout: float | None,
+        on_wait: Callable[[str], None] | None,
+        allow_incomplete: bool,
+        need_key: bool,
+    ) -> Index:
+        """:meth:`open` without the warning about a key kept in the index."""
         where = os.fspath(location)
+        location = _shown(where)  # what messages say: never a password
         writer = writer or create
         if writer and readonly:
             raise ConfigurationError("an index cannot be opened both read-only and for writing")
-        lock = None
         file = _sqlite_path(where)
-        if writer and file is not None:
-            if not create and not os.path.exists(file):
-                raise no_index_at(file)  # and no lock file left behind for it
-            lock = WriterLock(file, name=where)
+        if writer and file is not None and not create and not os.path.exists(file):
+            raise no_index_at(file)  # and no lock file left behind for it
+        lock = _writer_lock(where, file) if writer else None
+        if lock is not None:
             lock.acquire(lock_timeout, on_wait if on_wait is not None else log.warning)
+        made: FoundKey | None = None
         try:
+            if create and file is not None and not os.path.exists(file):
+                # A key that cannot be had leaves no empty index file behind.
+                made = key_for_new_index(where, file, key, key_file)
             backend = _open_backend(where, create=create, readonly=readonly)
         except BaseException:
             if lock is not None:
@@ -215,18 +334,23 @@ class Index:
             if not meta:
                 if not create:
                     raise LeakscanIndexError(f"{location} is empty: not a leakscan index")
-                meta = backend.create_meta(
-                    cls._initial_meta(key or secrets.token_bytes(32), scheme or Scheme())
-                )
-            index_key, index_scheme = cls._check(meta, key, scheme, location)
+                made = made or key_for_new_index(where, file, key, key_file)
+                assert made.key is not None
+                meta = backend.create_meta(cls._initial_meta(made.key, scheme or Scheme()))
+            index_scheme = cls._check(meta, scheme, location)
+            if made is not None and made.key is not None and key_id(made.key) == meta["key_id"]:
+                found = made
+            else:  # an existing index (or one another creator made first)
+                key = made.key if made is not None else key
+                found = key_of_index(meta, where, file, key, key_file, need_key=need_key)
             if not writer and not allow_incomplete:
-                cls._check_build(meta, where, file)
+                cls._check_build(meta, location, lambda: _build_running(backend, file))
             return cls(
                 backend,
-                index_key,
+                found,
                 index_scheme,
                 meta,
-                location=where,
+                location=location,
                 lock=lock,
                 readonly=readonly,
             )
@@ -245,33 +369,36 @@ class Index:
         location: str | os.PathLike[str] = DEFAULT_INDEX,
         *,
         key: bytes | None = None,
+        key_file: str | os.PathLike[str] | None = None,
         scheme: Scheme | None = None,
         lock_timeout: float | None = None,
         on_wait: Callable[[str], None] | None = None,
     ) -> Index:
-        """Open an index for writing, creating it if needed: holds the writer lock until closed."""
+        """Open an index for writing, creating it (and its key file, if there is none yet)
+        if needed: holds the writer lock until closed."""
         return cls.open(
             location,
             create=True,
             key=key,
+            key_file=key_file,
             scheme=scheme,
             lock_timeout=lock_timeout,
             on_wait=on_wait,
         )
 
     @staticmethod
-    def _check_build(meta: dict[str, str], location: str, file: str | None) -> None:
+    def _check_build(meta: dict[str, str], location: str, running: Callable[[], bool]) -> None:
         """Refuse to read an index whose last build did not finish: it may lack documents."""
         state = meta.get("build_state")
         if state is None or state == BUILD_COMPLETE:
             return
         started = meta.get("build_started_at", "unknown time")
-        running = file is not None and writer_running(file)
-        if running and "build_finished_at" in meta:
+        is_running = running()
+        if is_running and "build_finished_at" in meta:
             # A build over a complete index commits whole documents: all that the
             # complete build held is still there while it runs.
             return
-        if running:
+        if is_running:
             raise LeakscanIndexError(
                 f"{location}: an index build (started {started}) is running and no earlier "
                 "build of this index completed; scan when it has finished"
@@ -289,7 +416,6 @@ class Index:
             "schema_version": str(SCHEMA_VERSION),
             "scheme": json.dumps(scheme.to_dict(), sort_keys=True),
             "key_id": key_id(key),
-            "key": key.hex(),
             "index_id": str(uuid.uuid4()),
             "simhash_bands": str(SIMHASH_BANDS),
             "created_at": _now(),
@@ -297,9 +423,7 @@ class Index:
         }
 
     @staticmethod
-    def _check(
-        meta: dict[str, str], key: bytes | None, scheme: Scheme | None, location: object
-    ) -> tuple[bytes, Scheme]:
+    def _check(meta: dict[str, str], scheme: Scheme | None, location: object) -> Scheme:
         if meta.get("format") != "leakscan-index":
             raise LeakscanIndexError(f"{location} is not a leakscan index")
         # An older version opened for writing was migrated on opening; read-only, it is read
@@ -326,16 +450,9 @@ class Index:
             raise SchemeMismatchError(
                 f"{location} was built with scheme {stored.to_dict()}, not {scheme.to_dict()}"
             )
-        if key is not None and key_id(key) != meta["key_id"]:
-            raise KeyMismatchError(
-                f"the key given does not match {location} (index key id {meta['key_id']}, "
-                f"given {key_id(key)})"
-            )
-        if key is None:
-            if "key" not in meta:
-                raise KeyMismatchError(f"{location} does not hold its key: give the key")
-            key = bytes.fromhex(meta["key"])
-        return key, stored
+        if "key_id" not in meta:
+            raise LeakscanIndexError(f"{location} records no key id: not a leakscan index")
+        return stored
 
     # -- writing ---------------------------------------------------------
 
@@ -389,6 +506,8 @@ class Index:
             mtime_ns=mtime_ns,
             mime=mime,
             public=public,
+            ocr=fingerprint.ocr,
+            alignment=encode_alignment(fingerprint, self.key, sha256),
         )
 
     def add_hashes(
@@ -406,9 +525,11 @@ class Index:
         mime: str = "text/plain",
         public: bool = False,
         ocr: bool = False,
+        alignment: bytes = b"",
     ) -> int:
         """Store fingerprints (unsigned hashes, token positions) of the document at ``path``;
-        ``ocr``: its text was read by OCR."""
+        ``ocr``: its text was read by OCR; ``alignment``: its units' blob
+        (:func:`leakscan.align.encode_alignment` under this index's key)."""
         existing = self.backend.find_document(root, path)
         if existing is not None:
             self.backend.remove_document(existing.id)
@@ -422,6 +543,7 @@ class Index:
                     simhash=simhash,
                     n_tokens=n_tokens,
                     public=public,
+                    alignment=alignment,
                 ),
                 self.bands,
             )
@@ -490,8 +612,10 @@ class Index:
             raise LeakscanIndexError(f"{self.location} was opened read-only: cannot build it")
         taken = None
         file = _sqlite_path(self.location)
-        if self._lock is None and file is not None:
-            taken = WriterLock(file, name=self.location)
+        if self._lock is None:
+            # the backend's own URL: the location shown has no password
+            taken = _writer_lock(str(getattr(self.backend, "conninfo", self.location)), file)
+        if taken is not None:
             taken.acquire(lock_timeout, on_wait if on_wait is not None else log.warning)
             self._lock = taken
         try:
@@ -565,6 +689,16 @@ class Index:
     def contents(self, ids: Sequence[int]) -> dict[int, ContentRecord]:
         return self.backend.contents(ids)
 
+    def source_units(self, contents: Sequence[ContentRecord]) -> dict[int, SourceUnits]:
+        """The alignment units of these contents, by id (those stored without are absent)."""
+        blobs = self.backend.alignments([c.id for c in contents])
+        found = {}
+        for content in contents:
+            units = decode_alignment(blobs.get(content.id, b""), self.key, content.sha256)
+            if units is not None:
+                found[content.id] = units
+        return found
+
     def content_count(self) -> int:
         return self.backend.count_contents()
 
@@ -594,7 +728,7 @@ class Index:
             build_started_at=meta.get("build_started_at"),
             build_finished_at=meta.get("build_finished_at"),
             build_documents=int(documents) if documents is not None else None,
-            build_running=self._lock is not None or (file is not None and writer_running(file)),
+            build_running=self._lock is not None or _build_running(self.backend, file),
             roots=[
                 {
                     "root": root,
@@ -606,6 +740,8 @@ class Index:
             ],
             ocr_documents=self.backend.count_ocr_documents(),
             pictures=self.backend.count_pictures(),
+            key_file=self.key_file,
+            key_in_index=META_KEY in meta,
         )
 
     def roots(self) -> dict[str, dict[str, str]]:

@@ -99,8 +99,7 @@ class NewContent:
     simhash: int
     n_tokens: int
     public: bool = False
-    #: Opaque per-content alignment data, already encrypted by the Index: stored and
-    #: returned as is, never interpreted by a backend.
+    #: The content's alignment units, encrypted (:mod:`leakscan.align`); stored as is.
     alignment: bytes = b""
 
 
@@ -197,7 +196,7 @@ class IndexBackend(Protocol):
     def contents(self, ids: Sequence[int]) -> dict[int, ContentRecord]: ...
 
     def alignments(self, ids: Sequence[int]) -> dict[int, bytes]:
-        """The alignment blobs of these contents (without one: b"" or absent)."""
+        """The alignment blobs of these contents (b"" or absent: stored without one)."""
         ...
 
     def export_contents(self) -> Iterator[tuple[int, NewContent]]:

@@ -147,6 +147,9 @@ class MemoryBackend:
             found |= self._bands.get((band, value), set())
         return found
 
+    def alignments(self, ids: Sequence[int]) -> dict[int, bytes]:
+        return {i: self._contents[i][0].alignment for i in ids if i in self._contents}
+
     def contents(self, ids: Sequence[int]) -> dict[int, ContentRecord]:
         result = {}
         for content_id in ids:
@@ -167,9 +170,6 @@ class MemoryBackend:
                 tuple(root for _, root in places),
             )
         return result
-
-    def alignments(self, ids: Sequence[int]) -> dict[int, bytes]:
-        return {i: self._contents[i][0].alignment for i in ids if i in self._contents}
 
     def export_contents(self) -> Iterator[tuple[int, NewContent]]:
         for content_id in sorted(self._contents):

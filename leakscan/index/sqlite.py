@@ -18,7 +18,10 @@ Layout (schema version 2), also described in ``fingerprints/README.md``:
 * ``image_hashes(content_id, view, kind, hash)``: perceptual hashes of pictures
   (schema version 2), one row per view of the picture and hash kind;
 * ``image_bands(band, value, content_id, view)``: the 16-bit slices of each view's
-  primary hash, for multi-index look-up (see :mod:`leakscan.imagescan`).
+  primary hash, for multi-index look-up (see :mod:`leakscan.imagescan`);
+* ``contents.alignment`` (schema version 3): the content's alignment units, compressed
+  and encrypted under the index key (:mod:`leakscan.align`); NULL for contents stored
+  by an older version.
 
 Versions: a connection that may write migrates an older index in one
 transaction (:data:`_MIGRATIONS`); a read-only one reads versions
@@ -55,9 +58,9 @@ __all__ = [
     "sqlite_cause",
 ]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: Versions this code reads; older ones than SCHEMA_VERSION are migrated by writers.
-READABLE_SCHEMA_VERSIONS = (1, 2)
+READABLE_SCHEMA_VERSIONS = (1, 2, 3)
 _CHUNK = 500  # hashes per IN (...) query: far below SQLite's variable limit
 _FLUSH_ROWS = 500_000  # buffered postings written at once, in hash order
 _EXPORT_PAGE = 256  # contents read per query by export_contents
@@ -123,6 +126,9 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
             PRIMARY KEY (band, value, content_id, view)
         ) WITHOUT ROWID""",
     ),
+    # Contents stored before version 3 have no alignment units (NULL): matched as before,
+    # by fingerprint spans, until they are indexed again.
+    3: ("ALTER TABLE contents ADD COLUMN alignment BLOB",),
 }
 
 _BLOB_DTYPE = np.dtype([("hash", "<i8"), ("position", "<i4")])
@@ -194,6 +200,7 @@ class SQLiteBackend:
         self._pending: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self._pending_rows = 0
         self._pictures: bool | None = None  # whether the picture tables exist (read lazily)
+        self._alignment: bool | None = None  # whether contents have alignment units
         if not self.path.exists() and not create:
             raise no_index_at(self.path)
         try:
@@ -239,7 +246,7 @@ class SQLiteBackend:
         if stored is None:
             for version in sorted(_MIGRATIONS):
                 for statement in _MIGRATIONS[version]:
-                    self._db.execute(statement)
+                    self._apply(statement)
             return
         if stored >= SCHEMA_VERSION:
             return
@@ -249,7 +256,7 @@ class SQLiteBackend:
             for version in sorted(_MIGRATIONS):
                 if stored < version <= SCHEMA_VERSION:
                     for statement in _MIGRATIONS[version]:
-                        self._db.execute(statement)
+                        self._apply(statement)
             if stored < SCHEMA_VERSION:
                 self._db.execute(
                     "UPDATE meta SET value = ? WHERE key = 'schema_version'",
@@ -259,6 +266,14 @@ class SQLiteBackend:
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
+
+    def _apply(self, statement: str) -> None:
+        """One migration statement; a column a half-made new index already has is kept."""
+        try:
+            self._db.execute(statement)
+        except sqlite3.OperationalError as exc:
+            if "duplicate column" not in str(exc):
+                raise
 
     def _write(self) -> sqlite3.Connection:
         """The connection, inside a write transaction (committed by :meth:`commit`)."""
@@ -294,6 +309,36 @@ class SQLiteBackend:
             db.executemany("INSERT INTO meta(key, value) VALUES (?, ?)", sorted(values.items()))
         self.commit()
         return dict(self._db.execute("SELECT key, value FROM meta").fetchall())
+
+    @_mapped("scrub")
+    def erase_meta(self, keys: Sequence[str], *, wait_seconds: float = 3.0) -> None:
+        """Delete meta entries so that no copy of their values is left in the files.
+
+        SQLite leaves deleted bytes in free pages, in the unused parts of
+        pages and in the WAL: the rows are deleted with ``secure_delete``,
+        ``VACUUM`` rewrites every page, and the WAL is checkpointed and
+        truncated. Another process reading the index keeps the WAL from being
+        truncated: then this raises, and running it again later finishes it.
+        """
+        self.commit()
+        self._db.execute("PRAGMA secure_delete=ON")
+        self._write().executemany("DELETE FROM meta WHERE key = ?", [(k,) for k in keys])
+        self.commit()
+        self._db.execute("VACUUM")
+        # A truncating checkpoint waits (busy timeout) for readers to leave the WAL: a
+        # few seconds lets short scan queries pass, and a long-lived reader is reported.
+        self._db.execute(f"PRAGMA busy_timeout={int(wait_seconds * 1000)}")
+        try:
+            busy, frames, copied = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        finally:
+            self._db.execute("PRAGMA busy_timeout=60000")
+        wal = Path(f"{self.path}-wal")
+        if busy or (wal.exists() and wal.stat().st_size):
+            raise LeakscanIndexError(
+                f"another process has {self.path} open (a scan or watch?): old copies of what "
+                f"was deleted may remain in {wal} ({copied} of {frames} pages written back); "
+                "run the command again when nothing else uses the index"
+            )
 
     def _document(self, row: tuple[int, str, str, int, int, int, str]) -> DocumentRecord:
         doc_id, root, path, content_id, size, mtime_ns, mime = row
@@ -342,8 +387,8 @@ class SQLiteBackend:
         blob["hash"] = content.hashes
         blob["position"] = content.positions
         cursor = db.execute(
-            "INSERT INTO contents(sha256, n_tokens, n_fingerprints, simhash, public, fingerprints)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO contents(sha256, n_tokens, n_fingerprints, simhash, public, fingerprints,"
+            " alignment) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
                 content.sha256,
                 content.n_tokens,
@@ -351,6 +396,7 @@ class SQLiteBackend:
                 to_signed(content.simhash),
                 int(content.public),
                 blob.tobytes(),
+                content.alignment or None,
             ),
         )
         content_id = int(cursor.lastrowid or 0)
@@ -560,8 +606,23 @@ class SQLiteBackend:
 
     @_mapped("read")
     def alignments(self, ids: Sequence[int]) -> dict[int, bytes]:
-        """Alignment blobs: this schema stores none yet (issue 12 adds the column)."""
-        return {}
+        result: dict[int, bytes] = {}
+        if not self._has_alignment():
+            return result
+        for chunk in _chunks(list(ids)):
+            marks = ",".join("?" * len(chunk))
+            for content_id, blob in self._db.execute(
+                f"SELECT id, alignment FROM contents WHERE id IN ({marks})", chunk
+            ):
+                result[content_id] = bytes(blob or b"")
+        return result
+
+    def _has_alignment(self) -> bool:
+        """Whether contents have the alignment column (not in a version 2 index read as is)."""
+        if self._alignment is None:
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(contents)")}
+            self._alignment = "alignment" in columns
+        return self._alignment
 
     @_mapped("read")
     def _content_page(self, after: int) -> list[tuple[int, str, int, int, int, bytes]]:

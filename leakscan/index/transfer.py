@@ -35,12 +35,15 @@ from ..errors import (
     IndexNotFoundError,
     KeyMismatchError,
     LeakscanIndexError,
+    MissingKeyError,
     SchemeMismatchError,
 )
 from ..fingerprint import READABLE_SCHEME_VERSIONS, Scheme, key_id
+from ..keyfile import read_key_file
 from ..normalize import NORMALIZATION_VERSION
-from . import BUILD_COMPLETE, Index
+from . import BUILD_COMPLETE, Index, _sqlite_path
 from .base import DocumentRecord, IndexBackend
+from .keys import ENV_KEY_FILE, key_search
 from .portable import (
     BATCH_BYTES,
     BATCH_CONTENTS,
@@ -73,6 +76,14 @@ _NOT_EXPORTED = frozenset(
         "build_documents",
     }
 )
+
+
+def _exported(meta_key: str) -> bool:
+    """Whether an export carries this meta entry (a backend's own schema version, such as
+    ``postgres_schema_version``, belongs to that backend's storage)."""
+    return meta_key not in _NOT_EXPORTED and not meta_key.endswith("_schema_version")
+
+
 #: Meta an import never takes from a file: it is the target's own (and checked equal).
 _NOT_IMPORTED = _NOT_EXPORTED | {"key_id", "scheme", "simhash_bands"}
 
@@ -154,7 +165,7 @@ def export_index(index: Index, out: BinaryIO, *, progress: Progress | None = Non
         )
     header = ExportHeader(
         version=FORMAT_VERSION,
-        meta={k: v for k, v in meta.items() if k not in _NOT_EXPORTED},
+        meta={k: v for k, v in meta.items() if _exported(k)},
         contents=n_contents,
         documents=n_documents,
         written_at=_now(),
@@ -274,12 +285,14 @@ def export_to_file(
 
 
 def _is_index_file(index: Index, target: Path) -> bool:
+    """Whether ``target`` is one of the index's own files (SQLite's, or its key file)."""
+    own = [Path(index.key_file)] if index.key_file is not None else []
     path = getattr(index.backend, "path", None)
-    if path is None:
-        return False
-    for own in (Path(path), *(Path(f"{path}{tail}") for tail in ("-wal", "-shm", ".lock"))):
+    if path is not None:
+        own += [Path(path), *(Path(f"{path}{tail}") for tail in ("-wal", "-shm", ".lock"))]
+    for file in own:
         try:
-            if own.exists() and os.path.samefile(own, target):
+            if file.exists() and os.path.samefile(file, target):
                 return True
         except OSError:
             continue
@@ -358,7 +371,9 @@ def _plan(index: Index, header: ExportHeader, name: str) -> tuple[dict[str, str]
                     f"{facts.get('label')!r}: import into a new index"
                 )
         roots[root] = facts
-    values = {} if merged else {k: v for k, v in meta.items() if k not in _NOT_IMPORTED}
+    values = {}
+    if not merged:
+        values = {k: v for k, v in meta.items() if k not in _NOT_IMPORTED and _exported(k)}
     if theirs and not ours:
         values["image_scheme"] = theirs
     if roots:
@@ -505,52 +520,74 @@ def _opened(file: str | os.PathLike[str]) -> Iterator[BinaryIO]:
         yield stream
 
 
+def _found_key(location: str, key_file: str | os.PathLike[str] | None) -> tuple[bytes | None, str]:
+    """The key a new index at ``location`` would get, as :meth:`Index.open` looks for it
+    (a key file given, ``LEAKSCAN_KEY_FILE``, the file beside a SQLite index), and where
+    it was looked for; None when there is no such file (an import never makes a key)."""
+    path, how = key_search(location, _sqlite_path(location), key_file)
+    if path is None or not os.path.lexists(path):
+        return None, how if path is None else f"no key file {path} ({how})"
+    return read_key_file(path), f"key file {path} ({how})"
+
+
 def import_index(
     file: str | os.PathLike[str],
     location: str | os.PathLike[str],
     *,
     key: bytes | None = None,
+    key_file: str | os.PathLike[str] | None = None,
     lock_timeout: float | None = None,
     on_wait: Callable[[str], None] | None = None,
     progress: Progress | None = None,
 ) -> ImportReport:
     """Import the export ``file`` into the index at ``location``.
 
-    A new index is created with ``key``, which must be the key the export was
-    made with (its key id is checked before anything is created); an existing
-    one must hold that key (and ``key``, if given, must match it).
+    The key is ``key``, else the key file found as :meth:`Index.open` finds it
+    (``key_file``, ``LEAKSCAN_KEY_FILE``, ``<index file>.key``): its key id
+    must be the export's, checked before anything is created. A new index
+    is created only with that key (an import never makes a new one: the
+    index would be useless); an existing index must hold it.
     """
     name = os.fspath(file)
+    where = os.fspath(location)
     with _opened(file) as stream:
         if not stream.seekable():
             raise LeakscanIndexError(f"{name} cannot be read twice (a pipe?): give a file")
         log.info("checking %s", name)
         header, _ = check_export(stream, name)
-        _export_scheme(header, name)
+        scheme = _export_scheme(header, name)
         wanted = header.meta["key_id"]
+        how = "the key given"
+        if key is None:
+            key, how = _found_key(where, key_file)
         if key is not None and key_id(key) != wanted:
             raise KeyMismatchError(
-                f"the key given (key id {key_id(key)}) is not the one {name} was made with "
-                f"(key id {wanted})"
+                f"{how} holds key id {key_id(key)}, not the one {name} was made with "
+                f"(key id {wanted}): give the export's key file with --key-file FILE"
             )
-        if key is None:
-            try:
-                target = Index.open(
-                    location, writer=True, lock_timeout=lock_timeout, on_wait=on_wait
-                )
-            except IndexNotFoundError as exc:
-                raise KeyMismatchError(
-                    f"no index at {location}: to create one, give the key {name} was made "
-                    f"with (key id {wanted})"
-                ) from exc
-        else:
+        if key is not None:
             target = Index.create(
-                location,
+                where,
                 key=key,
-                scheme=_export_scheme(header, name),
+                key_file=key_file,
+                scheme=scheme,
                 lock_timeout=lock_timeout,
                 on_wait=on_wait,
             )
+        else:
+            try:  # an index that keeps its key inside, made before key files
+                target = Index.open(
+                    where,
+                    writer=True,
+                    key_file=key_file,
+                    lock_timeout=lock_timeout,
+                    on_wait=on_wait,
+                )
+            except (IndexNotFoundError, MissingKeyError) as exc:
+                raise MissingKeyError(
+                    f"cannot import {name} into {where}: {how}; give the key file the export "
+                    f"was made with (key id {wanted}) with --key-file FILE or {ENV_KEY_FILE}"
+                ) from exc
         with target:
             log.info("importing %s into %s", name, target.location)
             stream.seek(0)

@@ -106,7 +106,7 @@ def record_from_dict(data: dict[str, Any]) -> Record | None:
 
     >>> record_from_dict({"type": "error", "suspect": "a.pdf", "error": "corrupt", "x": 1})
     ErrorRecord(suspect='a.pdf', error='corrupt', suspect_sha256=None, sent_in=None)
-    >>> record_from_dict({"type": "lead", "suspect": "a.pdf"}) is None
+    >>> record_from_dict({"type": "verdict", "suspect": "a.pdf"}) is None
     True
     """
     cls = _TYPES.get(str(data.get("type")))

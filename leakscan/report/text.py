@@ -10,7 +10,15 @@ import textwrap
 from typing import TextIO
 
 from ..names import printable, printable_passage
-from ..records import ErrorRecord, ExtractionRecord, Finding, Record, SkippedRecord, Summary
+from ..records import (
+    ErrorRecord,
+    ExtractionRecord,
+    Finding,
+    LeadRecord,
+    Record,
+    SkippedRecord,
+    Summary,
+)
 
 __all__ = ["TextWriter"]
 
@@ -48,6 +56,8 @@ class TextWriter:
     def write(self, record: Record) -> None:
         if isinstance(record, Finding):
             self._finding(record)
+        elif isinstance(record, LeadRecord):
+            self._lead(record)
         elif isinstance(record, ErrorRecord):
             self._line(f"ERROR   {printable(record.suspect)}: {printable(record.error)}")
         elif isinstance(record, SkippedRecord):
@@ -105,6 +115,24 @@ class TextWriter:
             self._line(f"        spread over {len(f.messages)} messages: {lines}")
         self._sent(f)
 
+    def _lead(self, lead: LeadRecord) -> None:
+        source = printable(
+            f"{lead.source_label}/{lead.source}" if lead.source_label else lead.source
+        )
+        self._line(f"LEAD    {printable(lead.suspect)}")
+        self._line(
+            f"        {len(lead.matches)} matches of {source} add up  (score {lead.score:.2f}, "
+            f"{lead.evidence:.1f} words of evidence; {lead.below_min_score} of them below "
+            "--min-score on their own)"
+        )
+        where = ", ".join(
+            printable(m.rsplit("#", 1)[-1]) if "#" in m else printable(m) for m in lead.matches[:12]
+        )
+        more = f" and {len(lead.matches) - 12} more" if len(lead.matches) > 12 else ""
+        self._line(f"        at {where}{more}")
+        if lead.senders:
+            self._line(f"        sent by {', '.join(printable(s) for s in lead.senders)}")
+
     def _extraction(self, record: ExtractionRecord) -> None:
         facts = ", ".join(
             f"{printable(key)}: {printable(value)}"
@@ -149,6 +177,14 @@ class TextWriter:
             )
         if opened:
             self._line("; ".join(opened))
+        if s.leads:
+            self._line(f"{s.leads} leads: weak matches of one source in one item, added up")
+        if s.hidden_findings:
+            below = f" {s.min_score:g}" if s.min_score is not None else ""
+            self._line(
+                f"{s.hidden_findings} weaker matches hidden by --min-score{below} "
+                "(lower it to see them)"
+            )
         if s.skipped_by_type:
             kinds = ", ".join(
                 f"{n} {printable(kind)}" for kind, n in sorted(s.skipped_by_type.items())

@@ -1,0 +1,179 @@
+"""Exact alignment of a suspect with one source text, unit by unit.
+
+Winnowing keeps different shingles under different keys, so fingerprints can
+only *nominate* a source: which of its words a suspect shares would otherwise
+change with the key. Each indexed content therefore keeps its text as a
+sequence of alignment units (a 16-bit code per word, per letter of an
+Arabic-script word; see :attr:`leakscan.fingerprint.Fingerprint.unit_codes`),
+and a nominated source is compared with the suspect on those: every maximal
+run of equal units is found, whatever the key.
+
+The units are stored as an *alignment blob*: compressed, then XORed with a
+keystream drawn from the index key and the content's sha256 (SHAKE-256), so
+without the key the blob shows neither which words repeat nor how often. It
+is read only for the few contents a suspect nominates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import LeakscanIndexError
+from .fingerprint import MAX_LETTER_UNITS, Fingerprint
+
+__all__ = [
+    "ALIGNMENT_FORMAT",
+    "Run",
+    "SourceUnits",
+    "common_runs",
+    "decode_alignment",
+    "encode_alignment",
+]
+
+#: The first bytes of a blob: names the format, so a later one can be told apart.
+ALIGNMENT_FORMAT = b"LA1"
+_HEADER = struct.Struct("<BII")  # flags, tokens, units
+_FLAG_OCR = 1
+#: A content's units beyond this many are not aligned (a 64 MB text file; its
+#: fingerprints still match, and passages beyond it fall back to fingerprint spans).
+MAX_UNITS = 32_000_000
+#: Occurrences of one unit run followed in the other text (repetitive lists, tables).
+MAX_REPEATS = 32
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+
+
+@dataclass(frozen=True)
+class SourceUnits:
+    """A source's alignment units, read back from its blob."""
+
+    codes: np.ndarray
+    tokens: np.ndarray
+    n_tokens: int
+    #: The source text was read by OCR (misread letters break its runs).
+    ocr: bool
+
+
+@dataclass(frozen=True)
+class Run:
+    """Units ``a_start ..`` of one text equal units ``b_start ..`` of the other, ``length`` long."""
+
+    a_start: int
+    b_start: int
+    length: int
+
+
+def _keystream(key: bytes, sha256: str, size: int) -> np.ndarray:
+    seed = b"leakscan alignment\0" + key + b"\0" + sha256.encode("ascii", "replace")
+    return np.frombuffer(hashlib.shake_256(seed).digest(size), dtype=np.uint8)
+
+
+def _xor(data: bytes, key: bytes, sha256: str) -> bytes:
+    plain = np.frombuffer(data, dtype=np.uint8)
+    mixed: bytes = (plain ^ _keystream(key, sha256, len(plain))).tobytes()
+    return mixed
+
+
+def encode_alignment(fingerprint: Fingerprint, key: bytes, sha256: str) -> bytes:
+    """The blob an index keeps for a content: its units, compressed and encrypted."""
+    units = len(fingerprint.unit_codes)
+    if units > MAX_UNITS:
+        return b""
+    per_token = np.bincount(fingerprint.unit_tokens, minlength=fingerprint.n_tokens)
+    flags = _FLAG_OCR if fingerprint.ocr else 0
+    raw = (
+        _HEADER.pack(flags, fingerprint.n_tokens, units)
+        + per_token.astype(np.uint8).tobytes()
+        + fingerprint.unit_codes.astype("<u2").tobytes()
+    )
+    return ALIGNMENT_FORMAT + _xor(zlib.compress(raw, 6), key, sha256)
+
+
+def decode_alignment(blob: bytes, key: bytes, sha256: str) -> SourceUnits | None:
+    """A content's units; None for a content stored without them (an older index).
+
+    A blob that does not decode under this key is damage, not a miss: it raises.
+    """
+    if not blob:
+        return None
+    if not blob.startswith(ALIGNMENT_FORMAT):
+        raise LeakscanIndexError(f"content {sha256[:12]}: unknown alignment data format")
+    try:
+        inflater = zlib.decompressobj()
+        packed = _xor(blob[len(ALIGNMENT_FORMAT) :], key, sha256)
+        head = inflater.decompress(packed, _HEADER.size)
+        flags, n_tokens, n_units = _HEADER.unpack(head)
+        if n_units > MAX_UNITS or n_tokens > MAX_UNITS:
+            raise ValueError("sizes beyond the limit")
+        size = n_tokens + 2 * n_units
+        body = inflater.decompress(inflater.unconsumed_tail, size)
+    except (zlib.error, struct.error, ValueError) as exc:
+        raise LeakscanIndexError(
+            f"content {sha256[:12]}: alignment data is damaged or was written under another key"
+        ) from exc
+    if len(body) != size:
+        raise LeakscanIndexError(f"content {sha256[:12]}: alignment data is truncated")
+    per_token = np.frombuffer(body[:n_tokens], dtype=np.uint8)
+    codes = np.frombuffer(body[n_tokens:], dtype="<u2")
+    if int(per_token.sum(dtype=np.int64)) != n_units or (
+        len(per_token) and int(per_token.max()) > MAX_LETTER_UNITS
+    ):
+        raise LeakscanIndexError(f"content {sha256[:12]}: alignment data is inconsistent")
+    tokens = np.repeat(np.arange(n_tokens, dtype=np.int64), per_token)
+    return SourceUnits(codes, tokens, n_tokens, bool(flags & _FLAG_OCR))
+
+
+def _grams(codes: np.ndarray, m: int) -> np.ndarray:
+    """A 64-bit hash of every ``m`` consecutive codes (equal runs give equal hashes)."""
+    n = len(codes) - m + 1
+    if n <= 0:
+        return np.empty(0, np.uint64)
+    spread = (codes.astype(np.uint64) + np.uint64(1)) * _MIX
+    spread ^= spread >> np.uint64(29)
+    acc = spread[:n].copy()
+    for i in range(1, m):
+        acc *= _MIX
+        acc += spread[i : i + n]
+    return acc
+
+
+def common_runs(a: np.ndarray, b: np.ndarray, m: int) -> list[Run]:
+    """Every maximal run of at least ``m`` equal codes shared by ``a`` and ``b``.
+
+    Runs are found on every diagonal (a repeated passage gives one run per
+    repeat, up to :data:`MAX_REPEATS` per place in ``a``), in the order of
+    ``a_start``, then ``b_start``.
+    """
+    grams_a, grams_b = _grams(a, m), _grams(b, m)
+    if not len(grams_a) or not len(grams_b):
+        return []
+    order = np.argsort(grams_b, kind="stable")
+    sorted_b = grams_b[order]
+    low = np.searchsorted(sorted_b, grams_a, "left")
+    high = np.searchsorted(sorted_b, grams_a, "right")
+    counts = np.minimum(high - low, MAX_REPEATS)
+    total = int(counts.sum())
+    if total == 0:
+        return []
+    at_a = np.repeat(np.arange(len(grams_a), dtype=np.int64), counts)
+    offsets = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+    at_b = order[np.repeat(low, counts) + offsets].astype(np.int64)
+    diagonal = at_b - at_a
+    by_diagonal = np.lexsort((at_a, diagonal))
+    at_a, diagonal = at_a[by_diagonal], diagonal[by_diagonal]
+    breaks = np.r_[True, (diagonal[1:] != diagonal[:-1]) | (at_a[1:] != at_a[:-1] + 1)]
+    firsts = np.flatnonzero(breaks)
+    lasts = np.r_[firsts[1:] - 1, len(at_a) - 1]
+    starts_a = at_a[firsts]
+    lengths = at_a[lasts] - starts_a + m
+    starts_b = starts_a + diagonal[firsts]
+    runs = [
+        Run(int(x), int(y), int(n))
+        for x, y, n in zip(starts_a.tolist(), starts_b.tolist(), lengths.tolist(), strict=True)
+    ]
+    runs.sort(key=lambda r: (r.a_start, r.b_start))
+    return runs

@@ -1,0 +1,366 @@
+"""One contract for every index backend: the same assertions against memory, SQLite and a
+real PostgreSQL server (a throwaway cluster, ``tests/postgres_server.py``).
+
+Texts are invented words (``tests.texts``); frequencies are checked against counts made
+here from the fingerprints themselves, not against another backend.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from leakscan import Scanner
+from leakscan.index import BUILD_COMPLETE, BUILD_RUNNING, Index
+from leakscan.index.base import DocumentRecord, NewContent, to_signed, to_signed_array
+from leakscan.records import Finding
+from tests.postgres_server import PostgresServer
+from tests.texts import prose
+
+KEY = b"c" * 32
+SHARED = prose(1, 60)  # a letterhead every document of a family carries
+
+
+def family(n: int) -> str:
+    """A document of the family: the shared text and its own."""
+    return f"{SHARED} {prose(100 + n, 150)}"
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgresql"])
+def location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "memory":
+        return "memory://"
+    if request.param == "sqlite":
+        return str(tmp_path / "index.sqlite")
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    return server.new_database()
+
+
+@pytest.fixture
+def index(location: str) -> Iterator[Index]:
+    with Index.create(location, key=KEY) as opened:
+        yield opened
+
+
+def expected_frequencies(index: Index, texts: list[str]) -> Counter[int]:
+    """Contents holding each (unsigned) fingerprint, counted here from the texts."""
+    counts: Counter[int] = Counter()
+    for text in dict.fromkeys(texts):  # one content per distinct text
+        counts.update(set(index.fingerprinter.fingerprint(text).hashes.tolist()))
+    return counts
+
+
+def all_hashes(index: Index, texts: list[str]) -> list[int]:
+    found: set[int] = set()
+    for text in texts:
+        found.update(index.fingerprinter.fingerprint(text).hashes.tolist())
+    return sorted(found)
+
+
+class TestIndexContract:
+    def test_documents_and_contents_round_trip(self, index: Index) -> None:
+        first = index.add_text(family(1), path="memos/Budget_2026.txt", root="/a")
+        index.add_text(family(1), path="copies/budget_2026.TXT", root="/b")
+        index.add_text(family(2), path="x.zip!inner/100%.txt", root="/a")
+        index.add_text(family(3), path="x.zip2", root="/a")
+        index.commit()
+        document = index.find_document("memos/Budget_2026.txt", "/a")
+        assert document is not None and document.id == first
+        assert index.find_document("memos/Budget_2026.txt", "/b") is None
+        assert [d.path for d in index.documents("/a")] == [
+            "memos/Budget_2026.txt",
+            "x.zip!inner/100%.txt",
+            "x.zip2",
+        ]
+        assert [(d.root, d.path) for d in index.documents()] == [
+            ("/a", "memos/Budget_2026.txt"),
+            ("/a", "x.zip!inner/100%.txt"),
+            ("/a", "x.zip2"),
+            ("/b", "copies/budget_2026.TXT"),
+        ]
+        below = index.backend.documents_below("/a", "x.zip!")
+        assert [d.path for d in below] == ["x.zip!inner/100%.txt"]
+        assert index.backend.documents_below("/a", "x.zip!inner/100_") == []
+        named = index.documents_named("BUDGET_2026.txt")
+        assert {(d.root, d.path) for d in named} == {
+            ("/a", "memos/Budget_2026.txt"),
+            ("/b", "copies/budget_2026.TXT"),
+        }
+        assert index.documents_named("Budget%2026.txt") == []
+        record = index.contents([document.content_id])[document.content_id]
+        assert record.paths == ("copies/budget_2026.TXT", "memos/Budget_2026.txt")
+        assert record.roots == ("/b", "/a")
+        assert record.sha256 == hashlib.sha256(family(1).encode()).hexdigest()
+        fingerprint = index.fingerprinter.fingerprint(family(1))
+        assert record.simhash == fingerprint.simhash
+        assert record.n_fingerprints == len(fingerprint.hashes)
+        assert index.backend.find_content(record.sha256) == document.content_id
+        assert index.backend.find_content("0" * 64) is None
+        assert index.contents([987654]) == {}
+        stats = index.stats()
+        assert (stats.documents, stats.contents) == (4, 3)
+        assert index.content_count() == 3
+
+    def test_frequencies_stay_exact_through_add_replace_and_remove(self, index: Index) -> None:
+        texts = {f"d{n}.txt": family(n) for n in range(5)}
+        texts["again.txt"] = family(0)  # the same content twice counts once
+        for path, text in texts.items():
+            index.add_text(text, path=path)
+        index.commit()
+        hashes = all_hashes(index, [*texts.values(), family(9)])
+        assert index.frequencies(hashes) == expected_frequencies(index, list(texts.values()))
+        assert max(index.frequencies(hashes).values()) == 5  # the letterhead's fingerprints
+
+        index.add_text(family(9), path="d1.txt")  # replaced: family(1) leaves the index
+        assert index.remove("d2.txt")
+        assert index.remove("d0.txt")  # family(0) stays: again.txt holds it
+        assert not index.remove("d0.txt")
+        index.commit()
+        texts.update({"d1.txt": family(9)})
+        del texts["d2.txt"], texts["d0.txt"]
+        assert index.frequencies(hashes) == expected_frequencies(index, list(texts.values()))
+        only_removed = set(index.fingerprinter.fingerprint(family(2)).hashes.tolist()) - set(
+            all_hashes(index, list(texts.values()))
+        )
+        assert only_removed and not index.frequencies(sorted(only_removed))
+        assert not index.postings(sorted(only_removed))
+        for path in list(texts):
+            index.remove(path)
+        index.commit()
+        assert index.frequencies(hashes) == {}
+        assert index.stats().fingerprints == 0 and index.content_count() == 0
+
+    def test_postings_with_and_without_a_content_filter(self, index: Index) -> None:
+        index.add_text(family(1), path="a.txt")
+        index.add_text(family(2), path="b.txt")
+        index.commit()
+        a, b = index.find_document("a.txt"), index.find_document("b.txt")
+        assert a is not None and b is not None
+        fingerprint = index.fingerprinter.fingerprint(family(1))
+        expected = set(zip(fingerprint.hashes.tolist(), fingerprint.starts.tolist(), strict=True))
+        shared = set(index.fingerprinter.fingerprint(SHARED).hashes.tolist())
+        postings = index.postings(fingerprint.hashes.tolist())
+        assert {(p.hash, p.position) for p in postings if p.content_id == a.content_id} == expected
+        assert {p.content_id for p in postings} == {a.content_id, b.content_id}
+        assert {p.hash for p in postings if p.content_id == b.content_id} <= shared
+        only_b = index.postings(fingerprint.hashes.tolist(), [b.content_id])
+        assert only_b and {p.content_id for p in only_b} == {b.content_id}
+        assert index.postings(fingerprint.hashes.tolist(), []) == []
+        assert index.postings([]) == []
+        assert index.postings([12345, 2**64 - 1]) == []
+
+    def test_extreme_hashes_keep_their_bits(self, index: Index) -> None:
+        hashes = np.array([0, 1, 2**63 - 1, 2**63, 2**64 - 1], dtype=np.uint64)
+        index.add_hashes(hashes, np.arange(5), 2**64 - 1, 5, path="edge.txt", sha256="e" * 64)
+        index.commit()
+        found = index.postings(hashes.tolist())
+        assert sorted((p.hash, p.position) for p in found) == list(
+            zip(hashes.tolist(), range(5), strict=True)
+        )
+        assert index.frequencies(hashes.tolist()) == dict.fromkeys(hashes.tolist(), 1)
+        document = index.find_document("edge.txt")
+        assert document is not None
+        assert index.contents([document.content_id])[document.content_id].simhash == 2**64 - 1
+        assert document.content_id in index.near_duplicates(2**64 - 1)
+
+    def test_simhash_bands_find_near_duplicates(self, index: Index) -> None:
+        index.add_text(family(1), path="memo.txt")
+        index.commit()
+        simhash = index.fingerprinter.fingerprint(family(1)).simhash
+        document = index.find_document("memo.txt")
+        assert document is not None
+        assert document.content_id in index.near_duplicates(simhash ^ 0b1011)  # three bits off
+        assert document.content_id not in index.near_duplicates(~simhash & (2**64 - 1))
+        index.remove("memo.txt")
+        index.commit()
+        assert index.near_duplicates(simhash) == set()
+
+    def test_pictures(self, index: Index) -> None:
+        content_id = index.backend.add_content(
+            NewContent("p" * 64, np.array([], dtype=np.int64), np.array([], dtype=np.int64), 0, 0),
+            index.bands,
+        )
+        index.backend.add_document(DocumentRecord("/a", "map.png", content_id, 10, 0, "image/png"))
+        rows = [
+            ("whole", "phash", to_signed(2**64 - 5)),
+            ("whole", "dhash", 7),
+            ("left", "phash", 9),
+        ]
+        bands = [(0, 0xFFFB, "whole"), (1, 0xFFFF, "whole"), (0, 9, "left")]
+        index.backend.add_image_hashes(content_id, rows, bands)
+        index.backend.add_image_hashes(content_id, rows[:1], bands[:1])  # kept once
+        index.commit()
+        assert sorted(index.backend.image_hashes([content_id])[content_id]) == sorted(rows)
+        assert index.backend.image_hashes([content_id + 99]) == {}
+        found = set(index.backend.image_candidates([(0, [0xFFFB, 1234])]))
+        assert found == {
+            (content_id, "whole", "phash", rows[0][2]),
+            (content_id, "whole", "dhash", 7),
+        }
+        assert {c[1] for c in index.backend.image_candidates([(0, [9]), (1, [0xFFFF])])} == {
+            "left",
+            "whole",
+        }
+        assert index.backend.image_candidates([(2, [0xFFFB])]) == []
+        assert index.backend.count_pictures() == 1
+        assert index.stats().pictures == 1
+        assert index.remove("map.png", "/a")
+        index.commit()
+        assert index.backend.image_hashes([content_id]) == {}
+        assert index.backend.image_candidates([(0, [0xFFFB])]) == []
+        assert index.backend.count_pictures() == 0
+
+    def test_ocr_marks(self, index: Index) -> None:
+        fingerprint = index.fingerprinter.fingerprint(family(4))
+        for path in ("scan.png", "scan-copy.png"):
+            index.add_hashes(
+                fingerprint.hashes,
+                fingerprint.starts,
+                fingerprint.simhash,
+                fingerprint.n_tokens,
+                path=path,
+                sha256="a" * 64,
+                ocr=True,
+            )
+        index.add_text(family(5), path="typed.txt")
+        index.commit()
+        assert index.backend.count_ocr_documents() == 2
+        assert index.stats().ocr_documents == 2
+        index.remove("scan.png")
+        index.remove("scan-copy.png")
+        index.commit()
+        assert index.backend.count_ocr_documents() == 0
+        index.add_hashes(  # the same content again, not read by OCR this time
+            fingerprint.hashes,
+            fingerprint.starts,
+            fingerprint.simhash,
+            fingerprint.n_tokens,
+            path="typed-again.txt",
+            sha256="a" * 64,
+        )
+        index.commit()
+        assert index.backend.count_ocr_documents() == 0
+
+    def test_everything_stored_comes_back_for_export(self, index: Index) -> None:
+        assert list(index.backend.export_contents()) == []
+        assert index.backend.ocr_marked(["a" * 64]) == set()
+        texts = [family(n) for n in range(3)]
+        for n, text in enumerate(texts):
+            index.add_text(text, path=f"t{n}.txt")
+        extreme = NewContent(
+            "e" * 64,
+            np.array([-(2**63), 2**63 - 1, 0], dtype=np.int64),
+            np.array([0, 7, 2**31 - 1], dtype=np.int64),
+            2**64 - 1,
+            3,
+            public=True,
+            alignment=b"\x00\xffunits",
+        )
+        extreme_id = index.backend.add_content(extreme, index.bands)
+        index.backend.add_document(DocumentRecord("/a", "e.txt", extreme_id, 3, 0, "text/plain"))
+        index.commit()
+        exported = list(index.backend.export_contents())
+        assert [i for i, _ in exported] == sorted(i for i, _ in exported)
+        for (_, content), text in zip(exported, texts, strict=False):
+            fingerprint = index.fingerprinter.fingerprint(text)
+            assert content.sha256 == hashlib.sha256(text.encode()).hexdigest()
+            assert content.hashes.tolist() == to_signed_array(fingerprint.hashes).tolist()
+            assert content.positions.tolist() == fingerprint.starts.tolist()
+            assert (content.simhash, content.n_tokens) == (
+                fingerprint.simhash,
+                fingerprint.n_tokens,
+            )
+            assert not content.public
+        last_id, last = exported[-1]
+        assert last_id == extreme_id and last.sha256 == extreme.sha256
+        assert last.hashes.tolist() == extreme.hashes.tolist()
+        assert last.positions.tolist() == extreme.positions.tolist()
+        assert (last.simhash, last.n_tokens, last.public) == (2**64 - 1, 3, True)
+        assert last.alignment == extreme.alignment
+        first_id, first = exported[0]
+        bands = [(2, 9, "full"), (0, 65535, "full"), (1, 3, "inner")]
+        index.backend.add_image_hashes(first_id, [("full", "phash", 1)], bands)
+        index.backend.set_ocr(first.sha256)
+        index.commit()
+        found = index.backend.image_bands([first_id, exported[1][0]])
+        assert list(found) == [first_id] and sorted(found[first_id]) == sorted(bands)
+        shas = [c.sha256 for _, c in exported]
+        assert index.backend.ocr_marked(shas) == {first.sha256}
+
+    def test_meta_is_created_once(self, index: Index) -> None:
+        meta = index.backend.read_meta()
+        assert meta["key_id"] == index.key_id and meta["format"] == "leakscan-index"
+        assert index.backend.create_meta({"format": "other", "key": "00"}) == meta
+        index.backend.write_meta({"note": "one", "key_id": index.key_id})
+        index.backend.write_meta({"note": "two"})
+        index.commit()
+        assert index.backend.read_meta() == {**meta, "note": "two"}
+
+    def test_build_states_through_writing(self, index: Index) -> None:
+        assert index.stats().build_state is None
+        with index.writing():
+            index.add_text(family(1), path="one.txt")
+            with index.writing():  # nested: part of the outer build
+                index.add_text(family(2), path="two.txt")
+            assert index.backend.read_meta()["build_state"] == BUILD_RUNNING
+        stats = index.stats()
+        assert (stats.build_state, stats.build_documents) == (BUILD_COMPLETE, 2)
+        assert stats.build_started_at and stats.build_finished_at
+        rolls_back = index.backend.rollback()  # nothing pending: only says what it can do
+        with pytest.raises(RuntimeError, match="stopped"), index.writing():
+            index.add_text(family(3), path="three.txt")
+            raise RuntimeError("stopped")
+        if rolls_back:  # the failed build is undone: the index is as it was before it
+            assert index.find_document("three.txt") is None
+            assert index.stats().build_state == BUILD_COMPLETE
+        else:  # its changes stay: the index is marked incomplete
+            assert index.find_document("three.txt") is not None
+            assert index.stats().build_state == BUILD_RUNNING
+        assert index.find_document("two.txt") is not None
+
+    def test_rollback_drops_what_was_not_committed(self, index: Index) -> None:
+        index.add_text(family(1), path="kept.txt")
+        index.commit()
+        index.add_text(family(2), path="dropped.txt")
+        index.remove("kept.txt")
+        hashes = all_hashes(index, [family(1), family(2)])
+        if index.backend.rollback():
+            assert index.find_document("dropped.txt") is None
+            assert index.find_document("kept.txt") is not None
+            assert index.frequencies(hashes) == expected_frequencies(index, [family(1)])
+            assert index.stats().documents == 1
+        else:
+            assert index.find_document("dropped.txt") is not None
+            assert index.frequencies(hashes) == expected_frequencies(index, [family(2)])
+
+    def test_alignment_data_is_stored_as_given(self, index: Index) -> None:
+        blob = bytes(range(256)) * 3
+        with_data = index.backend.add_content(
+            NewContent("b" * 64, to_signed_array([5, 6]), np.array([0, 1]), 3, 2, alignment=blob),
+            index.bands,
+        )
+        without = index.backend.add_content(
+            NewContent("c" * 64, to_signed_array([7]), np.array([0]), 4, 1), index.bands
+        )
+        index.commit()
+        found = index.backend.alignments([with_data, without, 424242])
+        assert found[with_data] == blob
+        assert found.get(without, b"") == b""
+        assert 424242 not in found
+
+    def test_a_scan_finds_an_excerpt(self, index: Index) -> None:
+        index.add_text(family(1), path="memo.txt", root="/archive")
+        index.add_text(family(2), path="other.txt", root="/archive")
+        index.commit()
+        words = family(1).split()
+        excerpt = " ".join(words[70:170])
+        findings = Scanner(index).scan_text(f"{prose(900, 40)} {excerpt} {prose(901, 40)}")
+        sources = {f.source for f in findings if isinstance(f, Finding)}
+        assert sources == {"memo.txt"}
+        assert all(f.kind in {"excerpt", "near-duplicate"} for f in findings)
+        assert Scanner(index).scan_text(prose(902, 200)) == []
