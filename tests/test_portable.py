@@ -138,7 +138,7 @@ def suspect(tmp_path_factory: pytest.TempPathFactory) -> Path:
 # -- helpers -----------------------------------------------------------------
 
 
-def dump(index: Index, *, alignment: bool = True) -> dict[str, Any]:
+def dump(index: Index) -> dict[str, Any]:
     """Everything the index holds, read through the backend protocol, free of ids."""
     backend = index.backend
     contents = dict(backend.export_contents())
@@ -159,7 +159,7 @@ def dump(index: Index, *, alignment: bool = True) -> dict[str, Any]:
                 c.public,
                 c.hashes.tolist(),
                 c.positions.tolist(),
-                blobs.get(i, b"") if alignment else None,
+                blobs.get(i, b""),
             )
             for i, c in contents.items()
         },
@@ -262,6 +262,7 @@ def test_sqlite_round_trip_keeps_everything_and_finds_the_same(
     assert report.contents_added == len(old["contents"]) == 8  # m1 and its copy share one
     assert len(old["pictures"]) == 2 and old["ocr_documents"] == 1 and len(old["roots"]) == 2
     assert any(public for _, _, public, *_ in old["contents"].values())
+    assert all(blob for n_tokens, *_, blob in old["contents"].values() if n_tokens)
     found = findings(source, suspect)
     assert findings(target, suspect) == found
     kinds = {(f["suspect"].rsplit("/", 1)[-1], f["source"].replace(" copy", "")) for f in found}
@@ -336,8 +337,7 @@ def test_memory_round_trip_into_sqlite_and_memory(tmp_path: Path) -> None:
     file = write(tmp_path, data.getvalue(), "memory.lsx")
     import_index(file, tmp_path / "m.sqlite", key=KEY)
     with Index.open(tmp_path / "m.sqlite", readonly=True) as sqlite_copy:
-        # this schema stores no alignment blobs yet: everything else is there
-        assert dump(sqlite_copy, alignment=False) == dump(source, alignment=False)
+        assert dump(sqlite_copy) == dump(source)
     memory_copy = Index.open("memory://", create=True, key=KEY)
     with file.open("rb") as stream:
         import_into(memory_copy, stream, str(file))
