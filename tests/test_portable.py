@@ -530,6 +530,16 @@ def test_hostile_frames_are_refused_without_allocating(
     assert "its end frame says" in refused(
         write(tmp_path, reassemble(magic, wrong_counts)), tmp_path
     )
+    for entry, value, expected in (
+        ("scheme", "[" * 100_000, "fingerprint scheme is unreadable"),
+        ("scheme", '{"version": 99}', "fingerprint scheme is unreadable"),
+        ("roots", '{"/archive": 1}', "archive roots are unreadable"),
+        ("image_scheme", "{", "picture scheme is unreadable"),
+    ):
+        header_json = json.loads(parts[0][1])
+        header_json["meta"][entry] = value
+        changed = [(b"H", json.dumps(header_json).encode()), *parts[1:]]
+        assert expected in refused(write(tmp_path, reassemble(magic, changed)), tmp_path)
     with_key = json.loads(parts[0][1])
     with_key["meta"]["key"] = KEY.hex()
     keyed = [(b"H", json.dumps(with_key).encode()), *parts[1:]]

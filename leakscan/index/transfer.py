@@ -302,12 +302,24 @@ def _is_index_file(index: Index, target: Path) -> bool:
 # -- import --------------------------------------------------------------
 
 
+def _meta_json(raw: str, what: str, where: str) -> object:
+    """A meta entry's JSON; damaged JSON (in a file: hostile) is one line."""
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise LeakscanIndexError(
+            f"{where}: its {what} is unreadable ({type(exc).__name__})"
+        ) from exc
+
+
 def _export_scheme(header: ExportHeader, name: str) -> Scheme:
     """The export's fingerprint scheme, if this leakscan can use it."""
+    raw = _meta_json(header.meta["scheme"], "fingerprint scheme", name)
     try:
-        raw = json.loads(header.meta["scheme"])
+        if not isinstance(raw, dict):
+            raise TypeError("not a table of parameters")
         scheme = Scheme.from_dict(raw)
-    except (ValueError, TypeError, LeakscanIndexError, ConfigurationError) as exc:
+    except (TypeError, ConfigurationError) as exc:
         raise LeakscanIndexError(f"{name}: its fingerprint scheme is unreadable ({exc})") from exc
     if scheme.version not in READABLE_SCHEME_VERSIONS:
         raise SchemeMismatchError(
@@ -322,11 +334,20 @@ def _export_scheme(header: ExportHeader, name: str) -> Scheme:
     return scheme
 
 
+def _check_header(header: ExportHeader, name: str) -> Scheme:
+    """What the file says of its index, checked before any index is opened or created:
+    its scheme is usable, its meta's JSON entries are sound. Returns the scheme."""
+    scheme = _export_scheme(header, name)
+    _roots(header.meta.get("roots"), name)
+    if header.meta.get("image_scheme"):
+        _meta_json(header.meta["image_scheme"], "picture scheme", name)
+    if not header.meta.get("simhash_bands", "4").isdigit():
+        raise LeakscanIndexError(f"{name}: its simhash band count is unreadable")
+    return scheme
+
+
 def _roots(raw: str | None, where: str) -> dict[str, dict[str, str]]:
-    try:
-        roots = json.loads(raw) if raw else {}
-    except ValueError:
-        roots = None
+    roots = _meta_json(raw, "archive roots", where) if raw else {}
     if not isinstance(roots, dict) or not all(isinstance(v, dict) for v in roots.values()):
         raise LeakscanIndexError(f"{where}: its archive roots are unreadable")
     return roots
@@ -336,7 +357,7 @@ def _plan(index: Index, header: ExportHeader, name: str) -> tuple[dict[str, str]
     """The meta to write into ``index`` and whether this is a merge, or a refusal:
     every check that can refuse runs before the import writes anything."""
     meta = header.meta
-    scheme = _export_scheme(header, name)
+    scheme = _check_header(header, name)
     where = index.location
     if meta["key_id"] != index.key_id:
         raise KeyMismatchError(
@@ -357,7 +378,8 @@ def _plan(index: Index, header: ExportHeader, name: str) -> tuple[dict[str, str]
             f"(id {meta['index_id']}): import into a new index"
         )
     theirs, ours = meta.get("image_scheme"), target.get("image_scheme")
-    if theirs and ours and json.loads(theirs) != json.loads(ours):
+    their_pictures = _meta_json(theirs, "picture scheme", name) if theirs else None
+    if theirs and ours and their_pictures != _meta_json(ours, "picture scheme", where):
         raise SchemeMismatchError(
             f"{name}'s pictures were hashed with {theirs}, {where}'s with {ours}: "
             "import into a new index"
@@ -555,7 +577,7 @@ def import_index(
             raise LeakscanIndexError(f"{name} cannot be read twice (a pipe?): give a file")
         log.info("checking %s", name)
         header, _ = check_export(stream, name)
-        scheme = _export_scheme(header, name)
+        scheme = _check_header(header, name)
         wanted = header.meta["key_id"]
         how = "the key given"
         if key is None:
