@@ -69,9 +69,9 @@ def _one_line(progress: _Progress) -> Iterator[None]:
 def export_command(file: str, index_location: str, key_file: str | None, force: bool) -> None:
     """Write the index to FILE, to carry it to another machine or backend (`index import`).
 
-    FILE holds what the index holds (fingerprints, token positions, picture
-    hashes, document paths, sizes and times, the key id and scheme), ends with
-    a SHA-256 checksum, and holds no document text and never the key: the key
+    FILE holds what the index holds (fingerprints, token positions, encrypted
+    alignment units, picture hashes, document paths, sizes and times, the key
+    id and scheme), ends with a SHA-256 checksum, and holds no document text and never the key: the key
     travels separately (no key is needed to export). An index whose last build
     did not complete is refused.
     """
