@@ -71,9 +71,9 @@ def export_command(file: str, index_location: str, key_file: str | None, force: 
 
     FILE holds what the index holds (fingerprints, token positions, encrypted
     alignment units, picture hashes, document paths, sizes and times, the key
-    id and scheme), ends with a SHA-256 checksum, and holds no document text and never the key: the key
-    travels separately (no key is needed to export). An index whose last build
-    did not complete is refused.
+    id and scheme), ends with a SHA-256 checksum, and holds no document text
+    and never the key: the key travels separately (no key is needed to
+    export). An index whose last build did not complete is refused.
     """
     from .index import Index
     from .index.transfer import export_to_file
