@@ -261,7 +261,12 @@ def index_stats(index_location: str, key_file: str | None) -> None:
             index_location, key_file=key_file, readonly=True, allow_incomplete=True, need_key=False
         ) as index,
     ):
-        click.echo(json.dumps(index.stats().to_dict(), indent=2))
+        from .match import common_cutoff
+
+        cutoff = common_cutoff(index.content_count())
+        stats = index.stats(boilerplate=10, cutoff=cutoff).to_dict()
+        stats["common_cutoff"] = cutoff
+        click.echo(json.dumps(stats, indent=2))
 
 
 _SCAN_SECTIONS = {

@@ -252,3 +252,17 @@ def test_urdu_prose_excerpt_keys_agree() -> None:
             index.add_text(urdu_prose(32, 300), path="v.txt")
             results.append(verdict(findings(index, urdu_prose(33, 40) + " " + excerpt, 0.0)))
     assert results[0] == results[1] == results[2] and results[0]
+
+
+def test_index_stats_show_boilerplate_and_public_documents(tmp_path: object) -> None:
+    with Index.open("memory://", create=True, key=b"b" * 32) as index:
+        for n in range(4):
+            index.add_text(LETTERHEAD + "\n\n" + prose(950 + n, 200), path=f"memo{n}.txt")
+        index.add_text("A public notice about the harbour dredging in May.", path="p", public=True)
+        stats = index.stats(boilerplate=3, cutoff=3)
+        assert stats.public_documents == 1
+        assert len(stats.boilerplate) == 3
+        top = stats.boilerplate[0]
+        assert top["contents"] == 4 and top["ignored"] is True
+        assert top["documents"] == [f"memo{n}.txt" for n in range(4)]
+        assert index.stats().boilerplate == []  # only when asked for
