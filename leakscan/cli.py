@@ -581,7 +581,7 @@ class _ScanProgress:
 @click.option(
     "--on-finding",
     metavar="CMD",
-    help="Shell command run for each finding, the finding as JSON on its stdin.",
+    help="Shell command run for each finding and lead, its record as JSON on its stdin.",
 )
 @click.option(
     "--jobs",
@@ -673,7 +673,7 @@ def watch_command(
                 watcher.close()
             click.echo(
                 f"stopped: {stats.scanned} scanned, {stats.already_seen} already seen, "
-                f"{stats.findings} findings",
+                f"{stats.findings} findings, {stats.leads} leads",
                 err=True,
             )
     finally:
