@@ -288,6 +288,7 @@ def _export(tmp_path: Path) -> Path:
         ("Omar Sheikh", " ".join(words[2][:8])),
         ("Nadia Karim", "what else"),
         ("Omar Sheikh", " ".join(words[3][:8])),
+        ("Nadia Karim", STOCK),  # stock text of every memo: no finding
     ]
     messages = [
         WaMessage(start + timedelta(minutes=n), sender, text)
@@ -296,6 +297,8 @@ def _export(tmp_path: Path) -> Path:
     write_whatsapp_export(export / "chat", messages)
     (export / "copy.txt").write_text(ARCHIVE["ops/patrol-memo.txt"], encoding="utf-8")
     (export / "note.txt").write_text("نوٹ: " + LEAK_UR, encoding="utf-8")
+    circular = LETTERHEAD + "\n\n" + STOCK + "\n\nThe canteen is closed on Friday for cleaning."
+    (export / "circular.txt").write_text(circular, encoding="utf-8")
     return export
 
 
@@ -356,5 +359,9 @@ def test_findings_and_leads_are_the_same_under_any_key_and_any_jobs(tmp_path: Pa
         "L6",
         "L8",
     ]
-    assert summaries[0].leads == 1 and summaries[0].hidden_findings == 0
+    # the stock message and the circular match weakly: hidden, and counted
+    assert summaries[0].leads == 1 and summaries[0].hidden_findings == 2
+    assert summaries[1].hidden_findings == 2
     assert summaries[0].min_score == 0.5
+    suspects = {str(row[0]) for row in outcomes[0]}
+    assert not any(s.endswith(("circular.txt", "#L9")) for s in suspects), suspects
