@@ -235,7 +235,12 @@ def index_stats(index_location: str, key_file: str | None) -> None:
             index_location, key_file=key_file, readonly=True, allow_incomplete=True, need_key=False
         ) as index,
     ):
-        click.echo(json.dumps(index.stats().to_dict(), indent=2))
+        from .match import common_cutoff
+
+        cutoff = common_cutoff(index.content_count())
+        stats = index.stats(boilerplate=10, cutoff=cutoff).to_dict()
+        stats["common_cutoff"] = cutoff
+        click.echo(json.dumps(stats, indent=2))
 
 
 _SCAN_SECTIONS = {
@@ -550,7 +555,7 @@ class _ScanProgress:
 @click.option(
     "--on-finding",
     metavar="CMD",
-    help="Shell command run for each finding, the finding as JSON on its stdin.",
+    help="Shell command run for each finding and lead, its record as JSON on its stdin.",
 )
 @click.option(
     "--jobs",
@@ -642,7 +647,7 @@ def watch_command(
                 watcher.close()
             click.echo(
                 f"stopped: {stats.scanned} scanned, {stats.already_seen} already seen, "
-                f"{stats.findings} findings",
+                f"{stats.findings} findings, {stats.leads} leads",
                 err=True,
             )
     finally:

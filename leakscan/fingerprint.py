@@ -163,6 +163,8 @@ class Fingerprint:
     unit_letters: np.ndarray = field(default_factory=lambda: np.empty(0, bool), repr=False)
     #: The text was read by OCR (every shingle kept; alignment allows short runs).
     ocr: bool = False
+    #: The stream of each of ``hashes``: 0 words, 1 letters (``char_k``), 2 short letters.
+    streams: np.ndarray = field(default_factory=lambda: np.empty(0, np.uint8), repr=False)
 
     def __len__(self) -> int:
         return len(self.hashes)
@@ -369,10 +371,12 @@ class Fingerprinter:
         word_units, word_pos, char_units, char_pos = self._streams(tokenized.tokens)
         parts = []
         all_shingles = []
-        for units, pos, k, w, tag in (
-            (word_units, word_pos, scheme.word_k, scheme.word_w, _WORD_TAG),
-            (char_units, char_pos, scheme.char_k, scheme.char_w, _CHAR_TAG),
-            (char_units, char_pos, scheme.short_k, scheme.short_w, _SHORT_TAG),
+        for stream, (units, pos, k, w, tag) in enumerate(
+            (
+                (word_units, word_pos, scheme.word_k, scheme.word_w, _WORD_TAG),
+                (char_units, char_pos, scheme.char_k, scheme.char_w, _CHAR_TAG),
+                (char_units, char_pos, scheme.short_k, scheme.short_w, _SHORT_TAG),
+            )
         ):
             if k == 0 or len(units) < k:
                 continue
@@ -390,20 +394,21 @@ class Fingerprinter:
                     continue
             if tag != _SHORT_TAG:
                 all_shingles.append(shingles)
-            if ocr:
-                parts.append((shingles, first, last + 1))
-            else:
+            if not ocr:
                 picked = winnow(shingles, w)
-                parts.append((shingles[picked], first[picked], last[picked] + 1))
+                shingles, first, last = shingles[picked], first[picked], last[picked]
+            parts.append((shingles, first, last + 1, np.full(len(shingles), stream, np.uint8)))
         if len(parts) == 1:
-            hashes, starts, ends = parts[0]
+            hashes, starts, ends, streams = parts[0]
         elif parts:
             hashes = np.concatenate([p[0] for p in parts])
             starts = np.concatenate([p[1] for p in parts])
             ends = np.concatenate([p[2] for p in parts])
+            streams = np.concatenate([p[3] for p in parts])
         else:
             hashes = np.empty(0, _U64)
             starts = ends = np.empty(0, np.int64)
+            streams = np.empty(0, np.uint8)
         if len(all_shingles) == 1:
             every = all_shingles[0]
         elif all_shingles:
@@ -423,6 +428,7 @@ class Fingerprinter:
             unit_tokens=unit_tokens,
             unit_letters=letters,
             ocr=ocr,
+            streams=streams,
         )
 
 

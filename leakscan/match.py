@@ -467,17 +467,21 @@ class Matcher:
         """Score every aligned source: a matched word counts by its weight, as nothing when
         it is boilerplate or public text, and shared among the sources holding it."""
         n = fingerprint.n_tokens
+        # Boilerplate is what common word or 12-letter shingles cover; a common 7-letter
+        # shingle is two Urdu function words more often than a letterhead.
+        streams = fingerprint.streams.tolist() or [0] * len(fingerprint.hashes)
         boilerplate = _token_mask(
             n,
             [
                 (s, e)
-                for h, s, e in zip(
+                for h, s, e, stream in zip(
                     fingerprint.hashes.tolist(),
                     fingerprint.starts.tolist(),
                     fingerprint.ends.tolist(),
+                    streams,
                     strict=True,
                 )
-                if h in common
+                if stream < 2 and h in common
             ],
         )
         masks = {

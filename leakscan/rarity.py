@@ -4,8 +4,12 @@ Two unrelated texts share runs of function words and stock phrasing ("in
 accordance with the", "کے سلسلے میں") by chance; they rarely share names,
 numbers and content words in the same order. A matched word therefore counts
 as evidence with a weight: :data:`FUNCTION_WORD_WEIGHT` for the function words
-below (English and Urdu, after leakscan's normalization), 1 for any other.
-The lists are ours: the commonest grammatical words of each language.
+and the vocabulary of official letters below (English and Urdu, after
+leakscan's normalization) and for single
+letters or digits (list markers, initials), :data:`NUMBER_WEIGHT` for other
+numbers (a numbered list is shared by chance; a call sign's number less so),
+1 for any other word. The lists are ours: the commonest grammatical words of
+each language.
 """
 
 from __future__ import annotations
@@ -16,10 +20,12 @@ import numpy as np
 
 from .normalize import tokenize
 
-__all__ = ["FUNCTION_WORD_WEIGHT", "function_words", "word_weights"]
+__all__ = ["FUNCTION_WORD_WEIGHT", "NUMBER_WEIGHT", "function_words", "word_weights"]
 
 #: What a function word counts for, against 1 for any other word.
 FUNCTION_WORD_WEIGHT = 0.25
+#: What a number of two digits or more counts for.
+NUMBER_WEIGHT = 0.5
 
 _ENGLISH = """
 a about above after again against all also am an and any are as at be because been
@@ -33,6 +39,22 @@ we were what when where whether which while who whom whose why will with within
 without would yet you your yours yourself yourselves
 hereby herein thereof therein whereas whereby said above-mentioned undersigned
 directed accordance regard regards reference respect kindly please dated date
+""".split()
+
+# The vocabulary of official letters: in every archive and in every office's public
+# papers alike, so shared by chance ("refer to the subject noted above").
+_OFFICIALESE = """
+refer referred subject noted above state stated letter letters issued issue approval
+competent authority acknowledge receipt earliest matter matters treated urgent most placed
+committee concerned requested request ensure compliance rules rule force official use
+shared outside department office information necessary action copy copies forwarded
+forward enclosed attached herewith sir madam regards sincerely faithfully yours obedient
+servant memo memorandum notification circular order orders instructions directions
+comply concerned permission sanction accordingly further following mentioned given
+restricted confidential secret classified
+زیر دستخطی ہدایت مندرجہ بالا ذیل موضوع حوالے حوالہ مطلع جائے جاتا جاتی خط مراسلہ مجاز
+اتھارٹی منظوری جاری براہ کرم وصولی اطلاع جلد از عمل درآمد متعلقہ افسران دفتر محکمہ
+نقل ارسال منسلک حکم احکامات ہدایات بابت ضروری کارروائی شکریہ والسلام
 """.split()
 
 # Urdu postpositions, auxiliaries, pronouns and conjunctions, as normalize folds them
@@ -54,7 +76,7 @@ def _normalized(words: Sequence[str]) -> frozenset[str]:
     return frozenset(found)
 
 
-_FUNCTION_WORDS = _normalized(_ENGLISH + _URDU)
+_FUNCTION_WORDS = _normalized(_ENGLISH + _URDU + _OFFICIALESE)
 
 
 def function_words() -> frozenset[str]:
@@ -65,11 +87,13 @@ def function_words() -> frozenset[str]:
 def word_weights(tokens: Sequence[str]) -> np.ndarray:
     """Each token's weight as evidence of copying (float64, one per token).
 
-    >>> word_weights(["the", "convoy", "کے", "42"]).tolist()
-    [0.25, 1.0, 0.25, 1.0]
+    >>> word_weights(["the", "convoy", "کے", "42", "7"]).tolist()
+    [0.25, 1.0, 0.25, 0.5, 0.25]
     """
     weights = np.ones(len(tokens), dtype=np.float64)
     for i, token in enumerate(tokens):
-        if token in _FUNCTION_WORDS:
+        if token in _FUNCTION_WORDS or len(token) == 1:
             weights[i] = FUNCTION_WORD_WEIGHT
+        elif token.isdigit():
+            weights[i] = NUMBER_WEIGHT
     return weights

@@ -31,7 +31,15 @@ from .errors import ConfigurationError
 from .index import Index
 from .isolation import Done, Failure, Pool
 from .names import printable
-from .records import AlsoAtRecord, ErrorRecord, Finding, Record, SkippedRecord, outcome_of
+from .records import (
+    AlsoAtRecord,
+    ErrorRecord,
+    Finding,
+    LeadRecord,
+    Record,
+    SkippedRecord,
+    outcome_of,
+)
 from .scan import ScanOptions, _init_worker, _work_path
 from .walk import Item, display_name, hash_evidence, open_evidence, walk
 
@@ -123,6 +131,8 @@ class WatchStats:
     scanned: int = 0
     already_seen: int = 0
     findings: int = 0
+    #: Weak matches of one source in one item added up (``lead`` records): alerted as findings.
+    leads: int = 0
     errors: int = 0
     skipped: int = 0
     hook_failures: int = 0
@@ -263,7 +273,8 @@ class Watcher:
             self.output.flush()
 
     def _finish(self, path: str, sha256: str, records: list[Record]) -> None:
-        findings = [r for r in records if isinstance(r, Finding)]
+        findings = sum(isinstance(r, Finding) for r in records)
+        leads = sum(isinstance(r, LeadRecord) for r in records)
         for record in records:
             self._write(record)
             if isinstance(record, Finding):
@@ -273,14 +284,25 @@ class Watcher:
                     f"(score {record.score:.2f}, {record.matched_tokens} words)"
                 )
                 self._run_hook(record)
+            elif isinstance(record, LeadRecord):
+                # weak one by one, together as strong as a finding: alerted the same way
+                self.echo(
+                    f"LEAD    {printable(record.suspect)}: {len(record.matches)} matches of "
+                    f"{printable(record.source)} add up "
+                    f"(score {record.score:.2f}, {record.evidence:.1f} words of evidence)"
+                )
+                self._run_hook(record)
             elif isinstance(record, ErrorRecord):
                 self.echo(f"ERROR   {printable(record.suspect)}: {printable(record.error)}")
         outcome = outcome_of(records)
         self.stats.scanned += 1
-        self.stats.findings += len(findings)
+        self.stats.findings += findings
+        self.stats.leads += leads
         self.stats.errors += outcome == "error"
         self.stats.skipped += outcome == "skipped"
-        self.state.record(sha256, path, outcome, len(findings))
+        # a lead is what was found in this content as much as a finding: a copy of it that
+        # arrives later is reported as FOUND again
+        self.state.record(sha256, path, outcome, findings + leads)
 
     def _also_at(self, path: str, sha256: str, first: tuple[str, int]) -> None:
         """Known content at a new path: reported there, not scanned again."""
@@ -293,10 +315,12 @@ class Watcher:
             self.echo(
                 f"FOUND   {printable(record.suspect)}: same content as "
                 f"{printable(record.first_seen_as)} "
-                f"({findings} finding(s) there)"
+                f"({findings} finding(s) or lead(s) there)"
             )
 
-    def _run_hook(self, finding: Finding) -> None:
+    def _run_hook(self, finding: Finding | LeadRecord) -> None:
+        """The --on-finding command, the record (a finding or a lead: see its ``type``) as
+        one JSON line on its stdin; its failure is counted and logged, never fatal."""
         command = self.options.on_finding
         if not command:
             return
@@ -327,7 +351,7 @@ class Watcher:
             self.status(
                 f"watching: {len(self._candidates)} settling, {queued} queued, "
                 f"{in_flight} in flight; {self.stats.scanned} scanned, "
-                f"{self.stats.findings} findings"
+                f"{self.stats.findings} findings, {self.stats.leads} leads"
             )
 
     # -- running ---------------------------------------------------------

@@ -15,15 +15,20 @@ import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from leakscan.normalize import tokenize
 from leakscan.records import ErrorRecord, Finding, Passage, Record, SkippedRecord, Summary
+from tests.chat_factories import WaMessage, write_whatsapp_export
 from tests.texts import prose, urdu_prose
 
 __all__ = [
+    "HOSTILE_SENDER",
+    "LEAD_CHAT",
     "Browser",
     "chromium",
+    "lead_case",
     "load_seconds",
     "open_page",
     "page_timings",
@@ -218,3 +223,62 @@ def synthetic_records(archive: Path, findings: int, seed: int = 7) -> list[Recor
         Summary(items=findings + 200, scanned=findings, skipped=100, errors=100, findings=findings)
     )
     return records
+
+
+# -- a lead, a hidden match, discounted boilerplate -----------------------------------
+
+#: A sender whose name tries to write markup and to reverse what follows it.
+HOSTILE_SENDER = 'Bilal <script>alert("lead")</script><img src=x onerror=alert(2)>\u202egpj.exe'
+LEAD_CHAT = "WhatsApp Chat with Harbour Desk.txt"
+_LETTERHEAD = (
+    "Office of the River Customs Inspectorate, Wharf Street Nine, Port Aldren. "
+    "Confidential. Not for circulation outside the inspectorate."
+)
+_CLAUSE = (
+    "The undersigned has been directed to convey the decision recorded below and to request "
+    "that it be acted upon without delay and acknowledged in writing."
+)
+_CUSTOMS = [
+    "The evening inspection roster for the western quay changes from the first of April.",
+    "Officer Naveed Sarwat will board the barge Talmira at the grain pier before dawn.",
+    "Three sealed containers stay in the bonded shed until the laboratory report arrives.",
+    "Scanner coverage at the north gate is poor and must be logged at every shift change.",
+]
+_STORES = [
+    "Diesel held at the river depot is a quarter below the amount the launches need.",
+    "The storekeeper Parveen Dastagir sends corrected counts before Friday afternoon.",
+]
+
+
+def _memo(body: list[str]) -> str:
+    return "\n\n".join([_LETTERHEAD, _CLAUSE, *body, "Sd/- Chief Inspector, River Customs"])
+
+
+def lead_case(work: Path) -> tuple[Path, Path]:
+    """An archive of three memos sharing a letterhead, and an export holding: a WhatsApp
+    chat where eight words of three sentences of one memo are pasted in three messages
+    (weak one by one, a lead together; one sent by HOSTILE_SENDER), eight words of
+    another memo pasted once (a weak match: hidden by ``--min-score 0.7``), and a
+    letter quoting the first memo whole (a finding, its letterhead and stock clause
+    discounted as the archive's boilerplate). Returns (archive, export)."""
+    archive, export = work / "archive", work / "export"
+    for name, body in (
+        ("customs/quay-roster.txt", _CUSTOMS),
+        ("customs/stores.txt", _STORES),
+        ("customs/nets.txt", ["A third memo about fishing nets and their mesh sizes."]),
+    ):
+        (archive / name).parent.mkdir(parents=True, exist_ok=True)
+        (archive / name).write_text(_memo(body), encoding="utf-8")
+    pieces = [" ".join(_CUSTOMS[n].split(" ")[:8]) for n in (0, 2, 3)]
+    senders = ["Imran", HOSTILE_SENDER, "Imran"]
+    messages = [
+        WaMessage(datetime(2024, 3, 5, 21, 0), "Imran", "Are you at the quay tonight?"),
+        *(
+            WaMessage(datetime(2024, 3, 5, 21, 10 + n), sender, f"{prose(n, 5)} {piece} ok")
+            for n, (sender, piece) in enumerate(zip(senders, pieces, strict=True))
+        ),
+        WaMessage(datetime(2024, 3, 6, 9, 0), "Imran", " ".join(_STORES[0].split(" ")[:8])),
+    ]
+    write_whatsapp_export(export, messages, chat_name="Harbour Desk")
+    (export / "letter.txt").write_text(prose(5, 40) + "\n\n" + _memo(_CUSTOMS), "utf-8")
+    return archive, export

@@ -12,9 +12,10 @@ from click.testing import CliRunner, Result
 
 from leakscan import Index, build
 from leakscan.cli import EXIT_ERROR, EXIT_FINDINGS, cli
-from leakscan.records import Finding, Passage
+from leakscan.records import Finding, LeadRecord, Passage
 from leakscan.report import CsvWriter, ReportOptions
 from leakscan.report.csv import FINDING_COLUMNS, PASSAGE_COLUMNS
+from tests import report_helpers
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -155,3 +156,131 @@ def test_csv_passages_without_csv_format_is_a_usage_error(scanned: Path, tmp_pat
     assert result.exit_code == EXIT_ERROR
     assert "--csv-passages needs --format csv" in result.output
     assert not (tmp_path / "p.csv").exists()
+
+
+#: The columns before leads and weighted evidence came: they keep their places.
+COLUMNS_BEFORE_LEADS = (
+    "finding",
+    "suspect",
+    "suspect_sha256",
+    "member_sha256",
+    "source",
+    "source_sha256",
+    "kind",
+    "score",
+    "containment",
+    "coverage",
+    "simhash_distance",
+    "matched_tokens",
+    "passages",
+    "source_also_at",
+    "sender",
+    "sent_at",
+    "conversation",
+    "from_me",
+    "deleted",
+    "app",
+    "sent_in",
+    "messages",
+    "attachment",
+    "attachment_pages",
+    "device_path",
+    "source_label",
+    "message_text",
+    "ocr",
+)
+
+
+def test_new_columns_come_after_the_old_ones() -> None:
+    assert FINDING_COLUMNS[: len(COLUMNS_BEFORE_LEADS)] == COLUMNS_BEFORE_LEADS
+    assert FINDING_COLUMNS[len(COLUMNS_BEFORE_LEADS) :] == (
+        "type",
+        "evidence",
+        "discounted_tokens",
+        "matches",
+        "senders",
+        "below_min_score",
+    )
+
+
+@pytest.fixture(scope="module")
+def lead_scan(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """report_helpers.lead_case scanned by the CLI with --min-score 0.7, as JSONL and CSV."""
+    work = tmp_path_factory.mktemp("csv-leads")
+    archive, export = report_helpers.lead_case(work)
+    with Index.create(work / "index.sqlite") as index:
+        build(index, [archive])
+    for output, extra in (
+        ("findings.jsonl", ("--format", "jsonl")),
+        ("findings.csv", ("--format", "csv", "--csv-passages", work / "passages.csv")),
+    ):
+        result = _leakscan(
+            "scan", export, "--index", work / "index.sqlite", "--min-score", "0.7", "-o",
+            work / output, *extra,
+        )  # fmt: skip
+        assert result.exit_code == EXIT_FINDINGS, result.output
+    return work
+
+
+def test_a_lead_is_a_row_of_type_lead(lead_scan: Path) -> None:
+    rows = _rows(lead_scan / "findings.csv")
+    saved = [
+        json.loads(line) for line in (lead_scan / "findings.jsonl").read_text("utf-8").splitlines()
+    ]
+    [lead] = [r for r in saved if r["type"] == "lead"]
+    [finding] = _findings(lead_scan / "findings.jsonl")
+    assert sorted(r["type"] for r in rows) == ["finding", "lead"]
+    [lead_row] = [r for r in rows if r["type"] == "lead"]
+    [finding_row] = [r for r in rows if r["type"] == "finding"]
+    for key in ("suspect", "suspect_sha256", "source", "source_sha256"):
+        assert lead_row[key] == lead[key]
+    assert float(lead_row["score"]) == lead["score"]
+    assert float(lead_row["evidence"]) == lead["evidence"]
+    assert json.loads(lead_row["matches"]) == lead["matches"]
+    assert json.loads(lead_row["senders"]) == lead["senders"]
+    assert "<script>" in lead_row["senders"]  # a spreadsheet shows text as text: kept as it was
+    assert lead_row["below_min_score"] == "3"
+    # what a lead does not have stays empty: no number, no passages, no kind
+    assert lead_row["finding"] == lead_row["passages"] == lead_row["kind"] == ""
+    assert finding_row["finding"] == "1" and int(finding_row["passages"]) >= 1
+    assert float(finding_row["evidence"]) == finding["evidence"]
+    assert int(finding_row["discounted_tokens"]) == finding["discounted_tokens"]
+    assert finding_row["matches"] == finding_row["below_min_score"] == ""
+    passages = _rows(lead_scan / "passages.csv")
+    assert {p["finding"] for p in passages} == {"1"}  # only the finding has passage rows
+
+
+def test_report_command_writes_the_same_csv_with_leads_again(
+    lead_scan: Path, tmp_path: Path
+) -> None:
+    result = _leakscan(
+        "report", lead_scan / "findings.jsonl", "--format", "csv", "-o", tmp_path / "a.csv"
+    )
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "a.csv").read_bytes() == (lead_scan / "findings.csv").read_bytes()
+
+
+def test_formula_like_values_of_a_lead_are_defused() -> None:
+    lead = LeadRecord(
+        suspect="=HYPERLINK(1).txt",
+        suspect_sha256="0" * 64,
+        source="@memo.txt",
+        source_sha256="1" * 64,
+        score=0.8,
+        evidence=9.0,
+        matches=("=HYPERLINK(1).txt#L2",),
+        senders=("-Bilal",),
+        source_label="+label",
+    )
+    out = io.StringIO()
+    writer = CsvWriter(out)
+    writer.write(lead)
+    writer.close()
+    [row] = list(csv.DictReader(io.StringIO(out.getvalue().lstrip("\ufeff"))))
+    assert (row["suspect"], row["source"], row["source_label"]) == (
+        "'=HYPERLINK(1).txt",
+        "'@memo.txt",
+        "'+label",
+    )
+    assert json.loads(row["senders"]) == ["-Bilal"]  # JSON text starts with "[": no formula
+    assert row["type"] == "lead" and row["below_min_score"] == "0"

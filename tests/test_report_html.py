@@ -19,7 +19,7 @@ from click.testing import CliRunner, Result
 
 from leakscan import Index, Scanner, build
 from leakscan.cli import EXIT_ERROR, EXIT_FINDINGS, cli
-from leakscan.records import Finding, Passage, Record, Summary
+from leakscan.records import Finding, LeadRecord, Passage, Record, Summary
 from leakscan.report import HtmlWriter, ReportOptions
 from leakscan.report.saved import read_records
 from tests import report_helpers
@@ -391,3 +391,169 @@ def test_ten_thousand_findings_open_in_chromium(tmp_path: Path) -> None:
     opened = report_helpers.open_page(page)
     assert opened.console == []
     assert '<span id="shown" class="muted small">10000 findings</span>' in opened.dom
+
+
+# -- leads, matches hidden by --min-score, discounted words ---------------------------
+
+
+@pytest.fixture(scope="module")
+def lead_scan(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """report_helpers.lead_case scanned by the real CLI with --min-score 0.7: a lead (one
+    of its senders hostile), a weak match hidden, and a finding whose letterhead was
+    discounted; JSONL and the HTML report beside it."""
+    work = tmp_path_factory.mktemp("lead-report")
+    archive, export = report_helpers.lead_case(work)
+    with Index.create(work / "index.sqlite") as index:
+        assert not build(index, [archive]).errors
+    result = _leakscan(
+        "scan",
+        export,
+        "--index",
+        work / "index.sqlite",
+        "--min-score",
+        "0.7",
+        "--format",
+        "jsonl",
+        "-o",
+        work / "findings.jsonl",
+        "--report",
+        work / "report.html",
+    )
+    assert result.exit_code == EXIT_FINDINGS, result.output
+    return work
+
+
+def _saved(work: Path, kind: str) -> list[dict[str, object]]:
+    lines = (work / "findings.jsonl").read_text(encoding="utf-8").splitlines()
+    return [r for r in map(json.loads, lines) if r["type"] == kind]
+
+
+def test_the_lead_case_gives_a_lead_a_hidden_match_and_discounted_words(lead_scan: Path) -> None:
+    """What the other lead tests rely on: the scan itself made these records."""
+    [lead] = _saved(lead_scan, "lead")
+    [finding] = _saved(lead_scan, "finding")
+    [summary] = _saved(lead_scan, "summary")
+    assert lead["source"] == finding["source"] == "customs/quay-roster.txt"
+    assert [str(m).rsplit("#", 1)[1] for m in lead["matches"]] == ["L2", "L3", "L4"]  # type: ignore[attr-defined]
+    assert lead["senders"] == ["Imran", report_helpers.HOSTILE_SENDER.replace("\u202e", "")]
+    assert lead["below_min_score"] == 3
+    assert isinstance(finding["discounted_tokens"], int) and finding["discounted_tokens"] >= 20
+    assert (summary["leads"], summary["hidden_findings"], summary["min_score"]) == (1, 1, 0.7)
+
+
+def _section(page: str, anchor: str) -> str:
+    return page.split(f'<h2 id="{anchor}">', 1)[1].split("<h2 ", 1)[0]
+
+
+def _plain(page: str) -> str:
+    """Visible text with lists read as lists (a tag closed before a comma adds no space)."""
+    return _text(page).replace(" ,", ",")
+
+
+def test_leads_hidden_matches_and_evidence_are_shown(lead_scan: Path) -> None:
+    page = (lead_scan / "report.html").read_text(encoding="utf-8")
+    [lead] = _saved(lead_scan, "lead")
+    [finding] = _saved(lead_scan, "finding")
+    counts = _text(page.split('<div class="counts">', 1)[1].split('</div>\n<div class="grid">')[0])
+    assert "1 findings 1 lead " in counts
+    assert "1 weaker match hidden by --min-score 0.7" in counts
+    leads = _section(page, "leads")
+    row = re.search(r'<tr class="lead" id="lead-1" data-score="([0-9.]+)">(.*?)</tr>', leads, re.S)
+    assert row and float(row.group(1)) == lead["score"]
+    cells = _plain(row.group(2))
+    assert f"{lead['score']:.2f} customs/quay-roster.txt" in cells
+    assert f"{lead['evidence']:.1f} weighted words" in cells
+    assert "3 matches, 3 of them below --min-score on their own: line 2, line 3, line 4" in cells
+    assert report_helpers.LEAD_CHAT in cells and lead["suspect_sha256"] in cells
+    assert "Imran, Bilal" in cells
+    # the lead's source has a finding too: each points at the other
+    assert '<a href="#source-1"><bdi class="name">customs/quay-roster.txt</bdi></a>' in row.group(2)
+    group = page.split('<section class="source" id="source-1">', 1)[1].split("</section>", 1)[0]
+    assert '<tr><th>Leads</th><td><a href="#lead-1">lead 1</a>' in group
+    block = _finding_block(page, "letter.txt")
+    evidence = f"{finding['evidence']:.1f} weighted words; {finding['discounted_tokens']} matched"
+    assert evidence in _text(block)
+    assert "common in the archive (letterheads, standard clauses)" in _text(block)
+    assert '(and <a href="#leads">1 lead</a> after them)' in page
+
+
+def test_a_hostile_sender_in_a_lead_cannot_write_markup(lead_scan: Path) -> None:
+    page = (lead_scan / "report.html").read_text(encoding="utf-8")
+    assert page.count("<script") == 1 and "<img" not in page
+    leads = _section(page, "leads")
+    escaped = "Bilal &lt;script&gt;alert(&#34;lead&#34;)&lt;/script&gt;&lt;img src=x onerror"
+    assert escaped in leads
+
+
+def test_hostile_values_of_a_lead_record_are_escaped() -> None:
+    """Straight from a (possibly edited) record: markup and bidi controls anywhere in a lead."""
+    hostile = report_helpers.HOSTILE_SENDER
+    lead = LeadRecord(
+        suspect=f"export/{hostile}.txt",
+        suspect_sha256="2" * 64,
+        source="<b>memo</b>\u202e.txt",
+        source_sha256="3" * 64,
+        score=0.9,
+        evidence=12.5,
+        matches=(f"export/{hostile}.txt#L4", "other.mbox!<i>x</i>.eml"),
+        senders=(hostile, "\u202eNaveed"),
+        below_min_score=2,
+        source_label="<u>label</u>",
+    )
+    page = _render([lead, Summary(leads=1)])
+    leads = _section(page, "leads")
+    assert page.count("<script") == 1
+    assert "<img" not in page and not re.search(r"<(b|i|u)>", leads)
+    assert "\u202e" not in page and "\\u202eNaveed" in leads and "\\u202egpj.exe" in leads
+    assert "line 4, other.mbox!<i>x</i>.eml" in _plain(leads)
+    assert "&lt;u&gt;label&lt;/u&gt;/" in leads
+    assert 'href="#source-' not in leads  # its source has no findings here
+    assert "No findings: no single match reaches --min-score" in page
+
+
+def test_a_lead_with_many_matches_names_the_first_two_hundred() -> None:
+    lead = LeadRecord(
+        suspect="export/chat.txt",
+        suspect_sha256="2" * 64,
+        source="memo.txt",
+        source_sha256="3" * 64,
+        score=0.99,
+        evidence=400.0,
+        matches=tuple(f"export/chat.txt#L{n}" for n in range(1, 1001)),
+    )
+    leads = _section(_render([lead]), "leads")
+    shown = _plain(leads)
+    assert "line 199, line 200 and 800 more (the JSONL lists them all)" in shown
+    assert "line 201" not in shown
+    assert "1000 matches: line 1," in shown  # none below --min-score: no such clause
+
+
+def test_report_command_renders_leads_again(lead_scan: Path, tmp_path: Path) -> None:
+    out = tmp_path / "again.html"
+    result = _leakscan("report", lead_scan / "findings.jsonl", "-o", out)
+    assert result.exit_code == 0, result.output
+    first, again = (lead_scan / "report.html").read_text("utf-8"), out.read_text("utf-8")
+    assert _section(again, "leads") == _section(first, "leads")  # the same, rounding and all
+    [lead], [finding] = _saved(lead_scan, "lead"), _saved(lead_scan, "finding")
+    assert f'<tr class="lead" id="lead-1" data-score="{lead["score"]}">' in again
+    assert "1 weaker match hidden by --min-score 0.7" in _text(again)
+    assert f"{finding['discounted_tokens']} matched words counted as nothing" in _text(again)
+
+
+@needs_chromium
+def test_chromium_shows_the_lead_with_and_without_javascript(lead_scan: Path) -> None:
+    page = (lead_scan / "report.html").read_text(encoding="utf-8")
+    no_script = lead_scan / "report-no-script.html"
+    no_script.write_text(page.replace("script-src 'unsafe-inline'", "script-src 'none'"), "utf-8")
+    for path, console in ((lead_scan / "report.html", 0), (no_script, 1)):
+        opened = report_helpers.open_page(path)
+        assert len(opened.console) == console, opened.console
+        dom = _plain(opened.dom)
+        assert "Leads: weak matches added up" in dom
+        assert "line 2, line 3, line 4" in dom and "1 weaker match hidden by --min-score 0.7" in dom
+        assert opened.dom.count('<tr class="lead"') == 1
+        assert "<script>alert" not in opened.dom  # the sender stayed text in the DOM too
+    assert (
+        '<span id="shown" class="muted small">1 findings</span>'
+        in report_helpers.open_page(lead_scan / "report.html").dom
+    )

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from leakscan.errors import ConfigurationError
-from leakscan.records import ErrorRecord, Finding, Summary
+from leakscan.records import ErrorRecord, Finding, LeadRecord, Summary
 from leakscan.report.marks import MAX_SHOWN_CHARS, mark_pair, shown
-from leakscan.report.saved import read_records
+from leakscan.report.saved import read_records, record_from_dict
 from leakscan.report.sources import SourceQuoter, SourceText, Unquoted
 
 
@@ -86,7 +86,7 @@ def test_saved_streams_read_back_and_ignore_what_they_do_not_know() -> None:
     }
     lines = [
         json.dumps(finding),
-        json.dumps({"type": "lead", "whatever": True}),
+        json.dumps({"type": "verdict", "whatever": True}),  # a type of a later version
         "",
         json.dumps({"type": "error", "suspect": "b.pdf", "error": "corrupt"}),
         json.dumps({"type": "summary", "findings": 1, "run": {"host": "lab-3"}, "schema": 1}),
@@ -98,6 +98,91 @@ def test_saved_streams_read_back_and_ignore_what_they_do_not_know() -> None:
     assert first.messages == ("chat.txt#L1", "chat.txt#L2")
     assert first.passages[0].source_start == 3
     assert isinstance(records[2], Summary) and records[2].run == {"host": "lab-3"}
+
+
+LEAD = LeadRecord(
+    suspect="export/chat.txt",
+    suspect_sha256="0" * 64,
+    source="memo.txt",
+    source_sha256="1" * 64,
+    score=0.9134,
+    evidence=17.25,
+    matches=("export/chat.txt#L2", "export/chat.txt#L9"),
+    senders=("Imran", "بلال"),
+    below_min_score=2,
+    source_label="north",
+)
+
+
+def test_a_lead_reads_back_as_it_was_written() -> None:
+    data = json.loads(json.dumps(LEAD.to_dict(), ensure_ascii=False))
+    assert record_from_dict(data) == LEAD  # tuples again, not lists
+    bare = {k: v for k, v in data.items() if k not in ("senders", "source_label")}
+    assert record_from_dict({**bare, "future": [1]}) == LeadRecord(
+        **{**LEAD.__dict__, "senders": (), "source_label": None}
+    )
+
+
+def test_new_fields_of_findings_and_summaries_read_back() -> None:
+    finding = Finding(
+        suspect="a.txt",
+        suspect_sha256="0" * 64,
+        source="memo.txt",
+        source_sha256="1" * 64,
+        kind="excerpt",
+        score=0.8,
+        containment=0.5,
+        coverage=0.4,
+        simhash_distance=9,
+        matched_tokens=30,
+        evidence=21.5,
+        discounted_tokens=12,
+    )
+    summary = Summary(findings=1, leads=2, hidden_findings=7, min_score=0.7)
+    lines = [json.dumps(r.to_dict()) for r in (finding, LEAD, summary)]
+    assert list(read_records(lines)) == [finding, LEAD, summary]
+    # a stream of an older leakscan has none of them
+    old = {k: v for k, v in summary.to_dict().items() if k not in ("leads", "min_score")}
+    [read] = read_records([json.dumps(old)])
+    assert isinstance(read, Summary) and (read.leads, read.min_score) == (0, None)
+
+
+def _lead_with(**changes: object) -> str:
+    return json.dumps({**LEAD.to_dict(), **changes})
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        (_lead_with(matches="export/chat.txt#L2"), "matches is not a list of text"),
+        (_lead_with(senders=["Imran", {"name": "x"}]), "senders is not a list of text"),
+        (_lead_with(score="high"), "score is not a number"),
+        (_lead_with(evidence=True), "evidence is not a number"),
+        (_lead_with(source=["memo.txt"]), "source is not text"),
+        (json.dumps({"type": "lead", "suspect": "a", "score": 0.9}), "a lead record leakscan"),
+        (
+            json.dumps({"type": "summary", "findings": 1, "min_score": "0.7"}),
+            "min_score is not a number",
+        ),
+        (
+            json.dumps({**json.loads(_lead_with()), "type": "finding", "evidence": "much"}),
+            "evidence is not a number",
+        ),
+    ],
+    ids=[
+        "matches-not-a-list",
+        "sender-not-text",
+        "score-text",
+        "evidence-bool",
+        "source-list",
+        "lead-missing-fields",
+        "min-score-text",
+        "finding-evidence-text",
+    ],
+)
+def test_a_bad_lead_or_new_field_is_named(line: str, message: str) -> None:
+    with pytest.raises(ConfigurationError, match=f"line 1: .*{message}"):
+        list(read_records([line], "saved.jsonl"))
 
 
 @pytest.mark.parametrize(

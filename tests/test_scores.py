@@ -5,16 +5,21 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from leakscan import Finding, Index, Scanner, ScanOptions
+from leakscan import Finding, Index, Scanner, ScanOptions, Summary
+from leakscan import build as build_index
+from leakscan import scan as scan_targets
 from leakscan.compare import compare_texts
 from leakscan.leads import screen
 from leakscan.match import MatchParams, confidence
 from leakscan.records import LeadRecord
+from tests.chat_factories import WaMessage, write_whatsapp_export
 from tests.texts import prose, urdu_prose
 
 LETTERHEAD = (
@@ -252,3 +257,111 @@ def test_urdu_prose_excerpt_keys_agree() -> None:
             index.add_text(urdu_prose(32, 300), path="v.txt")
             results.append(verdict(findings(index, urdu_prose(33, 40) + " " + excerpt, 0.0)))
     assert results[0] == results[1] == results[2] and results[0]
+
+
+def test_index_stats_show_boilerplate_and_public_documents() -> None:
+    with Index.open("memory://", create=True, key=b"b" * 32) as index:
+        for n in range(4):
+            index.add_text(LETTERHEAD + "\n\n" + prose(950 + n, 200), path=f"memo{n}.txt")
+        index.add_text("A public notice about the harbour dredging in May.", path="p", public=True)
+        stats = index.stats(boilerplate=3, cutoff=3)
+        assert stats.public_documents == 1
+        assert len(stats.boilerplate) == 3
+        top = stats.boilerplate[0]
+        assert top["contents"] == 4 and top["ignored"] is True
+        assert top["documents"] == [f"memo{n}.txt" for n in range(4)]
+        assert index.stats().boilerplate == []  # only when asked for
+
+
+def _export(tmp_path: Path) -> Path:
+    """A seized folder: a WhatsApp chat with one sentence pasted and three short pastes of
+    one memo by one sender, the memo copied as a file, and an Urdu note."""
+    export = tmp_path / "export"
+    start = datetime(2026, 3, 1, 9, 0)
+    words = [s.split(" ") for s in MEMO_BODY]
+    texts = [
+        ("Nadia Karim", "ok see you at the jetty"),
+        ("Omar Sheikh", "bhai ye dekho " + LEAK_EN),
+        ("Nadia Karim", "hmm"),
+        ("Omar Sheikh", " ".join(words[0][:8])),
+        ("Nadia Karim", "and then?"),
+        ("Omar Sheikh", " ".join(words[2][:8])),
+        ("Nadia Karim", "what else"),
+        ("Omar Sheikh", " ".join(words[3][:8])),
+        ("Nadia Karim", STOCK),  # stock text of every memo: no finding
+    ]
+    messages = [
+        WaMessage(start + timedelta(minutes=n), sender, text)
+        for n, (sender, text) in enumerate(texts)
+    ]
+    write_whatsapp_export(export / "chat", messages)
+    (export / "copy.txt").write_text(ARCHIVE["ops/patrol-memo.txt"], encoding="utf-8")
+    (export / "note.txt").write_text("نوٹ: " + LEAK_UR, encoding="utf-8")
+    circular = LETTERHEAD + "\n\n" + STOCK + "\n\nThe canteen is closed on Friday for cleaning."
+    (export / "circular.txt").write_text(circular, encoding="utf-8")
+    return export
+
+
+def _outcome(records: list[object], root: Path) -> list[tuple[object, ...]]:
+    shown: list[tuple[object, ...]] = []
+    for r in records:
+        if isinstance(r, Finding):
+            spans = tuple(
+                (p.suspect_start, p.suspect_end, p.source_start, p.source_end) for p in r.passages
+            )
+            shown.append(
+                (
+                    str(r.suspect).replace(str(root), ""),
+                    r.source,
+                    r.kind,
+                    round(r.score, 9),
+                    r.matched_tokens,
+                    spans,
+                )
+            )
+        elif isinstance(r, LeadRecord):
+            shown.append(
+                (
+                    r.suspect.replace(str(root), ""),
+                    r.source,
+                    "lead",
+                    round(r.score, 9),
+                    tuple(m.replace(str(root), "") for m in r.matches),
+                )
+            )
+    return sorted(shown, key=repr)
+
+
+def test_findings_and_leads_are_the_same_under_any_key_and_any_jobs(tmp_path: Path) -> None:
+    archive = tmp_path / "archive"
+    for path, text in ARCHIVE.items():
+        (archive / path).parent.mkdir(parents=True, exist_ok=True)
+        (archive / path).write_text(text, encoding="utf-8")
+    for n in range(4):
+        (archive / f"other{n}.txt").write_text(prose(600 + n, 300), encoding="utf-8")
+    export = _export(tmp_path)
+    outcomes, summaries = [], []
+    for jobs in (1, 2):
+        location = tmp_path / f"index{jobs}.sqlite"
+        with Index.create(location, key=secrets.token_bytes(32)) as index:
+            build_index(index, [archive], jobs=jobs)
+        records = list(scan_targets([export], location, jobs=jobs))
+        outcomes.append(_outcome(records, tmp_path))
+        summaries.append(next(r for r in records if isinstance(r, Summary)))
+    assert outcomes[0] == outcomes[1]
+    kinds = {row[2] for row in outcomes[0]}
+    assert {"exact-copy", "excerpt", "lead"} <= kinds, outcomes[0]
+    [lead] = [row for row in outcomes[0] if row[2] == "lead"]
+    # the pasted sentence (reported on its own too) and the three short pastes
+    assert lead[1] == "ops/patrol-memo.txt" and [m.rsplit("#", 1)[1] for m in lead[4]] == [
+        "L2",
+        "L4",
+        "L6",
+        "L8",
+    ]
+    # the stock message and the circular match weakly: hidden, and counted
+    assert summaries[0].leads == 1 and summaries[0].hidden_findings == 2
+    assert summaries[1].hidden_findings == 2
+    assert summaries[0].min_score == 0.5
+    suspects = {str(row[0]) for row in outcomes[0]}
+    assert not any(s.endswith(("circular.txt", "#L9")) for s in suspects), suspects

@@ -17,6 +17,7 @@ from watchdog.observers.polling import PollingObserver
 
 from leakscan import Index, ScanOptions, build
 from leakscan.watch import Watcher, WatchOptions
+from tests import report_helpers
 from tests.processes import alive_with
 from tests.texts import prose
 
@@ -408,3 +409,43 @@ def test_a_huge_sparse_file_never_holds_up_the_watcher(setup: tuple[Path, Path])
         running.stop()
     assert time.monotonic() - started < 5
     assert [Path(str(f["suspect"])).name for f in findings(running.output_path)] == ["letter.txt"]
+
+
+def test_a_lead_is_counted_echoed_and_hooked_like_a_finding(tmp_path: Path) -> None:
+    """A chat whose weak matches of one memo add up: a lead, alerted as a finding is, and
+    counted as what that content holds when a copy arrives under another name."""
+    archive, export = report_helpers.lead_case(tmp_path / "case")
+    index = tmp_path / "index.sqlite"
+    with Index.create(index, key=KEY) as opened:
+        build(opened, [archive])
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    hook_out = tmp_path / "hook.jsonl"
+    echoed: list[str] = []
+    options = WatchOptions(  # at 0.7 the chat's one paste of another memo is hidden
+        settle_seconds=0.4,
+        poll_seconds=0.05,
+        status_every=3600,
+        on_finding=f"cat >> {hook_out}",
+        scan=ScanOptions(min_score=0.7),
+    )
+    running = Running(index, drop, options, echo=echoed.append)
+    try:
+        shutil.copy(export / report_helpers.LEAD_CHAT, drop / report_helpers.LEAD_CHAT)
+        wait_for(lambda: running.watcher.stats.scanned >= 1)
+        shutil.copy(drop / report_helpers.LEAD_CHAT, drop / "copy of the chat.txt")
+        wait_for(lambda: running.watcher.stats.already_seen >= 1)
+        time.sleep(FAST.settle_seconds * 2)
+    finally:
+        running.stop()
+    stats = running.watcher.stats
+    assert (stats.scanned, stats.findings, stats.leads, stats.hook_failures) == (1, 0, 1, 0)
+    [lead] = [r for r in records(running.output_path) if r["type"] == "lead"]
+    assert lead["source"] == "customs/quay-roster.txt" and len(lead["matches"]) == 3  # type: ignore[arg-type]
+    [hooked] = [json.loads(line) for line in hook_out.read_text(encoding="utf-8").splitlines()]
+    assert hooked == lead
+    [line] = [e for e in echoed if e.startswith("LEAD")]
+    assert "3 matches of customs/quay-roster.txt add up (score" in line
+    [also] = [r for r in records(running.output_path) if r["type"] == "also-at"]
+    assert also["findings"] == 1
+    assert any("same content as" in e and "1 finding(s) or lead(s) there" in e for e in echoed)

@@ -126,6 +126,11 @@ class IndexStats:
     key_file: str | None = None
     #: The index still holds its key (made before key files: run ``index migrate-key``).
     key_in_index: bool = False
+    #: Documents registered as public (``--public``): their text never raises findings.
+    public_documents: int = 0
+    #: The most common fingerprints (when asked for): how many contents hold each, whether
+    #: scans ignore it as boilerplate, and the first documents holding it.
+    boilerplate: list[dict[str, object]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
         return dict(self.__dict__)
@@ -702,7 +707,19 @@ class Index:
     def content_count(self) -> int:
         return self.backend.count_contents()
 
-    def stats(self) -> IndexStats:
+    def boilerplate(self, limit: int, cutoff: int) -> list[dict[str, object]]:
+        """The ``limit`` most common fingerprints: held by how many contents, ``ignored``
+        as boilerplate at this cut-off, and the paths of up to five documents holding it."""
+        found = []
+        for signed, contents in self.backend.most_common(limit):
+            holders = sorted({p.content_id for p in self.backend.postings([signed])})[:5]
+            paths = sorted(path for c in self.contents(holders).values() for path in c.paths[:1])
+            found.append({"contents": contents, "ignored": contents >= cutoff, "documents": paths})
+        return found
+
+    def stats(self, *, boilerplate: int = 0, cutoff: int = 3) -> IndexStats:
+        """What the index holds; with ``boilerplate`` > 0, that many of its most common
+        fingerprints too (a scan of the frequency table: for ``index stats``)."""
         counts = self.backend.counts()
         meta = self.backend.read_meta()
         file = _sqlite_path(self.location)
@@ -742,6 +759,8 @@ class Index:
             pictures=self.backend.count_pictures(),
             key_file=self.key_file,
             key_in_index=META_KEY in meta,
+            public_documents=self.backend.count_public_documents(),
+            boilerplate=self.boilerplate(boilerplate, cutoff) if boilerplate > 0 else [],
         )
 
     def roots(self) -> dict[str, dict[str, str]]:

@@ -236,6 +236,15 @@ class IndexBackend(Protocol):
     def count_pictures(self) -> int:
         """Contents indexed by their look (pictures)."""
 
+    def most_common(self, limit: int) -> list[tuple[int, int]]:
+        """The ``limit`` fingerprints (signed) held by most contents, with their counts,
+        most common first (ties by hash); for ``index stats``, not for scans."""
+        ...
+
+    def count_public_documents(self) -> int:
+        """Documents registered as public (``--public``)."""
+        ...
+
     def count_contents(self) -> int:
         """Number of distinct contents: cheap, read before every boilerplate decision."""
 

@@ -223,6 +223,13 @@ class MemoryBackend:
     def count_pictures(self) -> int:
         return len(self._image_hashes)
 
+    def most_common(self, limit: int) -> list[tuple[int, int]]:
+        ranked = sorted(self._frequencies.items(), key=lambda item: (-item[1], item[0]))
+        return [(h, n) for h, n in ranked[:limit] if n > 0]
+
+    def count_public_documents(self) -> int:
+        return sum(1 for d in self._documents.values() if self._contents[d.content_id][0].public)
+
     def count_contents(self) -> int:
         return len(self._contents)
 

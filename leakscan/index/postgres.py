@@ -732,6 +732,22 @@ class PostgresBackend:
         return result
 
     @mapped("read")
+    def most_common(self, limit: int) -> list[tuple[int, int]]:
+        self._flush()
+        rows = self._db.execute(
+            "SELECT hash, contents FROM frequencies ORDER BY contents DESC, hash LIMIT %s",
+            (int(limit),),
+        ).fetchall()
+        return [(int(h), int(n)) for h, n in rows]
+
+    @mapped("read")
+    def count_public_documents(self) -> int:
+        row = self._db.execute(
+            "SELECT count(*) FROM documents d JOIN contents c ON c.id = d.content_id WHERE c.public"
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+    @mapped("read")
     def count_pictures(self) -> int:
         row = self._db.execute("SELECT count(DISTINCT content_id) FROM image_hashes").fetchone()
         return int(row[0]) if row else 0

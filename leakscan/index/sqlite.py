@@ -769,6 +769,23 @@ class SQLiteBackend:
         return int(row[0])
 
     @_mapped("read")
+    def most_common(self, limit: int) -> list[tuple[int, int]]:
+        self._flush()
+        rows = self._db.execute(
+            "SELECT hash, contents FROM frequencies ORDER BY contents DESC, hash LIMIT ?",
+            (int(limit),),
+        )
+        return [(int(h), int(n)) for h, n in rows.fetchall()]
+
+    @_mapped("read")
+    def count_public_documents(self) -> int:
+        row = self._db.execute(
+            "SELECT count(*) FROM documents d JOIN contents c ON c.id = d.content_id "
+            "WHERE c.public != 0"
+        ).fetchone()
+        return int(row[0])
+
+    @_mapped("read")
     def count_contents(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM contents").fetchone()[0])
 

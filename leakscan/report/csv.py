@@ -1,8 +1,14 @@
-"""CSV: one row per finding (and, in a second stream, one row per passage), for spreadsheets.
+"""CSV: one row per finding and lead (and, in a second stream, one row per passage).
 
 UTF-8 with a byte-order mark, so a spreadsheet opens Urdu as Urdu. Columns
 are the JSONL fields of a finding; lists are JSON text, passages a count
 here and rows of their own in the passage file, joined by ``finding``.
+A lead (weak matches of one source in one item, added up) is a row of the
+same file with ``type`` ``lead``: the columns it shares with a finding
+(suspect, source, their hashes, score, evidence, ``source_label``) hold its
+values, ``matches`` and ``senders`` its lists; ``finding`` and ``passages``
+stay empty, as a lead has no passages of its own. Columns added later come
+last, so a spreadsheet or script reading the older ones by position still works.
 A cell a spreadsheet would run as a formula (text starting with ``=``,
 ``+``, ``-``, ``@``, a tab or a carriage return: a file name on a seized
 device can) is written with a leading apostrophe, as OWASP advises; the
@@ -15,7 +21,7 @@ import csv
 import json
 from typing import Any, TextIO
 
-from ..records import Finding, Record
+from ..records import Finding, LeadRecord, Record
 from .options import ReportOptions
 
 __all__ = ["FINDING_COLUMNS", "PASSAGE_COLUMNS", "CsvWriter"]
@@ -49,6 +55,13 @@ FINDING_COLUMNS = (
     "source_label",
     "message_text",
     "ocr",
+    # added with leads and weighted evidence: after the older columns, which keep their places
+    "type",
+    "evidence",
+    "discounted_tokens",
+    "matches",
+    "senders",
+    "below_min_score",
 )
 PASSAGE_COLUMNS = (
     "finding",
@@ -92,7 +105,7 @@ def _cell(value: Any) -> str | int | float:
 
 
 class CsvWriter:
-    """Findings as CSV rows as they come; the passage rows into ``options.csv_passages``."""
+    """Findings and leads as CSV rows as they come; passage rows into ``options.csv_passages``."""
 
     def __init__(self, stream: TextIO, options: ReportOptions | None = None) -> None:
         self.stream = stream
@@ -107,6 +120,9 @@ class CsvWriter:
             self._passage_rows.writerow(PASSAGE_COLUMNS)
 
     def write(self, record: Record) -> None:
+        if isinstance(record, LeadRecord):
+            self._rows.writerow([_cell(record.to_dict().get(c)) for c in FINDING_COLUMNS])
+            return
         if not isinstance(record, Finding):
             return
         self._count += 1

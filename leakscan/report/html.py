@@ -10,6 +10,9 @@ autoescaping, so nothing in the evidence can write markup.
 
 Findings are spooled to a temporary file as they arrive and rendered at
 ``close``, one source group at a time, straight into the output stream.
+Leads (weak matches of one source in one item, added up) are few and small:
+they are kept in memory and listed after the findings, each source's group
+pointing at its own.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from ..records import (
     ErrorRecord,
     ExtractionRecord,
     Finding,
+    LeadRecord,
     NoteRecord,
     Record,
     SkippedRecord,
@@ -34,6 +38,7 @@ from ..records import (
 )
 from .marks import Shown, language_of, mark_pair
 from .options import ReportOptions
+from .saved import record_from_dict
 from .sources import Quoted, SourceQuoter, SourceText, Unquoted
 from .spool import FindingSpool, SourceGroup
 
@@ -68,6 +73,24 @@ class FindingView:
     detailed: bool = True
 
 
+@dataclass(frozen=True)
+class LeadView:
+    """One lead as the template shows it: its item taken apart, its matches named briefly
+    (a line of the lead's own chat as ``line 12``), and the source's group when it has one."""
+
+    number: int
+    anchor: str
+    lead: LeadRecord
+    chain: list[str]
+    place: str | None
+    matches: list[str]
+    #: Matches past MAX_LEAD_MATCHES_SHOWN, counted only (the JSONL lists them all).
+    more: int
+    #: The anchor of the source's findings in this report, if it has any.
+    group_anchor: str | None
+    lang: str | None
+
+
 @dataclass
 class GroupView:
     """One source document with its findings, and what came of reading it again."""
@@ -79,6 +102,8 @@ class GroupView:
     findings: list[FindingView] = field(default_factory=list)
     #: Findings of this source listed without their passages.
     brief: int = 0
+    #: Leads of this source (listed after the findings).
+    leads: list[LeadView] = field(default_factory=list)
 
     @property
     def location(self) -> str | None:
@@ -101,6 +126,8 @@ class _Bucket:
 
 #: Findings of every source shown with their passages, however many others are.
 _DETAILED_PER_SOURCE = 3
+#: Matches of one lead named in the report (a lead of a long chat may have hundreds).
+MAX_LEAD_MATCHES_SHOWN = 200
 _ERROR_HEAD = re.compile(r"^([^:(;]{1,80})")
 
 
@@ -136,6 +163,40 @@ def _chain(suspect: str) -> tuple[list[str], str | None]:
     return chain, place
 
 
+def _match_name(item_chain: list[str], locator: str) -> str:
+    """A lead's match as briefly as it is unambiguous: ``line 12`` of the lead's own item.
+
+    >>> _match_name(["chat.txt"], "chat.txt#L12"), _match_name(["chat.txt"], "mail.eml!a.pdf")
+    ('line 12', 'mail.eml!a.pdf')
+    """
+    chain, place = _chain(locator)
+    return place if place is not None and chain == item_chain else locator
+
+
+def lead_views(leads: list[LeadRecord], groups: list[SourceGroup]) -> list[LeadView]:
+    """Leads strongest first, numbered, each pointing at its source's findings if any."""
+    anchors = {(g.source, g.source_sha256): f"source-{g.number}" for g in groups}
+    ordered = sorted(leads, key=lambda lead: (-round(lead.score, 4), lead.suspect, lead.source))
+    views = []
+    for number, lead in enumerate(ordered, start=1):
+        chain, place = _chain(lead.suspect)
+        shown = [_match_name(chain, m) for m in lead.matches[:MAX_LEAD_MATCHES_SHOWN]]
+        views.append(
+            LeadView(
+                number=number,
+                anchor=f"lead-{number}",
+                lead=lead,
+                chain=chain,
+                place=place,
+                matches=shown,
+                more=max(0, len(lead.matches) - MAX_LEAD_MATCHES_SHOWN),
+                group_anchor=anchors.get((lead.source, lead.source_sha256)),
+                lang=language_of(lead.source),
+            )
+        )
+    return views
+
+
 class HtmlWriter:
     """Buffers the records of a scan and renders the HTML report at ``close``."""
 
@@ -146,6 +207,7 @@ class HtmlWriter:
         self._skipped: dict[str, _Bucket] = {}
         self._errors: dict[str, _Bucket] = {}
         self._notes: list[NoteRecord] = []
+        self._leads: list[LeadRecord] = []
         self._also_at: list[AlsoAtRecord] = []
         self._extractions: list[ExtractionRecord] = []
         self._summary: Summary | None = None
@@ -153,6 +215,9 @@ class HtmlWriter:
     def write(self, record: Record) -> None:
         if isinstance(record, Finding):
             self._spool.add(record)
+        elif isinstance(record, LeadRecord):
+            # as the JSONL keeps it (rounded), so a report made again from it is the same
+            self._leads.append(_as_saved(record))
         elif isinstance(record, SkippedRecord):
             kind = record.mime or error_kind(record.reason)
             self._skipped.setdefault(kind, _Bucket(kind)).items.append(record)
@@ -185,6 +250,7 @@ class HtmlWriter:
     def _context(self, groups: list[SourceGroup], quoter: SourceQuoter) -> dict[str, Any]:
         summary = self._summary
         run = _run_view(summary.run if summary is not None else {})
+        leads = lead_views(self._leads, groups)
         case = {
             "case": self.options.case or run.get("case"),
             "examiner": self.options.examiner or run.get("examiner"),
@@ -197,7 +263,8 @@ class HtmlWriter:
             "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "findings_total": len(self._spool),
             "groups_toc": [(g, f"source-{g.number}", language_of(g.source)) for g in groups],
-            "groups": self._group_views(groups, quoter),
+            "groups": self._group_views(groups, quoter, leads),
+            "leads": leads,
             "skipped": sorted(self._skipped.values(), key=lambda b: (-len(b.items), b.title)),
             "errors": sorted(self._errors.values(), key=lambda b: (-len(b.items), b.title)),
             "notes": self._notes,
@@ -221,8 +288,13 @@ class HtmlWriter:
             keys.update((group.number, e[2]) for e in group.entries[:_DETAILED_PER_SOURCE])
         return keys
 
-    def _group_views(self, groups: list[SourceGroup], quoter: SourceQuoter) -> Iterator[GroupView]:
+    def _group_views(
+        self, groups: list[SourceGroup], quoter: SourceQuoter, leads: list[LeadView]
+    ) -> Iterator[GroupView]:
         detailed = self._detailed(groups)
+        by_source: dict[str | None, list[LeadView]] = {}
+        for lead in leads:
+            by_source.setdefault(lead.group_anchor, []).append(lead)
         number = 0
         for group in groups:
             findings = [
@@ -234,7 +306,9 @@ class HtmlWriter:
             if self.options.quote_sources and spans:
                 names = (group.source, *group.also_at)
                 quoted = quoter.quote(names, group.source_sha256, spans)
-            view = GroupView(group, f"source-{group.number}", language_of(group.source), quoted)
+            anchor = f"source-{group.number}"
+            view = GroupView(group, anchor, language_of(group.source), quoted)
+            view.leads = by_source.get(anchor, [])
             quotes = iter(quoted.quotes if isinstance(quoted, SourceText) else ())
             for f, shown in findings:
                 number += 1
@@ -272,6 +346,12 @@ class HtmlWriter:
         chain, place = _chain(f.suspect)
         opened = number <= self.options.expanded
         return FindingView(number, f"finding-{number}", opened, f, chain, place, passages, detailed)
+
+
+def _as_saved(lead: LeadRecord) -> LeadRecord:
+    saved = record_from_dict(lead.to_dict())
+    assert isinstance(saved, LeadRecord)
+    return saved
 
 
 def _extraction_of(data: dict[str, Any]) -> ExtractionRecord:

@@ -20,6 +20,7 @@ from ..records import (
     ErrorRecord,
     ExtractionRecord,
     Finding,
+    LeadRecord,
     NoteRecord,
     Passage,
     Record,
@@ -31,6 +32,7 @@ __all__ = ["read_records", "record_from_dict"]
 
 _TYPES: dict[str, type[Any]] = {
     "finding": Finding,
+    "lead": LeadRecord,
     "error": ErrorRecord,
     "skipped": SkippedRecord,
     "note": NoteRecord,
@@ -38,7 +40,11 @@ _TYPES: dict[str, type[Any]] = {
     "also-at": AlsoAtRecord,
     "summary": Summary,
 }
-_TUPLES = {"source_also_at", "messages"}
+#: Lists of text kept as tuples: a finding's and a lead's.
+_TUPLES = {
+    Finding: ("source_also_at", "messages"),
+    LeadRecord: ("matches", "senders"),
+}
 #: A saved line longer than this is not one of ours (a finding quotes at most a document).
 MAX_LINE_CHARS = 256 << 20
 
@@ -51,9 +57,16 @@ def _known(cls: type[Any], data: dict[str, Any]) -> dict[str, Any]:
 _NUMBERS = {
     Finding: ("score", "containment", "coverage", "simhash_distance", "matched_tokens"),
     Passage: ("suspect_start", "suspect_end", "source_start", "source_end", "tokens"),
+    LeadRecord: ("score", "evidence", "below_min_score"),
+}
+#: Numbers that may be absent or null (written by newer scans only).
+_OPTIONAL_NUMBERS = {
+    Finding: ("evidence", "discounted_tokens"),
+    Summary: ("min_score",),
 }
 _TEXTS = {
     Finding: ("suspect", "suspect_sha256", "source", "source_sha256", "kind"),
+    LeadRecord: ("suspect", "suspect_sha256", "source", "source_sha256"),
     Passage: ("text",),
     ErrorRecord: ("suspect", "error"),
     SkippedRecord: ("suspect", "reason"),
@@ -66,6 +79,10 @@ def _check(cls: type[Any], values: dict[str, Any]) -> None:
     for name in _NUMBERS.get(cls, ()):
         value = values.get(name, 0)
         if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"{name} is not a number")
+    for name in _OPTIONAL_NUMBERS.get(cls, ()):
+        value = values.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
             raise ValueError(f"{name} is not a number")
     for name in _TEXTS.get(cls, ()):
         if name in values and not isinstance(values[name], str):
@@ -119,12 +136,12 @@ def record_from_dict(data: dict[str, Any]) -> Record | None:
         if not isinstance(passages, list | tuple):
             raise ValueError("passages is not a list")
         values["passages"] = tuple(_passage(p) for p in passages)
-        for name in _TUPLES & values.keys():
-            if not isinstance(values[name], list) or not all(
-                isinstance(v, str) for v in values[name]
-            ):
-                raise ValueError(f"{name} is not a list of text")
-            values[name] = tuple(values[name])
+    for name in _TUPLES.get(cls, ()):
+        if name not in values:
+            continue
+        if not isinstance(values[name], list) or not all(isinstance(v, str) for v in values[name]):
+            raise ValueError(f"{name} is not a list of text")
+        values[name] = tuple(values[name])
     if cls is Finding and values.get("ocr") is not None and not isinstance(values["ocr"], dict):
         raise ValueError("ocr is not an object")
     if cls is Summary:

@@ -58,6 +58,7 @@ def _environment() -> jinja2.Environment:
     environment.filters["percent"] = _percent
     environment.filters["size"] = _size
     environment.filters["score"] = lambda value: f"{value:.2f}"
+    environment.filters["evidence"] = lambda value: f"{value:.1f}"
     environment.filters["file_url"] = lambda value: pathlib.Path(str(value)).as_uri()
     environment.filters["passage"] = lambda value: printable_passage(str(value))
     environment.filters["is_arabic"] = lambda value: language_of(str(value)) == "ur"

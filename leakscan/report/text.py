@@ -182,7 +182,8 @@ class TextWriter:
         if s.hidden_findings:
             below = f" {s.min_score:g}" if s.min_score is not None else ""
             self._line(
-                f"{s.hidden_findings} weaker matches hidden by --min-score{below} "
+                f"{s.hidden_findings} weaker match{'es' if s.hidden_findings != 1 else ''} "
+                f"hidden by --min-score{below} "
                 "(lower it to see them)"
             )
         if s.skipped_by_type:
