@@ -33,7 +33,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from leakscan import Index  # noqa: E402
-from leakscan.index.transfer import export_to_file, import_index  # noqa: E402
+from leakscan.index.portable_export import export_to_file  # noqa: E402
+from leakscan.index.portable_import import import_index  # noqa: E402
 from tests.texts import prose, urdu_document, vocabulary  # noqa: E402
 
 KEY = b"portable benchmark key, 32 bytes"

@@ -76,7 +76,7 @@ def export_command(file: str, index_location: str, key_file: str | None, force: 
     export). An index whose last build did not complete is refused.
     """
     from .index import Index
-    from .index.transfer import export_to_file
+    from .index.portable_export import export_to_file
 
     progress = _Progress("exported")
     with (
@@ -112,7 +112,7 @@ def import_command(
     `index build` does. The index is marked incomplete until the import has
     finished, so scans refuse a failed one.
     """
-    from .index.transfer import import_index
+    from .index.portable_import import import_index
 
     def waiting(message: str) -> None:
         click.echo(f"leakscan: {message}", err=True)

@@ -36,7 +36,8 @@ from leakscan.fingerprint import Scheme, key_id
 from leakscan.index import BUILD_RUNNING
 from leakscan.index.base import DocumentRecord, NewContent, to_signed_array
 from leakscan.index.portable import check_export
-from leakscan.index.transfer import export_index, export_to_file, import_index, import_into
+from leakscan.index.portable_export import export_index, export_to_file
+from leakscan.index.portable_import import import_index, import_into
 from leakscan.keyfile import write_key_file
 from leakscan.ocr import OcrSettings
 from tests import image_factories as pictures
@@ -582,9 +583,9 @@ class _ChangesBetweenReads:
 def test_an_import_that_fails_half_way_is_never_taken_for_complete(
     exported: Path, suspect: Path, source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import leakscan.index.transfer as transfer
+    import leakscan.index.portable_import as portable_import
 
-    monkeypatch.setattr(transfer, "_COMMIT_FINGERPRINTS", 1)  # commit after every batch
+    monkeypatch.setattr(portable_import, "_COMMIT_FINGERPRINTS", 1)  # commit after every batch
     good = exported.read_bytes()
     magic, parts = frames(good)
     # a second contents batch, so that the first one is committed before the damage shows

@@ -20,10 +20,13 @@ content's hashes (int64 LE, signed), then its positions as int32 LE
 differences (each from the one before it in the content, the first from 0),
 then the alignment blobs, in the order of the JSON's contents.
 
-A reader checks everything it reads against bounds before it allocates
-(frame and JSON sizes, counts against the bytes present, value ranges), so
-a damaged or hostile file is refused with one line, and memory stays flat
-however large the index: a file is read one frame at a time.
+This module defines the format and reads it (:func:`read_export`,
+:func:`check_export`); :mod:`.portable_export` writes it and
+:mod:`.portable_import` stores what it holds in an index. A reader checks
+everything it reads against bounds before it allocates (frame and JSON
+sizes, counts against the bytes present, value ranges), so a damaged or
+hostile file is refused with one line, and memory stays flat however large
+the index: a file is read one frame at a time.
 """
 
 from __future__ import annotations
@@ -32,8 +35,9 @@ import hashlib
 import json
 import re
 import struct
+import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -43,16 +47,25 @@ from ..errors import LeakscanIndexError
 from .base import DocumentRecord, NewContent
 
 __all__ = [
+    "COUNT_FIELDS",
     "FORMAT_NAME",
     "FORMAT_VERSION",
+    "FRAME",
+    "JSON_LENGTH",
+    "MAX_JSON",
+    "MAX_PAYLOAD",
+    "MAX_STORED",
+    "MAX_TEXT",
     "ContentsFrame",
     "DocumentsFrame",
     "ExportEnd",
     "ExportHeader",
-    "ExportWriter",
     "PortableContent",
+    "Progress",
+    "carries_meta",
     "check_export",
     "read_export",
+    "timestamp",
 ]
 
 FORMAT_NAME = "leakscan-index-export"
@@ -61,13 +74,13 @@ FORMAT_VERSION = 1
 READABLE_VERSIONS = (1,)
 _MAGIC = FORMAT_NAME.encode("ascii") + b" "
 _MAX_MAGIC_LINE = 64
-_FRAME = struct.Struct("<cI")
-_JSON_LENGTH = struct.Struct("<I")
+FRAME = struct.Struct("<cI")
+JSON_LENGTH = struct.Struct("<I")
 #: Bounds on what one frame may make a reader allocate (a writer stays far below them).
 MAX_STORED = 128 << 20
 MAX_PAYLOAD = 256 << 20
 MAX_JSON = 64 << 20
-_MAX_TEXT = 64 << 10  # one path, root, MIME type, view or kind name
+MAX_TEXT = 64 << 10  # one path, root, MIME type, view or kind name
 _READ_CHUNK = 1 << 20
 _INT64 = (-(1 << 63), (1 << 63) - 1)
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -90,7 +103,35 @@ _CONTENT_FIELDS = frozenset(
         "picture_bands",
     }
 )
-_COUNT_FIELDS = ("contents", "documents", "fingerprints", "pictures", "ocr")
+COUNT_FIELDS = ("contents", "documents", "fingerprints", "pictures", "ocr")
+
+
+#: Meta an export never carries: the key, and what belongs to one index's storage and builds.
+NOT_CARRIED = frozenset(
+    {
+        "key",
+        "format",
+        "schema_version",
+        "build_state",
+        "build_started_at",
+        "build_finished_at",
+        "build_documents",
+    }
+)
+
+#: Told (documents done, documents in all) as an export or import goes.
+Progress = Callable[[int, int], None]
+
+
+def carries_meta(meta_key: str) -> bool:
+    """Whether an export carries this meta entry (a backend's own schema version, such as
+    ``postgres_schema_version``, belongs to that backend's storage)."""
+    return meta_key not in NOT_CARRIED and not meta_key.endswith("_schema_version")
+
+
+def timestamp() -> str:
+    """Now, in UTC, as the index's meta writes times."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 @dataclass(frozen=True)
@@ -135,116 +176,6 @@ class ExportEnd:
     """The counts the writer wrote; a reader has checked them against what it read."""
 
     counts: dict[str, int] = field(default_factory=dict)
-
-
-# -- writing -------------------------------------------------------------
-
-
-def _writable(text: str, what: str) -> None:
-    """Refuse to write what no reader would read back: a file must import where it goes."""
-    if len(text) > _MAX_TEXT:
-        raise LeakscanIndexError(f"{what}: a name over {_MAX_TEXT} characters cannot be exported")
-
-
-class ExportWriter:
-    """Writes one export to a binary stream, frame by frame, hashing as it goes."""
-
-    def __init__(self, out: BinaryIO, header: ExportHeader, *, level: int = 1) -> None:
-        self._out = out
-        self._digest = hashlib.sha256()
-        self._level = level
-        self._batch = 0  # contents in the last contents frame
-        self.bytes_written = 0
-        self.counts = dict.fromkeys(_COUNT_FIELDS, 0)
-        self._emit(f"{FORMAT_NAME} {FORMAT_VERSION}\n".encode("ascii"))
-        document = {
-            "format": FORMAT_NAME,
-            "version": FORMAT_VERSION,
-            "compression": "zlib",
-            "written_at": header.written_at,
-            "written_by": header.written_by,
-            "meta": header.meta,
-            "counts": {"contents": header.contents, "documents": header.documents},
-        }
-        self._frame(b"H", json.dumps(document, sort_keys=True).encode("utf-8"))
-
-    def _emit(self, data: bytes) -> None:
-        self._out.write(data)
-        self._digest.update(data)
-        self.bytes_written += len(data)
-
-    def _frame(self, kind: bytes, stored: bytes) -> None:
-        if len(stored) > MAX_STORED:
-            raise LeakscanIndexError(f"an export frame of {len(stored)} bytes is over the limit")
-        self._emit(_FRAME.pack(kind, len(stored)) + stored)
-
-    def _packed(self, kind: bytes, document: object, *arrays: bytes) -> None:
-        text = json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-        size = _JSON_LENGTH.size + len(text) + sum(len(a) for a in arrays)
-        if len(text) > MAX_JSON or size > MAX_PAYLOAD:
-            raise LeakscanIndexError(
-                f"one batch of the export needs {size} bytes, more than the format's "
-                f"{MAX_PAYLOAD}: a content too large to export"
-            )
-        squeeze = zlib.compressobj(self._level)
-        parts = [squeeze.compress(_JSON_LENGTH.pack(len(text))), squeeze.compress(text)]
-        parts.extend(squeeze.compress(array) for array in arrays)
-        parts.append(squeeze.flush())
-        self._frame(kind, b"".join(parts))
-
-    def write_contents(self, contents: list[PortableContent]) -> None:
-        """A batch of contents; documents written next belong to it."""
-        entries, hashes, deltas, blobs = [], [], [], []
-        for item in contents:
-            content = item.content
-            positions = np.asarray(content.positions, dtype=np.int64)
-            if len(positions) and (positions.min() < 0 or positions.max() > 0x7FFFFFFF):
-                raise LeakscanIndexError(f"content {content.sha256}: token position out of range")
-            hashes.append(np.asarray(content.hashes, dtype="<i8").tobytes())
-            deltas.append(np.diff(positions, prepend=0).astype("<i4").tobytes())
-            blobs.append(bytes(content.alignment))
-            for view, kind, _ in item.pictures:
-                _writable(view, f"content {content.sha256}'s picture")
-                _writable(kind, f"content {content.sha256}'s picture")
-            entries.append(
-                {
-                    "sha256": content.sha256,
-                    "n_tokens": int(content.n_tokens),
-                    "simhash": int(content.simhash),
-                    "public": bool(content.public),
-                    "ocr": bool(item.ocr),
-                    "fingerprints": len(positions),
-                    "alignment": len(content.alignment),
-                    "pictures": [list(row) for row in item.pictures],
-                    "picture_bands": [list(row) for row in item.picture_bands],
-                }
-            )
-            self.counts["fingerprints"] += len(positions)
-            self.counts["pictures"] += bool(item.pictures)
-            self.counts["ocr"] += bool(item.ocr)
-        self._packed(b"C", {"contents": entries}, *hashes, *deltas, *blobs)
-        self._batch = len(contents)
-        self.counts["contents"] += len(contents)
-
-    def write_documents(self, documents: list[tuple[int, DocumentRecord]]) -> None:
-        """Documents of the last contents batch, each with its content's place in it."""
-        rows = []
-        for place, doc in documents:
-            if not 0 <= place < self._batch:
-                raise ValueError(f"document {doc.path} names content {place} of {self._batch}")
-            for text in (doc.root, doc.path, doc.mime):
-                _writable(text, f"document {doc.path[:200]!r}")
-            rows.append([place, doc.root, doc.path, int(doc.size), int(doc.mtime_ns), doc.mime])
-        self._packed(b"D", {"documents": rows})
-        self.counts["documents"] += len(rows)
-
-    def finish(self) -> str:
-        """The end frame and the checksum; returns the checksum (hex)."""
-        self._packed(b"E", self.counts)
-        digest = self._digest.digest()
-        self._out.write(digest)
-        self.bytes_written += len(digest)
-        return digest.hex()
 
 
 # -- reading -------------------------------------------------------------
@@ -307,8 +238,8 @@ def _magic(reader: _Reader) -> int:
 
 
 def _frame(reader: _Reader) -> tuple[bytes, bytes]:
-    head = reader.read(_FRAME.size)
-    kind, length = _FRAME.unpack(head)
+    head = reader.read(FRAME.size)
+    kind, length = FRAME.unpack(head)
     if kind not in _KINDS:
         raise reader.fail(f"unknown frame kind {kind!r} (damaged)")
     if length > MAX_STORED:
@@ -327,13 +258,13 @@ def _unpacked(reader: _Reader, stored: bytes) -> tuple[object, memoryview]:
         raise reader.fail(f"a frame decompresses to more than {MAX_PAYLOAD} bytes")
     if not inflate.eof or inflate.unused_data:
         raise reader.fail("a frame's compressed stream is incomplete or followed by junk")
-    if len(payload) < _JSON_LENGTH.size:
+    if len(payload) < JSON_LENGTH.size:
         raise reader.fail("a frame is too short")
-    (length,) = _JSON_LENGTH.unpack_from(payload)
-    end = _JSON_LENGTH.size + length
+    (length,) = JSON_LENGTH.unpack_from(payload)
+    end = JSON_LENGTH.size + length
     if length > MAX_JSON or end > len(payload):
         raise reader.fail("a frame's JSON length is beyond the frame")
-    return _json(reader, payload[_JSON_LENGTH.size : end]), memoryview(payload)[end:]
+    return _json(reader, payload[JSON_LENGTH.size : end]), memoryview(payload)[end:]
 
 
 def _json(reader: _Reader, text: bytes) -> object:
@@ -350,8 +281,8 @@ def _int(reader: _Reader, value: object, what: str, low: int, high: int) -> int:
 
 
 def _text(reader: _Reader, value: object, what: str) -> str:
-    if not isinstance(value, str) or len(value) > _MAX_TEXT:
-        raise reader.fail(f"{what} is not a string of at most {_MAX_TEXT} characters")
+    if not isinstance(value, str) or len(value) > MAX_TEXT:
+        raise reader.fail(f"{what} is not a string of at most {MAX_TEXT} characters")
     return value
 
 
@@ -488,9 +419,9 @@ def _documents(reader: _Reader, document: object, batch: int) -> DocumentsFrame:
 
 
 def _end(reader: _Reader, document: object, seen: dict[str, int]) -> ExportEnd:
-    if not isinstance(document, dict) or set(document) != set(_COUNT_FIELDS):
+    if not isinstance(document, dict) or set(document) != set(COUNT_FIELDS):
         raise reader.fail("the end frame is damaged")
-    counts = {name: _int(reader, document[name], name, 0, _INT64[1]) for name in _COUNT_FIELDS}
+    counts = {name: _int(reader, document[name], name, 0, _INT64[1]) for name in COUNT_FIELDS}
     if counts != seen:
         raise reader.fail(f"it holds {seen}, its end frame says {counts} (damaged)")
     return ExportEnd(counts)
@@ -512,7 +443,7 @@ def read_export(
     if kind != b"H":
         raise reader.fail("it does not start with a header frame")
     yield _header(reader, version, stored)
-    seen = dict.fromkeys(_COUNT_FIELDS, 0)
+    seen = dict.fromkeys(COUNT_FIELDS, 0)
     batch: int | None = None
     while True:
         kind, stored = _frame(reader)

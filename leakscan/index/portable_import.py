@@ -1,14 +1,10 @@
-"""``index export`` and ``index import``: an index to a portable file and back, any backend.
-
-Both go through the backend protocol only (:class:`~leakscan.index.base.IndexBackend`),
-so an index moves from SQLite to PostgreSQL, or from a field laptop to an
-air-gapped lab, whatever holds it. The file format is :mod:`leakscan.index.portable`.
+"""``index import``: a portable file into an index, whatever its backend.
 
 Import reads the whole file once to check it (bounds, structure, checksum)
 before anything is written; then it writes inside :meth:`Index.writing`, one
-transaction per contents batch, so the index is marked ``building`` until the
+transaction per few batches, so the index is marked ``building`` until the
 last batch is in and a failed import is refused by scans, never taken for a
-complete index.
+complete index. It writes through the backend protocol only.
 
 Into an index that holds nothing yet, the import gives it the export's index
 id and metadata. Into one that holds documents, it merges only when that index
@@ -22,14 +18,11 @@ from __future__ import annotations
 import json
 import logging
 import os
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import BinaryIO
 
-from .._version import __version__
 from ..errors import (
     ConfigurationError,
     IndexNotFoundError,
@@ -41,83 +34,33 @@ from ..errors import (
 from ..fingerprint import READABLE_SCHEME_VERSIONS, Scheme, key_id
 from ..keyfile import read_key_file
 from ..normalize import NORMALIZATION_VERSION
-from . import BUILD_COMPLETE, Index, _sqlite_path
-from .base import DocumentRecord, IndexBackend
+from . import Index, _sqlite_path
+from .base import DocumentRecord
 from .keys import ENV_KEY_FILE, key_search
 from .portable import (
-    BATCH_BYTES,
-    BATCH_CONTENTS,
-    BATCH_DOCUMENT_CHARACTERS,
-    BATCH_DOCUMENTS,
-    FORMAT_VERSION,
+    NOT_CARRIED,
     ContentsFrame,
     DocumentsFrame,
     ExportEnd,
     ExportHeader,
-    ExportWriter,
     PortableContent,
+    Progress,
+    carries_meta,
     check_export,
     read_export,
+    timestamp,
 )
 
-__all__ = ["ExportReport", "ImportReport", "export_index", "import_index", "import_into"]
+__all__ = ["ImportReport", "import_index", "import_into"]
 
 log = logging.getLogger(__name__)
 
-#: Meta an export never carries: the key, and what belongs to one index's storage and builds.
-_NOT_EXPORTED = frozenset(
-    {
-        "key",
-        "format",
-        "schema_version",
-        "build_state",
-        "build_started_at",
-        "build_finished_at",
-        "build_documents",
-    }
-)
-
-
-def _exported(meta_key: str) -> bool:
-    """Whether an export carries this meta entry (a backend's own schema version, such as
-    ``postgres_schema_version``, belongs to that backend's storage)."""
-    return meta_key not in _NOT_EXPORTED and not meta_key.endswith("_schema_version")
-
-
 #: Meta an import never takes from a file: it is the target's own (and checked equal).
-_NOT_IMPORTED = _NOT_EXPORTED | {"key_id", "scheme", "simhash_bands"}
+_NOT_IMPORTED = NOT_CARRIED | {"key_id", "scheme", "simhash_bands"}
 
 #: An import commits before a contents batch once this many fingerprints are waiting (few
 #: large transactions let SQLite write postings in hash order; measured in benchmarks/portable.py).
 _COMMIT_FINGERPRINTS = 500_000
-
-#: Called with (documents done, documents the file holds).
-Progress = Callable[[int, int], None]
-
-
-def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-
-
-@dataclass(frozen=True)
-class ExportReport:
-    """What an export wrote."""
-
-    contents: int
-    documents: int
-    fingerprints: int
-    pictures: int
-    ocr: int
-    bytes: int
-    sha256: str
-    index_id: str
-
-    def summary_line(self, file: str) -> str:
-        return (
-            f"exported {self.documents} documents ({self.contents} contents, "
-            f"{self.fingerprints} fingerprints, {self.pictures} pictures) of index "
-            f"{self.index_id} to {file}: {self.bytes} bytes, sha256 {self.sha256}"
-        )
 
 
 @dataclass(frozen=True)
@@ -139,167 +82,6 @@ class ImportReport:
             f"added, {self.documents_replaced} replaced, {self.documents_unchanged} unchanged; "
             f"{self.contents_added} contents added, {self.contents_present} already there"
         )
-
-
-# -- export --------------------------------------------------------------
-
-
-def _snapshot(backend: IndexBackend) -> tuple[dict[str, str], int, int]:
-    return backend.read_meta(), backend.count_contents(), backend.count_documents()
-
-
-def export_index(index: Index, out: BinaryIO, *, progress: Progress | None = None) -> ExportReport:
-    """Write ``index`` to ``out`` in the portable format, reading it in batches.
-
-    Refuses an index whose last build did not complete, and one that a build
-    changed while it was read (the meta or counts differ at the end): the
-    file would hold half of two states.
-    """
-    backend = index.backend
-    before = _snapshot(backend)
-    meta, n_contents, n_documents = before
-    if meta.get("build_state") not in (None, BUILD_COMPLETE):
-        raise LeakscanIndexError(
-            f"{index.location}: its last build has not completed: export it once "
-            "`leakscan index build` has run to the end"
-        )
-    header = ExportHeader(
-        version=FORMAT_VERSION,
-        meta={k: v for k, v in meta.items() if _exported(k)},
-        contents=n_contents,
-        documents=n_documents,
-        written_at=_now(),
-        written_by=f"leakscan {__version__}",
-    )
-    log.info("exporting %s: %d documents, %d contents", index.location, n_documents, n_contents)
-    writer = ExportWriter(out, header)
-    batch: list[tuple[int, PortableContent]] = []
-    size = 0
-    for content_id, content in backend.export_contents():
-        batch.append((content_id, PortableContent(content)))
-        size += 12 * len(content.hashes) + len(content.alignment)
-        if len(batch) >= BATCH_CONTENTS or size >= BATCH_BYTES:
-            _export_batch(index, writer, batch, progress, n_documents)
-            batch, size = [], 0
-    if batch:
-        _export_batch(index, writer, batch, progress, n_documents)
-    checksum = writer.finish()
-    if _snapshot(backend) != before:
-        raise LeakscanIndexError(
-            f"{index.location} changed while it was exported (a build ran?): export it again"
-        )
-    counts = writer.counts
-    return ExportReport(
-        contents=counts["contents"],
-        documents=counts["documents"],
-        fingerprints=counts["fingerprints"],
-        pictures=counts["pictures"],
-        ocr=counts["ocr"],
-        bytes=writer.bytes_written,
-        sha256=checksum,
-        index_id=index.index_id,
-    )
-
-
-def _export_batch(
-    index: Index,
-    writer: ExportWriter,
-    batch: list[tuple[int, PortableContent]],
-    progress: Progress | None,
-    total: int,
-) -> None:
-    """One contents frame, with the pictures and OCR marks of its contents, then the
-    frames of their documents."""
-    backend = index.backend
-    ids = [content_id for content_id, _ in batch]
-    pictures = backend.image_hashes(ids)
-    bands = backend.image_bands(ids)
-    ocr = backend.ocr_marked([item.content.sha256 for _, item in batch])
-    records = backend.contents(ids)
-    writer.write_contents(
-        [
-            PortableContent(
-                item.content,
-                item.content.sha256 in ocr,
-                tuple(pictures.get(content_id, ())),
-                tuple(bands.get(content_id, ())),
-            )
-            for content_id, item in batch
-        ]
-    )
-    documents: list[tuple[int, DocumentRecord]] = []
-    characters = 0
-    for place, content_id in enumerate(ids):
-        record = records.get(content_id)
-        if record is None or len(record.roots) != len(record.paths):
-            raise LeakscanIndexError(
-                f"{index.location} changed while it was exported (a build ran?): export it again"
-            )
-        for root, path in zip(record.roots, record.paths, strict=True):
-            document = backend.find_document(root, path)
-            if document is None or document.content_id != content_id:
-                raise LeakscanIndexError(
-                    f"{index.location} changed while it was exported (a build ran?): "
-                    "export it again"
-                )
-            documents.append((place, document))
-            characters += len(root) + len(path) + len(document.mime)
-            if len(documents) >= BATCH_DOCUMENTS or characters >= BATCH_DOCUMENT_CHARACTERS:
-                writer.write_documents(documents)
-                documents, characters = [], 0
-                if progress is not None:
-                    progress(writer.counts["documents"], total)
-    if documents:
-        writer.write_documents(documents)
-    if progress is not None:
-        progress(writer.counts["documents"], total)
-
-
-def export_to_file(
-    index: Index,
-    file: str | os.PathLike[str],
-    *,
-    force: bool = False,
-    progress: Progress | None = None,
-) -> ExportReport:
-    """Export to ``file`` through a temporary file beside it, renamed into place when
-    complete: a failed export leaves no file that looks like one. An existing
-    ``file`` is refused unless ``force``; the index's own files always are."""
-    target = Path(file)
-    if target.exists() and _is_index_file(index, target):
-        raise ConfigurationError(f"{file} is a file of the index itself: export to another file")
-    if target.exists() and not force:
-        raise ConfigurationError(f"{file} exists: give --force to overwrite it")
-    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
-    try:
-        with open(partial, "wb") as out:
-            report = export_index(index, out, progress=progress)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(partial, target)
-    except OSError as exc:
-        raise LeakscanIndexError(f"cannot write {file}: {exc.strerror or exc}") from exc
-    finally:
-        partial.unlink(missing_ok=True)
-    return report
-
-
-def _is_index_file(index: Index, target: Path) -> bool:
-    """Whether ``target`` is one of the index's own files (SQLite's, or its key file)."""
-    own = [Path(index.key_file)] if index.key_file is not None else []
-    path = getattr(index.backend, "path", None)
-    if path is not None:
-        own += [Path(path), *(Path(f"{path}{tail}") for tail in ("-wal", "-shm", ".lock"))]
-    for file in own:
-        try:
-            if file.exists() and os.path.samefile(file, target):
-                return True
-        except OSError:
-            continue
-    return False
-
-
-# -- import --------------------------------------------------------------
 
 
 def _meta_json(raw: str, what: str, where: str) -> object:
@@ -395,12 +177,12 @@ def _plan(index: Index, header: ExportHeader, name: str) -> tuple[dict[str, str]
         roots[root] = facts
     values = {}
     if not merged:
-        values = {k: v for k, v in meta.items() if k not in _NOT_IMPORTED and _exported(k)}
+        values = {k: v for k, v in meta.items() if k not in _NOT_IMPORTED and carries_meta(k)}
     if theirs and not ours:
         values["image_scheme"] = theirs
     if roots:
         values["roots"] = json.dumps(roots, sort_keys=True)
-    values["imported_at"] = _now()
+    values["imported_at"] = timestamp()
     return values, merged
 
 
