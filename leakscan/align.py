@@ -31,6 +31,7 @@ __all__ = [
     "Run",
     "SourceUnits",
     "common_runs",
+    "common_runs_many",
     "decode_alignment",
     "encode_alignment",
 ]
@@ -177,3 +178,61 @@ def common_runs(a: np.ndarray, b: np.ndarray, m: int) -> list[Run]:
     ]
     runs.sort(key=lambda r: (r.a_start, r.b_start))
     return runs
+
+
+def common_runs_many(a: np.ndarray, sources: list[np.ndarray], m: int) -> list[list[Run]]:
+    """:func:`common_runs` of ``a`` with each of ``sources``, all in a few array steps.
+
+    The suspect's runs are hashed and sorted once; the sources' units are laid end
+    to end and looked up together, so many nominated sources cost little more than
+    one. A place in a source meets at most :data:`MAX_REPEATS` places in ``a``.
+    """
+    found: list[list[Run]] = [[] for _ in sources]
+    grams_a = _grams(a, m)
+    if not len(grams_a) or not sources:
+        return found
+    order = np.argsort(grams_a, kind="stable")
+    sorted_a = grams_a[order]
+    lengths = np.array([len(s) for s in sources], dtype=np.int64)
+    offsets = np.r_[0, np.cumsum(lengths)[:-1]]
+    joined = np.concatenate(sources) if len(sources) > 1 else sources[0]
+    grams_b = _grams(joined, m)
+    if not len(grams_b):
+        return found
+    # A gram reaching over the end of its source into the next is no gram of either.
+    source_of = np.repeat(np.arange(len(sources), dtype=np.int64), lengths)[: len(grams_b)]
+    inside = np.arange(len(grams_b), dtype=np.int64) + m <= (offsets + lengths)[source_of]
+    low = np.searchsorted(sorted_a, grams_b, "left")
+    high = np.searchsorted(sorted_a, grams_b, "right")
+    counts = np.where(inside, np.minimum(high - low, MAX_REPEATS), 0)
+    total = int(counts.sum())
+    if total == 0:
+        return found
+    at_b = np.repeat(np.arange(len(grams_b), dtype=np.int64), counts)
+    steps = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+    at_a = order[np.repeat(low, counts) + steps].astype(np.int64)
+    source = source_of[at_b]
+    at_b = at_b - offsets[source]
+    diagonal = at_b - at_a
+    by_run = np.lexsort((at_a, diagonal, source))
+    at_a, diagonal, source = at_a[by_run], diagonal[by_run], source[by_run]
+    breaks = np.r_[
+        True,
+        (source[1:] != source[:-1]) | (diagonal[1:] != diagonal[:-1]) | (at_a[1:] != at_a[:-1] + 1),
+    ]
+    firsts = np.flatnonzero(breaks)
+    lasts = np.r_[firsts[1:] - 1, len(at_a) - 1]
+    starts_a = at_a[firsts]
+    run_lengths = at_a[lasts] - starts_a + m
+    starts_b = starts_a + diagonal[firsts]
+    for sid, x, y, n in zip(
+        source[firsts].tolist(),
+        starts_a.tolist(),
+        starts_b.tolist(),
+        run_lengths.tolist(),
+        strict=True,
+    ):
+        found[sid].append(Run(int(x), int(y), int(n)))
+    for runs in found:
+        runs.sort(key=lambda r: (r.a_start, r.b_start))
+    return found

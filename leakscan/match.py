@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .align import SourceUnits, common_runs
+from .align import Run, SourceUnits, common_runs_many
 from .fingerprint import Fingerprint, Scheme, distinct, hamming
 from .index import Index
 from .index.base import ContentRecord, Posting
@@ -69,9 +69,11 @@ class MatchParams:
     evidence_scale: float = 1.5
     #: Most postings of one fingerprint in one source that are followed (repetitive texts).
     max_positions_per_source: int = 16
-    #: Most nominated sources aligned exactly for one suspect, those with most shared
-    #: fingerprints first (simhash near-duplicates always).
-    max_aligned_sources: int = 64
+    #: Most nominated sources aligned exactly for one suspect, those whose shared
+    #: fingerprints are worth most first (each 1/k² for k holders in the archive, as
+    #: evidence is counted), simhash near-duplicates always. Only an archive where a
+    #: suspect's text recurs in many documents reaches it.
+    max_aligned_sources: int = 24
 
 
 def common_cutoff(contents: int, params: MatchParams = MatchParams()) -> int:
@@ -367,15 +369,16 @@ class Matcher:
         hits: dict[int, set[int]] = defaultdict(set)
         for posting in postings:
             hits[posting.content_id].add(posting.hash)
-        ranked = sorted(hits, key=lambda cid: (-len(hits[cid]), cid))
+        # Text several archive documents share counts 1/k² in each (see _verdicts): rank
+        # sources by what their shared fingerprints can still be worth.
+        worth = {cid: sum(1.0 / frequencies[h] ** 2 for h in found) for cid, found in hits.items()}
+        ranked = sorted(hits, key=lambda cid: (-worth[cid], cid))
         candidate_ids = set(ranked[: params.max_aligned_sources]) | near
         if not candidate_ids:
             return []
         contents = self.index.contents(sorted(candidate_ids))
         units = self.index.source_units(list(contents.values()))
-        alignments = {
-            cid: self._align(fingerprint, units[cid]) for cid in sorted(contents) if cid in units
-        }
+        alignments = self._align_all(fingerprint, units)
         older = sorted(cid for cid in contents if cid not in units)
         if older:
             alignments.update(self._by_fingerprints(fingerprint, older, postings, rare, common))
@@ -383,10 +386,27 @@ class Matcher:
 
     # -- exact alignment -------------------------------------------------
 
-    def _align(self, fingerprint: Fingerprint, source: SourceUnits) -> _Alignment:
+    def _align_all(
+        self, fingerprint: Fingerprint, units: dict[int, SourceUnits]
+    ) -> dict[int, _Alignment]:
+        """Align every source at once (:func:`~leakscan.align.common_runs_many`), those
+        read by OCR apart: their runs may be shorter."""
+        alignments = {}
+        for ocr in (False, True):
+            ids = sorted(cid for cid, u in units.items() if (u.ocr or fingerprint.ocr) == ocr)
+            if not ids:
+                continue
+            shortest = min(self.minimum_runs(ocr))
+            runs = common_runs_many(
+                fingerprint.unit_codes, [units[cid].codes for cid in ids], shortest
+            )
+            for cid, found in zip(ids, runs, strict=True):
+                alignments[cid] = self._align(fingerprint, units[cid], found)
+        return alignments
+
+    def _align(self, fingerprint: Fingerprint, source: SourceUnits, runs: list[Run]) -> _Alignment:
         word_min, letter_min = self.minimum_runs(fingerprint.ocr or source.ocr)
         codes = fingerprint.unit_codes
-        runs = common_runs(codes, source.codes, min(word_min, letter_min))
         if not runs:
             return _Alignment([])
         letters = np.r_[0, np.cumsum(fingerprint.unit_letters, dtype=np.int64)]
