@@ -41,6 +41,7 @@ __all__ = [
     "TokenPassage",
     "common_cutoff",
     "confidence",
+    "shared_weight",
 ]
 
 
@@ -69,6 +70,9 @@ class MatchParams:
     evidence_scale: float = 1.5
     #: Most postings of one fingerprint in one source that are followed (repetitive texts).
     max_positions_per_source: int = 16
+    #: A fingerprint held by more contents than this nominates no source (its text
+    #: counts at most 1/k² of a word in each of its k holders): its postings are not read.
+    max_nominating_contents: int = 8
     #: Most nominated sources aligned exactly for one suspect, those whose shared
     #: fingerprints are worth most first (each 1/k² for k holders in the archive, as
     #: evidence is counted), simhash near-duplicates always. Only an archive where a
@@ -104,6 +108,28 @@ class TokenPassage:
     source_start: int
     source_end: int
     evidence: tuple[tuple[int, int], ...] = ()
+
+
+def shared_weight(holders: np.ndarray, contents: int) -> np.ndarray:
+    """What a word held by ``holders`` of ``contents`` archive documents counts for.
+
+    Text in a large share of the archive is standard text more often than not (the
+    letterhead of both memos of a two-memo archive counts nothing); text a few
+    documents of a large archive share (drafts, threads quoting each other) counts
+    fully. Beyond the boilerplate cut-off, text counts nothing anyway.
+
+    >>> shared_weight(np.array([1, 2, 2, 13]), 2).round(2).tolist()
+    [1.0, 0.0, 0.0, 0.0]
+    >>> shared_weight(np.array([1, 2, 13]), 20_000).round(2).tolist()
+    [1.0, 1.0, 1.0]
+    >>> [round(float(shared_weight(np.array([2]), n)[0]), 2) for n in (3, 4, 7, 20, 1000)]
+    [0.0, 0.04, 0.23, 0.65, 0.99]
+    """
+    if contents < 2:
+        return np.ones(len(holders), dtype=np.float64)
+    share = np.clip((np.maximum(holders, 1) - 1) / (contents - 1), 0.0, 1.0)
+    weight: np.ndarray = (1.0 - share) ** 8
+    return weight
 
 
 def confidence(evidence: float, params: MatchParams = MatchParams()) -> float:
@@ -362,7 +388,10 @@ class Matcher:
         cutoff = self.cutoff()
         rare = {h for h, n in frequencies.items() if n < cutoff}
         common = [h for h in frequencies if h not in rare]
-        postings = self.index.postings(sorted(rare)) if rare else []
+        # A fingerprint of text many documents share is worth 1/k² in each: it fills in
+        # passages of sources nominated otherwise, but does not nominate (a bounded read).
+        nominating = sorted(h for h in rare if frequencies[h] <= params.max_nominating_contents)
+        postings = self.index.postings(nominating) if nominating else []
         near: set[int] = set()
         if fingerprint.n_shingles >= params.near_duplicate_min_shingles:
             near = self.index.near_duplicates(fingerprint.simhash)
@@ -382,7 +411,7 @@ class Matcher:
         older = sorted(cid for cid in contents if cid not in units)
         if older:
             alignments.update(self._by_fingerprints(fingerprint, older, postings, rare, common))
-        return self._verdicts(fingerprint, contents, alignments, set(common))
+        return self._verdicts(fingerprint, contents, alignments, set(common), frequencies)
 
     # -- exact alignment -------------------------------------------------
 
@@ -483,6 +512,7 @@ class Matcher:
         contents: dict[int, ContentRecord],
         alignments: dict[int, _Alignment],
         common: set[int],
+        frequencies: dict[int, int],
     ) -> list[SourceMatch]:
         """Score every aligned source: a matched word counts by its weight, as nothing when
         it is boilerplate or public text, and shared among the sources holding it."""
@@ -515,10 +545,20 @@ class Matcher:
                 public |= mask
             else:
                 holders += mask
+        # Holders of a word the nominated sources do not all show (fewer were aligned, or
+        # some were not nominated): as many as hold the shingles around it.
+        for h, start, end, stream in zip(
+            fingerprint.hashes.tolist(),
+            fingerprint.starts.tolist(),
+            fingerprint.ends.tolist(),
+            streams,
+            strict=True,
+        ):
+            held = frequencies.get(h, 0)
+            if stream < 2 and held > 1:
+                np.maximum(holders[start:end], held, out=holders[start:end])
         discounted = boilerplate | public
-        # Text several archive documents hold is standard text more often than not (a
-        # letterhead of two memos): it counts for 1/k² in each of its k holders.
-        weights = word_weights(fingerprint.tokens.tokens) / np.maximum(holders, 1) ** 2
+        weights = word_weights(fingerprint.tokens.tokens) * shared_weight(holders, self._contents)
         weights[discounted] = 0.0
         results = []
         for cid in sorted(contents):

@@ -96,9 +96,12 @@ def test_letterhead_shared_by_archive_documents_raises_nothing() -> None:
     with Index.create("memory://", key=KEY) as index:
         for n in range(3):
             index.add_text(_with_letterhead(prose(200 + n, 400)), path=f"d{n}.txt")
+        for n in range(20):
+            index.add_text(prose(250 + n, 200), path=f"plain{n}.txt")
         innocent = _with_letterhead(prose(300, 300))
         assert scan(index, innocent) == []
-        # Only the cut-off stands between the letterhead and a false alarm:
+        # In this archive of 23, only the cut-off stands between the letterhead (3 of them)
+        # and a false alarm:
         assert scan(index, innocent, common_contents=10, evidence_half=2.0)
         # while a real copy is still found, letterhead included in its passage.
         copy = only(scan(index, _with_letterhead(prose(201, 400))))
