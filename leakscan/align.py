@@ -40,9 +40,12 @@ __all__ = [
 ALIGNMENT_FORMAT = b"LA1"
 _HEADER = struct.Struct("<BII")  # flags, tokens, units
 _FLAG_OCR = 1
-#: A content's units beyond this many are not aligned (a 64 MB text file; its
-#: fingerprints still match, and passages beyond it fall back to fingerprint spans).
-MAX_UNITS = 32_000_000
+#: A content of more units than this keeps no alignment units (a text of some 25 MB:
+#: it is matched by its fingerprints' spans, as contents of older indexes are).
+MAX_UNITS = 4_000_000
+#: Most (suspect place, source place) pairs followed in one alignment step: the
+#: repeats allowed per place shrink for texts that repeat themselves massively.
+MAX_PAIRS = 4_000_000
 #: Occurrences of one unit run followed in the other text (repetitive lists, tables).
 MAX_REPEATS = 32
 _MIX = np.uint64(0x9E3779B97F4A7C15)
@@ -112,6 +115,9 @@ def decode_alignment(blob: bytes, key: bytes, sha256: str) -> SourceUnits | None
             raise ValueError("sizes beyond the limit")
         size = n_tokens + 2 * n_units
         body = inflater.decompress(inflater.unconsumed_tail, size)
+        beyond = inflater.decompress(inflater.unconsumed_tail, 1)  # and the checksum
+        if beyond or not inflater.eof or inflater.unused_data:
+            raise ValueError("not one complete stream")
     except (zlib.error, struct.error, ValueError) as exc:
         raise LeakscanIndexError(
             f"content {sha256[:12]}: alignment data is damaged or was written under another key"
@@ -142,6 +148,18 @@ def _grams(codes: np.ndarray, m: int) -> np.ndarray:
     return acc
 
 
+def _capped(matches: np.ndarray) -> np.ndarray:
+    """Matches followed per place: at most MAX_REPEATS, fewer when all of them together
+    would pass MAX_PAIRS (a list repeated thousands of times on both sides)."""
+    counts = np.minimum(matches, MAX_REPEATS)
+    total = int(counts.sum())
+    if total > MAX_PAIRS:
+        per_place = max(1, MAX_REPEATS * MAX_PAIRS // total)
+        counts = np.minimum(counts, per_place)
+    capped: np.ndarray = counts
+    return capped
+
+
 def common_runs(a: np.ndarray, b: np.ndarray, m: int) -> list[Run]:
     """Every maximal run of at least ``m`` equal codes shared by ``a`` and ``b``.
 
@@ -156,7 +174,7 @@ def common_runs(a: np.ndarray, b: np.ndarray, m: int) -> list[Run]:
     sorted_b = grams_b[order]
     low = np.searchsorted(sorted_b, grams_a, "left")
     high = np.searchsorted(sorted_b, grams_a, "right")
-    counts = np.minimum(high - low, MAX_REPEATS)
+    counts = _capped(high - low)
     total = int(counts.sum())
     if total == 0:
         return []
@@ -204,7 +222,7 @@ def common_runs_many(a: np.ndarray, sources: list[np.ndarray], m: int) -> list[l
     inside = np.arange(len(grams_b), dtype=np.int64) + m <= (offsets + lengths)[source_of]
     low = np.searchsorted(sorted_a, grams_b, "left")
     high = np.searchsorted(sorted_a, grams_b, "right")
-    counts = np.where(inside, np.minimum(high - low, MAX_REPEATS), 0)
+    counts = _capped(np.where(inside, high - low, 0))
     total = int(counts.sum())
     if total == 0:
         return found

@@ -342,6 +342,24 @@ class _Alignment:
     exact: bool = False
 
 
+#: Units of sources aligned in one array pass (memory: about 40 bytes a unit).
+_BATCH_UNITS = 2_000_000
+
+
+def _batches(ids: list[int], units: dict[int, SourceUnits]) -> list[list[int]]:
+    """Sources in groups of at most _BATCH_UNITS units (a large source alone)."""
+    batches: list[list[int]] = []
+    size = 0
+    for cid in ids:
+        length = len(units[cid].codes)
+        if not batches or size + length > _BATCH_UNITS:
+            batches.append([])
+            size = 0
+        batches[-1].append(cid)
+        size += length
+    return batches
+
+
 def _token_mask(n_tokens: int, spans: list[tuple[int, int]]) -> np.ndarray:
     mask = np.zeros(n_tokens, dtype=bool)
     for start, end in spans:
@@ -426,11 +444,12 @@ class Matcher:
             if not ids:
                 continue
             shortest = min(self.minimum_runs(ocr))
-            runs = common_runs_many(
-                fingerprint.unit_codes, [units[cid].codes for cid in ids], shortest
-            )
-            for cid, found in zip(ids, runs, strict=True):
-                alignments[cid] = self._align(fingerprint, units[cid], found)
+            for batch in _batches(ids, units):
+                runs = common_runs_many(
+                    fingerprint.unit_codes, [units[cid].codes for cid in batch], shortest
+                )
+                for cid, found in zip(batch, runs, strict=True):
+                    alignments[cid] = self._align(fingerprint, units[cid], found)
         return alignments
 
     def _align(self, fingerprint: Fingerprint, source: SourceUnits, runs: list[Run]) -> _Alignment:
