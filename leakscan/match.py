@@ -538,11 +538,14 @@ class Matcher:
         n = fingerprint.n_tokens
         # Boilerplate is what common word or 12-letter shingles cover; a common 7-letter
         # shingle is two Urdu function words more often than a letterhead.
+        # Winnowing leaves up to w - 1 words at each end of a common run without a common
+        # pick over them: the mask reaches that far beyond each pick.
         streams = fingerprint.streams.tolist() or [0] * len(fingerprint.hashes)
+        reach = self.index.scheme.word_w - 1
         boilerplate = _token_mask(
             n,
             [
-                (s, e)
+                (s - reach, e + reach)
                 for h, s, e, stream in zip(
                     fingerprint.hashes.tolist(),
                     fingerprint.starts.tolist(),
