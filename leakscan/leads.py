@@ -13,12 +13,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from .match import MatchParams, confidence
 from .records import Finding, LeadRecord
 
-__all__ = ["Screened", "screen"]
+__all__ = ["ExportLeads", "Screened", "screen"]
+
+#: Weak matches below this score are chance (a few function words), not kept for leads.
+WEAK_FLOOR = 0.05
+#: Matches of one source kept per scan target for export-wide leads.
+MAX_KEPT_PER_SOURCE = 200
 
 #: Kinds scored from text evidence: the ones --min-score and leads apply to.
 TEXT_KINDS = frozenset({"excerpt", "near-duplicate", "exact-copy"})
@@ -32,6 +37,8 @@ class Screened:
     leads: list[LeadRecord]
     #: Matches below --min-score that are neither reported nor part of a lead.
     hidden: int
+    #: Those of them worth adding up across the items of an export (passage texts dropped).
+    weak: list[Finding] = field(default_factory=list)
 
 
 def _source_spans(finding: Finding) -> list[tuple[int, int]]:
@@ -99,10 +106,62 @@ def screen(
             leads.append(lead)
             in_lead.update(id(f) for f in group)
     kept = []
+    weak = []
     hidden = 0
     for finding in found:
         if finding.kind in TEXT_KINDS and finding.score < min_score:
-            hidden += id(finding) not in in_lead
+            if id(finding) not in in_lead:
+                hidden += 1
+                if finding.score >= WEAK_FLOOR:
+                    weak.append(_slim(finding))
         else:
             kept.append(finding)
-    return Screened(kept, leads, hidden)
+    return Screened(kept, leads, hidden, weak)
+
+
+def _slim(finding: Finding) -> Finding:
+    """A weak match as export-wide leads need it: where, which source, which passages."""
+    return replace(
+        finding,
+        message_text=None,
+        passages=tuple(replace(p, text="") for p in finding.passages),
+    )
+
+
+def _item_of(locator: str) -> str:
+    """The item a match lies in: a chat message's chat, a member's own path."""
+    return locator.split("#", 1)[0]
+
+
+class ExportLeads:
+    """Weak matches of one source spread over several items of one scan target (three
+    files, each with one sentence of a memo) added up into one lead for the target."""
+
+    def __init__(self, min_score: float, params: MatchParams | None = None) -> None:
+        self.min_score = min_score
+        self.params = params or MatchParams()
+        self._found: dict[tuple[str, str], list[Finding]] = defaultdict(list)
+
+    def add(self, target: str, findings: Sequence[Finding]) -> None:
+        """Text matches of one item (reported ones and weak ones) under this target."""
+        for finding in findings:
+            if finding.kind not in TEXT_KINDS or finding.evidence is None:
+                continue
+            kept = self._found[(target, finding.source_sha256)]
+            if len(kept) < MAX_KEPT_PER_SOURCE:
+                kept.append(_slim(finding))
+
+    def leads(self) -> tuple[list[LeadRecord], int]:
+        """The leads that reach --min-score over two items or more, and how many weak
+        matches they took in (no longer hidden)."""
+        found = []
+        taken = 0
+        for (target, _), group in sorted(self._found.items()):
+            weak = [f for f in group if f.score < self.min_score]
+            if not weak or len({_item_of(f.suspect) for f in group}) < 2:
+                continue
+            lead = _lead(target, "", group, self.min_score, self.params)
+            if lead.score >= self.min_score and lead.score > max(f.score for f in group):
+                found.append(lead)
+                taken += len(weak)
+        return found, taken

@@ -51,7 +51,7 @@ from .inventory import (
     utc_now,
 )
 from .isolation import DEFAULT_ISOLATION, Done, Failure, Isolation, Progress, run_steps
-from .leads import Screened, screen
+from .leads import ExportLeads, Screened, screen
 from .match import Matcher, MatchParams, SourceMatch
 from .ocr import OcrSettings, for_index
 from .records import (
@@ -193,6 +193,8 @@ class Outcome:
     ocr_pages_cached: int = 0
     #: Matches below --min-score left out of the records (and of any lead).
     hidden: int = 0
+    #: Those worth adding up across an export's items, and the text matches reported.
+    weak: tuple[Finding, ...] = ()
     #: The item's (or container's) inventory line, made where it was read.
     facts: ItemRecord | None = None
 
@@ -261,6 +263,7 @@ class Scanner:
         outcome = Outcome(
             (*notes, *screened.findings, *screened.leads),
             hidden=screened.hidden,
+            weak=tuple(screened.weak),
             bytes_scanned=_size_of(item),
             ocr_pages_read=ocr.pages_read if ocr is not None else -1,
             ocr_pages_cached=ocr.pages_cached if ocr is not None else 0,
@@ -336,6 +339,7 @@ class Scanner:
         outcome = Outcome(
             tuple(records),
             hidden=screened.hidden,
+            weak=tuple(screened.weak),
             chat_messages=result.messages,
             chat_app=result.app,
             bytes_scanned=size,
@@ -455,9 +459,14 @@ class Scanner:
             tool_version=__version__,
             min_score=self.options.min_score,
         )
+        spread = ExportLeads(self.options.min_score, self.options.params)
+        roots = [os.path.abspath(os.fspath(t)) for t in targets]
         try:
             for holder, outcome in self._outcomes(targets, inventory):
                 _count(summary, outcome)
+                found = [r for r in outcome.records if isinstance(r, Finding)]
+                if outcome.weak or found:
+                    spread.add(_target_of(holder, roots), [*found, *outcome.weak])
                 if progress is not None:
                     summary.elapsed_seconds = time.monotonic() - started
                     progress(summary, holder)
@@ -466,6 +475,10 @@ class Scanner:
                 yield from outcome.records
         except KeyboardInterrupt:
             summary.interrupted = True
+        leads, taken = spread.leads()
+        summary.leads += len(leads)
+        summary.hidden_findings -= taken
+        yield from leads
         summary.elapsed_seconds = time.monotonic() - started
         yield summary
 
@@ -511,6 +524,15 @@ class Scanner:
             if isinstance(done.result, Failure):
                 yield job.name, _failed(job, done)
             log.info("read %s", job.name)
+
+
+def _target_of(holder: str, roots: list[str]) -> str:
+    """The scan target (as given, made absolute) a file on disk was found under."""
+    path = os.path.abspath(holder)
+    for root in roots:
+        if path == root or path.startswith(root.rstrip(os.sep) + os.sep):
+            return root
+    return path
 
 
 def _size_of(item: Item) -> int:

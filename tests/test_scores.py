@@ -365,3 +365,31 @@ def test_findings_and_leads_are_the_same_under_any_key_and_any_jobs(tmp_path: Pa
     assert summaries[0].min_score == 0.5
     suspects = {str(row[0]) for row in outcomes[0]}
     assert not any(s.endswith(("circular.txt", "#L9")) for s in suspects), suspects
+
+
+def test_weak_matches_in_several_files_of_an_export_add_up(tmp_path: Path) -> None:
+    archive = tmp_path / "archive"
+    for path, text in ARCHIVE.items():
+        (archive / path).parent.mkdir(parents=True, exist_ok=True)
+        (archive / path).write_text(text, encoding="utf-8")
+    export = tmp_path / "laptop"
+    export.mkdir()
+    for n, sentence in enumerate((MEMO_BODY[0], MEMO_BODY[2], MEMO_BODY[3])):
+        paste = " ".join(sentence.split(" ")[:8])
+        (export / f"note{n}.txt").write_text(f"{prose(70 + n, 30)} {paste}", encoding="utf-8")
+    location = tmp_path / "index.sqlite"
+    with Index.create(location, key=b"e" * 32) as index:
+        build_index(index, [archive])
+    records = list(scan_targets([export], location))
+    assert not [r for r in records if isinstance(r, Finding)]  # each too weak alone
+    [lead] = [r for r in records if isinstance(r, LeadRecord)]
+    assert lead.suspect == str(export) and lead.source == "ops/patrol-memo.txt"
+    assert sorted(Path(m).name for m in lead.matches) == ["note0.txt", "note1.txt", "note2.txt"]
+    assert lead.below_min_score == 3 and lead.score >= 0.5
+    summary = records[-1]
+    assert isinstance(summary, Summary) and summary.leads == 1 and summary.hidden_findings == 0
+    # One file alone is no lead: its match stays hidden, and counted.
+    alone = list(scan_targets([export / "note0.txt"], location))
+    assert not [r for r in alone if isinstance(r, LeadRecord | Finding)]
+    last = alone[-1]
+    assert isinstance(last, Summary) and last.hidden_findings == 1
