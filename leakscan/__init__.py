@@ -31,7 +31,7 @@ from .fingerprint import Fingerprint, Fingerprinter, Scheme, fingerprint_text
 from .index import Index, IndexStats
 from .isolation import Isolation
 from .keyfile import new_key_file, read_key_file
-from .match import MatchParams
+from .match import MatchParams, confidence
 from .ocr import OcrSettings
 from .records import (
     AlsoAtRecord,
@@ -39,6 +39,7 @@ from .records import (
     ExtractionRecord,
     Finding,
     ItemRecord,
+    LeadRecord,
     NoteRecord,
     Passage,
     SkippedRecord,
@@ -66,6 +67,7 @@ __all__ = [
     "ItemRecord",
     "KeyFileError",
     "KeyMismatchError",
+    "LeadRecord",
     "LeakscanError",
     "LeakscanIndexError",
     "MatchParams",
@@ -86,6 +88,7 @@ __all__ = [
     "build",
     "compare",
     "compare_texts",
+    "confidence",
     "fingerprint_text",
     "new_key_file",
     "read_key_file",
