@@ -5,6 +5,8 @@ Run by hand, never by the test suite::
 
     PYTHONPATH=. .venv/bin/python benchmarks/scale.py --quick      # about a minute
     PYTHONPATH=. .venv/bin/python benchmarks/scale.py --docs 10000,100000 --backends sqlite
+    PYTHONPATH=. .venv/bin/python benchmarks/scale.py --docs 100000 --backends postgresql \
+        --archives overlap --merge --profile
     PYTHONPATH=. .venv/bin/python benchmarks/scale.py --docs 1000000 --archives overlap
 
 Archives (:mod:`scale_text`): an overlap-heavy one, documents of 12-22 sentences drawn
@@ -14,7 +16,8 @@ peak memory is its own. PostgreSQL runs in a throwaway cluster
 (``tests/postgres_server.py``); a PostgreSQL build that would take longer than
 ``--pg-max-build-minutes`` stops early and says so. Writes
 ``benchmarks/results/scale.md`` (and ``scale.json``; ``--merge`` adds to the figures
-already there) and prints the report.
+already there; ``--quick`` writes ``scale-quick.*`` instead) and prints the report;
+``--profile`` adds a cProfile of the page queries at the largest size.
 """
 
 from __future__ import annotations
@@ -161,7 +164,13 @@ def step_build(a: dict[str, Any]) -> dict[str, Any]:
                 )
         if done % max(1, n // 10) == 0:
             checkpoints.append(
-                {"docs": done, "peak_rss_mb": peak_rss_mb(), "rss_mb": current_rss_mb()}
+                {
+                    "docs": done,
+                    "peak_rss_mb": peak_rss_mb(),
+                    "rss_mb": current_rss_mb(),
+                    "writer_s": writing_s,
+                    "wall_s": time.perf_counter() - started,
+                }
             )
 
     try:
@@ -339,7 +348,16 @@ STEPS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
 
 
 def run_step(name: str, a: dict[str, Any]) -> dict[str, Any]:
-    """One step in a fresh interpreter (its own peak memory), with the machine's load."""
+    """One step in a fresh interpreter (its own peak memory), with the machine's load; a
+    step that fails says so in its result and the others go on."""
+    try:
+        return _run_step(name, a)
+    except subprocess.CalledProcessError as exc:
+        log(f"step {name} {a.get('label')} failed: exit status {exc.returncode}")
+        return {"error": f"exit status {exc.returncode}"}
+
+
+def _run_step(name: str, a: dict[str, Any]) -> dict[str, Any]:
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
         out = Path(handle.name)
     busy, before, t0 = _machine_busy_seconds(), load(), time.perf_counter()
@@ -447,8 +465,17 @@ def measure(
     location: Callable[[str], str],
     extra: dict[str, Any],
     runs: dict[str, Any],
+    save: Callable[[], None],
 ) -> None:
-    """Build, size and query every archive and size on one backend."""
+    """Build, size and query every archive and size on one backend; results are saved as
+    they come."""
+
+    def record(step: str, label: str, result: dict[str, Any]) -> bool:
+        key = f"{step} {label}" if "error" not in result else f"failed {step} {label}"
+        runs[key] = {**base, **result}
+        save()
+        return "error" not in result
+
     sizes = [int(n) for n in options.docs.split(",")]
     paths = (options.pg_paths if backend == "postgresql" else options.paths).split(",")
     for kind in options.archives.split(","):
@@ -475,9 +502,11 @@ def measure(
                     log(f"building {label}")
                     args = {**base, "path": path, "location": where, "label": label}
                     build = run_step("build", args)
+                    if "error" in build:
+                        continue
                     if backend == "sqlite":
                         sidecar.write_text(json.dumps(build))
-                runs[f"build {label}"] = {**base, "path": path, **build}
+                record("build", label, {"path": path, **build})
                 if build["stopped"] is None:
                     built = (where, label)
             if built is None:
@@ -492,11 +521,11 @@ def measure(
                 "profile": options.profile and n == max(sizes) and kind == "overlap",
                 "share_queries": options.share_queries,
             }
-            runs[f"size {label}"] = {**base, **run_step("size", a)}
+            record("size", label, run_step("size", a))
             log(f"querying {label}")
-            runs[f"query {label}"] = {**base, **run_step("query", a)}
+            record("query", label, run_step("query", a))
             if n == max(sizes) and kind == "overlap":
-                runs[f"share {label}"] = {**base, **run_step("share", a)}
+                record("share", label, run_step("share", a))
 
 
 def main() -> int:
@@ -506,7 +535,8 @@ def main() -> int:
         options.step_out.write_text(json.dumps(result))
         return 0
     RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / "scale.json"
+    name = "scale-quick" if options.quick else "scale"  # a smoke run keeps the real figures
+    out = RESULTS / f"{name}.json"
     results: dict[str, Any] = json.loads(out.read_text()) if options.merge and out.exists() else {}
     results.setdefault("runs", {})
     results["machine"] = machine()
@@ -517,13 +547,25 @@ def main() -> int:
         "load_before": load(),
     }
     started = time.perf_counter()
+    sessions.append(session)
+
+    def save() -> None:
+        session["load_after"] = load()
+        session["seconds"] = time.perf_counter() - started
+        out.write_text(json.dumps(results, indent=2))
+
     with tempfile.TemporaryDirectory(prefix="leakscan-scale-") as tmp:
         work = options.work or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
         backends = options.backends.split(",")
         if "sqlite" in backends:
             measure(
-                options, "sqlite", lambda label: str(work / f"{label}.sqlite"), {}, results["runs"]
+                options,
+                "sqlite",
+                lambda label: str(work / f"{label}.sqlite"),
+                {},
+                results["runs"],
+                save,
             )
         if "postgresql" in backends:
             from tests.postgres_server import ServerUnavailable, throwaway_server
@@ -537,16 +579,14 @@ def main() -> int:
                         lambda label: server.new_database(),
                         {"pg_data": str(server.socket_dir / "data")},
                         results["runs"],
+                        save,
                     )
             except ServerUnavailable as exc:
                 session["postgresql"] = f"not measured: {exc}"
                 log(session["postgresql"])
-    session["load_after"] = load()
-    session["seconds"] = time.perf_counter() - started
-    sessions.append(session)
-    out.write_text(json.dumps(results, indent=2))
+    save()
     report = render(results)
-    (RESULTS / "scale.md").write_text(report)
+    (RESULTS / f"{name}.md").write_text(report)
     print(report)
     return 0
 

@@ -132,9 +132,12 @@ def _files(a: dict[str, Any]) -> list[Path]:
 
 def warm_files(files: list[Path]) -> None:
     for path in files:
-        with open(path, "rb") as handle:
-            while handle.read(1 << 22):
-                pass
+        try:
+            with open(path, "rb") as handle:
+                while handle.read(1 << 22):
+                    pass
+        except FileNotFoundError:  # PostgreSQL removes temporary files as it goes
+            continue
 
 
 def evict_files(files: list[Path]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 #: Issue 11's targets.
@@ -78,6 +79,20 @@ def render(results: dict[str, Any]) -> str:
             f"| {run['wall_docs_per_s']:.0f} "
             f"| {run['first_commit_docs_per_s']:.0f} / {run['last_commit_docs_per_s']:.0f} "
             f"| {run['finish_s']:.1f} | {rss} | {_busy(run)} |"
+        )
+    lines += ["", "Writer docs/s in each tenth of the build (wall docs/s in brackets):", ""]
+    for run in _runs(results, "build"):
+        points = [{"docs": 0, "writer_s": 0.0, "wall_s": 0.0}, *run["checkpoints"]]
+        if "writer_s" not in points[-1]:
+            continue
+        rates = [
+            f"{(b['docs'] - a['docs']) / max(1e-9, b['writer_s'] - a['writer_s']):.0f} "
+            f"({(b['docs'] - a['docs']) / max(1e-9, b['wall_s'] - a['wall_s']):.0f})"
+            for a, b in itertools.pairwise(points)
+        ]
+        lines.append(
+            f"- {run['backend']} {run['archive']} {_n(run['n_docs'])} {run['path']}: "
+            + ", ".join(rates)
         )
     for run in _runs(results, "build"):
         if run["stopped"]:
@@ -225,6 +240,9 @@ def render(results: dict[str, Any]) -> str:
                 f"| {run['1']['cpu_ms_per_query']:.1f} / {run['2']['cpu_ms_per_query']:.1f} "
                 f"| {_busy(run)} |"
             )
+    failed = [key for key in results["runs"] if key.startswith("failed ")]
+    if failed:
+        lines += ["", "Steps that failed (see the run's output): " + ", ".join(failed) + "."]
     lines += ["", "## Issue 11's targets", "", "| target | measured | result |", "|---|---|---|"]
     for run in query_runs:
         wanted = P99_TARGET_MS.get(run["n_docs"])
@@ -246,7 +264,7 @@ def render(results: dict[str, Any]) -> str:
             f"{'met' if ratio <= LOOKUP_TARGET else '**not met**'} |"
         )
     for run in _runs(results, "build"):
-        if run["archive"] != "overlap" or run["stopped"]:
+        if run["archive"] != "overlap" or run["stopped"] or run["n_docs"] < 100_000:
             continue
         rate = min(run["wall_docs_per_s"], run["last_commit_docs_per_s"])
         lines.append(

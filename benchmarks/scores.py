@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from leakscan import Index, Scanner, ScanOptions  # noqa: E402
+from leakscan import Index, Scanner, ScanOptions
 
 EN_FUNCTION = (
     "the of to and in is for on with that by at from as be are this it an or was will "
@@ -181,7 +181,13 @@ def run(args: argparse.Namespace) -> str:
             hits = recall[(language, length)]
             cells.append(f"{sum(hits) / len(hits):.0%} of {len(hits)}" if hits else "—")
         lines.append(f"| {length} | {cells[0]} | {cells[1]} |")
-    lines += ["", "## False alarms on hard negatives", "", "| suspect | false alarms |", "|---|---|"]
+    lines += [
+        "",
+        "## False alarms on hard negatives",
+        "",
+        "| suspect | false alarms |",
+        "|---|---|",
+    ]
     total = []
     for kind, alarms in negatives.items():
         total += alarms
