@@ -18,14 +18,22 @@ database in turn, inside :meth:`Index.writing` with a commit every 1,000 documen
 included. Two timings each: ``add_text`` (fingerprinting included) and ``add_hashes``
 with the fingerprints and alignment data made beforehand (the writer alone). PostgreSQL
 also counts the statements its connection sent per document. Any leakscan on
-PYTHONPATH can be measured, an older one included.
+PYTHONPATH can be measured, an older one included. The throwaway cluster neither syncs
+nor waits for its disk (as the tests' cluster); ``--durable`` turns fsync,
+synchronous_commit and full_page_writes back on, as a real server has them, and
+``PGOPTIONS="-c synchronous_commit=off"`` (say) tries a setting for leakscan's sessions.
+``--latency-ms`` puts a proxy between leakscan and the server that delays every packet
+by that much each way, as a server on another host would (the cluster has no network).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import hashlib
+import statistics
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -111,6 +119,73 @@ def counting() -> Iterator[Statements]:
             setattr(psycopg.Cursor, name, original)
 
 
+class DelayProxy:
+    """A TCP port on 127.0.0.1 that forwards to the cluster's Unix socket, each chunk of
+    bytes ``delay`` seconds late in either direction (latency, not a bandwidth limit)."""
+
+    def __init__(self, socket_path: str, delay: float):
+        self.socket_path, self.delay = socket_path, delay
+        self.loop = asyncio.new_event_loop()
+        self.port = 0
+        started = threading.Event()
+        self.thread = threading.Thread(target=self._run, args=(started,), daemon=True)
+        self.thread.start()
+        started.wait()
+
+    def _run(self, started: threading.Event) -> None:
+        asyncio.set_event_loop(self.loop)
+        server = self.loop.run_until_complete(asyncio.start_server(self._serve, "127.0.0.1", 0))
+        self.port = server.sockets[0].getsockname()[1]
+        started.set()
+        self.loop.run_forever()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        to_reader, to_writer = await asyncio.open_unix_connection(self.socket_path)
+        await asyncio.gather(self._pipe(reader, to_writer), self._pipe(to_reader, writer))
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        queue: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
+
+        async def deliver() -> None:
+            while True:
+                due, data = await queue.get()
+                if not data:
+                    break
+                await asyncio.sleep(max(0.0, due - self.loop.time()))
+                writer.write(data)
+                await writer.drain()
+            writer.close()
+
+        delivering = asyncio.ensure_future(deliver())
+        try:
+            while data := await reader.read(1 << 16):
+                queue.put_nowait((self.loop.time() + self.delay, data))
+        except ConnectionError:
+            pass
+        queue.put_nowait((0.0, b""))
+        await delivering
+
+    def url(self, database_url: str) -> str:
+        """The URL of a database of the cluster, through the proxy."""
+        name = database_url.split("/")[3].split("?")[0]
+        return f"postgresql://leakscan@127.0.0.1:{self.port}/{name}"
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=5)
+
+
+def round_trip_ms(url: str) -> float:
+    """The median time of ``SELECT 1`` at ``url``, in milliseconds."""
+    with psycopg.connect(url, autocommit=True) as db:
+        times = []
+        for _ in range(50):
+            started = time.perf_counter()
+            db.execute("SELECT 1").fetchone()
+            times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1000
+
+
 def load(location: str, texts: list[str], prepared: list[tuple[Any, bytes]] | None) -> float:
     """Seconds to index the texts at ``location`` in one build (``prepared``: their
     fingerprints and alignment data, made beforehand)."""
@@ -139,7 +214,9 @@ def load(location: str, texts: list[str], prepared: list[tuple[Any, bytes]] | No
         return time.perf_counter() - started
 
 
-def writer(counts: list[int], words: int, trials: int) -> None:
+def writer(
+    counts: list[int], words: int, trials: int, durable: bool = False, latency_ms: float = 0
+) -> None:
     texts = documents(max(counts), words)
     with Index.create("memory://", key=_KEY) as scratch:
         fingerprints = [scratch.fingerprinter.fingerprint(text) for text in texts]
@@ -149,7 +226,17 @@ def writer(counts: list[int], words: int, trials: int) -> None:
         ]
     per_document = sum(len(f.hashes) for f in fingerprints) / len(fingerprints)
     print(f"{words} words, {per_document:.0f} fingerprints per document", flush=True)
-    with throwaway_server() as server, tempfile.TemporaryDirectory() as folder:
+    settings = dict.fromkeys(("fsync", "synchronous_commit", "full_page_writes"), "on")
+    with (
+        throwaway_server(settings if durable else None) as server,
+        tempfile.TemporaryDirectory() as folder,
+    ):
+        proxy = None
+        if latency_ms:
+            proxy = DelayProxy(str(server.socket_dir / ".s.PGSQL.5432"), latency_ms / 1000)
+            direct = round_trip_ms(server.url())
+            through = round_trip_ms(proxy.url(server.url()))
+            print(f"round trip: {direct:.2f} ms on the socket, {through:.2f} ms through the proxy")
         for trial in range(trials):
             for count in counts:
                 for mode, given in (("add_text", None), ("add_hashes", prepared)):
@@ -159,8 +246,11 @@ def writer(counts: list[int], words: int, trials: int) -> None:
                         f"trial {trial}: {count} documents, {mode}: SQLite {count / took:.0f}/s",
                         flush=True,
                     )
+                    database = server.new_database()
                     with counting() as sent:
-                        took = load(server.new_database(), texts[:count], given)
+                        took = load(
+                            proxy.url(database) if proxy else database, texts[:count], given
+                        )
                     print(
                         f"trial {trial}: {count} documents, {mode}: PostgreSQL "
                         f"{count / took:.0f}/s, {sent.count / count:.2f} statements a document",
@@ -207,9 +297,11 @@ def main() -> None:
     parser.add_argument("--documents", type=int, nargs="+", default=[5000, 20000])
     parser.add_argument("--words", type=int, default=500)
     parser.add_argument("--trials", type=int, default=3)
+    parser.add_argument("--durable", action="store_true", help="a cluster that syncs")
+    parser.add_argument("--latency-ms", type=float, default=0, help="added each way")
     args = parser.parse_args()
     if args.writer:
-        writer(args.documents, args.words, args.trials)
+        writer(args.documents, args.words, args.trials, args.durable, args.latency_ms)
     else:
         postings(args.rows, args.trials)
 

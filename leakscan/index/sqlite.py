@@ -465,6 +465,7 @@ class SQLiteBackend:
         )
         return int(cursor.lastrowid or 0)
 
+    @_mapped("write")
     def put_document(
         self, document: DocumentRecord, content: NewContent, bands: int, *, ocr: bool = False
     ) -> int:
