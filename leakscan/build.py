@@ -382,9 +382,10 @@ def build(
                 ocr=fingerprinted.ocr_pages_read >= 0,
                 alignment=fingerprinted.alignment,
             )
-            content_id = index.backend.find_content(outcome.sha256)
-            if outcome.picture is not None and content_id is not None:
-                pictures.add(content_id, outcome.picture)
+            if outcome.picture is not None:  # (a look-up writes what the backend kept back)
+                content_id = index.backend.find_content(outcome.sha256)
+                if content_id is not None:
+                    pictures.add(content_id, outcome.picture)
             if existing is not None:
                 report.replaced += 1
             else:

@@ -119,8 +119,9 @@ def _run(command: list[str], what: str, log: Path | None = None) -> None:
 
 
 @contextlib.contextmanager
-def throwaway_server() -> Iterator[PostgresServer]:
-    """Start a cluster in a new temporary directory; stop it and remove it all on the way out."""
+def throwaway_server(settings: dict[str, str] | None = None) -> Iterator[PostgresServer]:
+    """Start a cluster in a new temporary directory; stop it and remove it all on the way out.
+    ``settings``: postgresql.conf values over the defaults below (benchmarks)."""
     bin_dir = _bin_dir()
     prefix, owner = _runner()
     # /tmp, not pytest's 0700 tree, which the postgres user could not enter; a short path,
@@ -148,7 +149,7 @@ def throwaway_server() -> Iterator[PostgresServer]:
             ],
             "initdb",
         )
-        settings = {
+        conf_values = {
             "listen_addresses": "''",  # no TCP at all: only the socket below
             "unix_socket_directories": f"'{top}'",
             "fsync": "off",  # a throwaway cluster: durability buys nothing here
@@ -156,9 +157,10 @@ def throwaway_server() -> Iterator[PostgresServer]:
             "full_page_writes": "off",
             "shared_buffers": "32MB",
             "max_connections": "60",
+            **(settings or {}),
         }
         with open(data / "postgresql.conf", "a", encoding="utf-8") as conf:
-            conf.writelines(f"{name} = {value}\n" for name, value in settings.items())
+            conf.writelines(f"{name} = {value}\n" for name, value in conf_values.items())
         # One role must give its password (the tests of a refused login); all others are trusted.
         hba = data / "pg_hba.conf"
         hba.write_text(

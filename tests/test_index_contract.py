@@ -55,6 +55,16 @@ def expected_frequencies(index: Index, texts: list[str]) -> Counter[int]:
     return counts
 
 
+def sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def postings_of(index: Index, text: str) -> int:
+    """Postings a text's content has: its distinct (fingerprint, position) pairs."""
+    fingerprint = index.fingerprinter.fingerprint(text)
+    return len(set(zip(fingerprint.hashes.tolist(), fingerprint.starts.tolist(), strict=True)))
+
+
 def all_hashes(index: Index, texts: list[str]) -> list[int]:
     found: set[int] = set()
     for text in texts:
@@ -266,9 +276,12 @@ class TestIndexContract:
         index.commit()
         exported = list(index.backend.export_contents())
         assert [i for i, _ in exported] == sorted(i for i, _ in exported)
-        for (_, content), text in zip(exported, texts, strict=False):
+        # Contents come in id order; a backend that writes in batches numbers a batch's
+        # contents in its own order, so each text is found by its hash.
+        by_sha = {content.sha256: content for _, content in exported}
+        for text in texts:
             fingerprint = index.fingerprinter.fingerprint(text)
-            assert content.sha256 == hashlib.sha256(text.encode()).hexdigest()
+            content = by_sha[hashlib.sha256(text.encode()).hexdigest()]
             assert content.hashes.tolist() == to_signed_array(fingerprint.hashes).tolist()
             assert content.positions.tolist() == fingerprint.starts.tolist()
             assert (content.simhash, content.n_tokens) == (
@@ -337,6 +350,39 @@ class TestIndexContract:
         else:
             assert index.find_document("dropped.txt") is not None
             assert index.frequencies(hashes) == expected_frequencies(index, [family(2)])
+
+    def test_documents_are_seen_before_they_are_committed(self, index: Index) -> None:
+        """What add_hashes stored is seen by every later call, written yet or not (the
+        PostgreSQL backend keeps documents back and writes them many at a time)."""
+        first = index.add_text(family(1), path="a.txt", root="/r")
+        index.add_text(family(1), path="copy/a.txt", root="/r")  # the same content
+        index.add_text(family(2), path="b.zip!inner.txt", root="/r")
+        found = index.find_document("a.txt", "/r")
+        assert found is not None and found.id == first
+        record = index.contents([found.content_id])[found.content_id]
+        assert record.paths == ("a.txt", "copy/a.txt")
+        below = index.backend.documents_below("/r", "b.zip!")
+        assert [d.path for d in below] == ["b.zip!inner.txt"]
+        assert index.backend.find_content(sha(family(2))) == below[0].content_id
+        assert (index.content_count(), index.stats().documents) == (2, 3)
+        replaced = index.add_text(family(3), path="a.txt", root="/r")  # before any commit
+        again = index.find_document("a.txt", "/r")
+        assert again is not None and again.id == replaced != first
+        assert index.remove("copy/a.txt", "/r")  # family(1) is held by no document now
+        assert index.backend.find_content(sha(family(1))) is None
+        kept = [family(3), family(2)]
+        hashes = all_hashes(index, [family(1), *kept])
+        assert index.frequencies(hashes) == expected_frequencies(index, kept)
+        index.commit()
+        assert [d.path for d in index.documents("/r")] == ["a.txt", "b.zip!inner.txt"]
+        assert index.frequencies(hashes) == expected_frequencies(index, kept)
+        assert index.stats().fingerprints == sum(postings_of(index, text) for text in kept)
+        index.add_text(family(4), path="dropped.txt", root="/r")
+        index.add_text(family(5), path="a.txt", root="/r")
+        if index.backend.rollback():  # what was not committed, written yet or not, is gone
+            assert [d.path for d in index.documents("/r")] == ["a.txt", "b.zip!inner.txt"]
+            assert index.find_document("a.txt", "/r") == again
+            assert index.frequencies(hashes) == expected_frequencies(index, kept)
 
     def test_alignment_data_is_stored_as_given(self, index: Index) -> None:
         blob = bytes(range(256)) * 3

@@ -7,6 +7,7 @@ end. Texts are invented words (``tests.texts``).
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import json
 import os
@@ -15,9 +16,11 @@ import socket
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -168,6 +171,136 @@ def test_writers_without_the_lock_keep_contents_and_frequencies_exact(url: str) 
         for n in (0, 8, 17):
             hashes = reader.fingerprinter.fingerprint(prose(n, 150)).hashes.tolist()
             assert len({p.content_id for p in reader.postings(hashes[5:10])}) == 1
+
+
+def sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def test_a_batch_gives_way_to_what_another_writer_stored_meanwhile(url: str) -> None:
+    """Documents kept back meet, when written, paths and contents another writer stored
+    after they were added: one it committed before, one it commits while the batch waits
+    for that path. The batch's documents take the paths, each content is stored once and
+    counted once, and contents no document holds any more are gone."""
+    Index.create(url, key=KEY).close()
+    with Index.open(url, key=KEY) as mine, Index.open(url, key=KEY) as other:
+        ids = {
+            "p/1.txt": mine.add_text(letterheaded(1), path="p/1.txt"),
+            "p/2.txt": mine.add_text(letterheaded(2), path="p/2.txt"),
+            "p/3.txt": mine.add_text(letterheaded(3), path="p/3.txt"),
+            "p/4.txt": mine.add_text(letterheaded(4), path="p/4.txt"),
+        }
+        other.add_text(letterheaded(1), path="p/1.txt")  # the same path and content
+        other.add_text(letterheaded(20), path="p/2.txt")  # the same path, another text
+        other.add_text(letterheaded(3), path="q/3.txt")  # the same content elsewhere
+        other.commit()
+        other.add_text(letterheaded(5), path="p/5.txt")
+        # written (its counts too: its commit waits for no one), not committed
+        assert other.stats().documents == 4
+        ids["p/5.txt"] = mine.add_text(letterheaded(6), path="p/5.txt")
+        failed: list[BaseException] = []
+
+        def commit_other() -> None:
+            try:
+                other.commit()
+            except BaseException as exc:  # (raised again below, in the test's thread)
+                failed.append(exc)
+
+        committer = threading.Timer(2.0, commit_other)
+        committer.start()
+        try:
+            mine.commit()  # waits for p/5.txt until the other writer commits it
+        finally:
+            committer.join()
+        if failed:
+            raise failed[0]
+    with Index.open(url, readonly=True) as reader:
+        held = {
+            d.path: (d.id, reader.contents([d.content_id])[d.content_id].sha256)
+            for d in reader.documents()
+        }
+        texts = {f"p/{n}.txt": letterheaded(n) for n in (1, 2, 3, 4)}
+        texts.update({"p/5.txt": letterheaded(6), "q/3.txt": letterheaded(3)})
+        assert {path: content for path, (_, content) in held.items()} == {
+            path: sha(text) for path, text in texts.items()
+        }
+        assert {path: held[path][0] for path in ids} == ids  # the ids add_text gave
+        stats = reader.stats()
+        assert (stats.documents, stats.contents) == (6, 5)  # 20 and 5 are held by none
+        expected = expected_frequencies(reader, list(texts.values()))
+        gone = [letterheaded(20), letterheaded(5)]
+        assert reader.frequencies(sorted({*expected, *all_hashes(reader, gone)})) == expected
+        assert stats.fingerprints == sum(
+            postings_of(reader, text) for text in dict.fromkeys(texts.values())
+        )
+
+
+def all_hashes(index: Index, texts: list[str]) -> set[int]:
+    return {h for text in texts for h in index.fingerprinter.fingerprint(text).hashes.tolist()}
+
+
+def postings_of(index: Index, text: str) -> int:
+    fingerprint = index.fingerprinter.fingerprint(text)
+    return len(set(zip(fingerprint.hashes.tolist(), fingerprint.starts.tolist(), strict=True)))
+
+
+def test_documents_are_written_many_at_a_time(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A build sends a few statements per batch, not four per document; batches of four
+    (ids taken two, then four at a time) store what one by one would have."""
+    monkeypatch.setattr(pg_backend, "_BATCH_DOCUMENTS", 4)
+    monkeypatch.setattr(pg_backend, "_FIRST_IDS", 2)
+    texts = [letterheaded(n % 11) for n in range(30)]  # contents again, in other batches too
+    sent: list[str] = []
+    execute = psycopg.Cursor.execute
+
+    def counted(cursor: psycopg.Cursor[Any], query: Any, *args: Any, **kwargs: Any) -> Any:
+        sent.append(str(query))
+        return execute(cursor, query, *args, **kwargs)
+
+    with Index.create(url, key=KEY) as index, index.writing():
+        monkeypatch.setattr(psycopg.Cursor, "execute", counted)
+        ids = [index.add_text(text, path=f"d/{n:02d}.txt") for n, text in enumerate(texts)]
+        index.commit()
+        monkeypatch.setattr(psycopg.Cursor, "execute", execute)
+    kinds = Counter(" ".join(q.replace("(", " ").split()[:3]) for q in sent)
+    assert kinds["SELECT nextval pg_get_serial_sequence"] == 8, kinds  # 2, then 4 at a time
+    for kind in ("SELECT d.id FROM", "INSERT INTO contents", "INSERT INTO documents"):
+        assert kinds[kind] == 8, kinds  # once a batch
+    assert len(sent) == 8 * 4 + 4, kinds  # and BEGIN; on commit the counts, COMMIT
+    assert len(set(ids)) == 30
+    with Index.open(url, readonly=True) as reader:
+        stored = {d.path: d.id for d in reader.documents()}
+        assert stored == {f"d/{n:02d}.txt": ids[n] for n in range(30)}
+        stats = reader.stats()
+        assert (stats.documents, stats.contents) == (30, 11)
+        expected = expected_frequencies(reader, texts)
+        assert reader.frequencies(sorted(expected)) == expected
+        assert stats.fingerprints == sum(postings_of(reader, t) for t in dict.fromkeys(texts))
+
+
+@pytest.mark.parametrize(
+    ("path", "cause"),
+    [("bad\x00name.txt", "NUL"), ("bad\udc80name.txt", "not valid Unicode")],
+    ids=["nul", "lone-surrogate"],
+)
+def test_a_name_that_cannot_be_stored_fails_where_it_is_added(
+    url: str, path: str, cause: str
+) -> None:
+    """Kept back or not, a name the database cannot hold fails the call that brought it,
+    and the transaction is rolled back as it was when documents were written one by one."""
+    with Index.create(url, key=KEY) as index:
+        index.add_text(prose(1, 200), path="kept.txt")
+        index.commit()
+        index.add_text(prose(2, 200), path="uncommitted.txt")
+        with pytest.raises(LeakscanIndexError) as failure:
+            index.add_text(prose(3, 200), path=path)
+        message = str(failure.value)
+        one_line_without(message)
+        assert message.startswith(f"cannot write index {url}: ") and cause in message
+        assert [d.path for d in index.documents()] == ["kept.txt"]
+        index.add_text(prose(4, 200), path="after.txt")
+    with Index.open(url, readonly=True) as reader:
+        assert [d.path for d in reader.documents()] == ["after.txt", "kept.txt"]
 
 
 # -- the writer lock and readers --------------------------------------------------

@@ -534,28 +534,24 @@ class Index:
     ) -> int:
         """Store fingerprints (unsigned hashes, token positions) of the document at ``path``;
         ``ocr``: its text was read by OCR; ``alignment``: its units' blob
-        (:func:`leakscan.align.encode_alignment` under this index's key)."""
-        existing = self.backend.find_document(root, path)
-        if existing is not None:
-            self.backend.remove_document(existing.id)
-        content_id = self.backend.find_content(sha256)
-        if content_id is None:
-            content_id = self.backend.add_content(
-                NewContent(
-                    sha256=sha256,
-                    hashes=to_signed_array(hashes),
-                    positions=np.asarray(positions, dtype=np.int64),
-                    simhash=simhash,
-                    n_tokens=n_tokens,
-                    public=public,
-                    alignment=alignment,
-                ),
-                self.bands,
-            )
-            if ocr:
-                self.backend.set_ocr(sha256)
-        return self.backend.add_document(
-            DocumentRecord(root, path, content_id, size, mtime_ns, mime)
+        (:func:`leakscan.align.encode_alignment` under this index's key).
+
+        A document already at ``path`` makes way; a content the index holds already is
+        not stored again. The backend may write the document later (PostgreSQL: many in
+        one go), but every later call sees it, and :meth:`commit` writes it."""
+        return self.backend.put_document(
+            DocumentRecord(root, path, 0, size, mtime_ns, mime),
+            NewContent(
+                sha256=sha256,
+                hashes=to_signed_array(hashes),
+                positions=np.asarray(positions, dtype=np.int64),
+                simhash=simhash,
+                n_tokens=n_tokens,
+                public=public,
+                alignment=alignment,
+            ),
+            self.bands,
+            ocr=ocr,
         )
 
     def add_text(self, text: str, *, path: str, root: str = "", public: bool = False) -> int:

@@ -22,6 +22,7 @@ __all__ = [
     "Posting",
     "band_values",
     "file_name_of",
+    "put_one_by_one",
     "to_signed",
     "to_signed_array",
     "to_unsigned",
@@ -172,6 +173,19 @@ class IndexBackend(Protocol):
 
     def add_document(self, document: DocumentRecord) -> int: ...
 
+    def put_document(
+        self, document: DocumentRecord, content: NewContent, bands: int, *, ocr: bool = False
+    ) -> int:
+        """Store a document at its (root, path), replacing the one there (as
+        :meth:`remove_document` does), holding the content whose sha256 ``content`` has:
+        the stored one, or ``content`` stored now (``ocr``: marked as read by OCR).
+        ``document.content_id`` is ignored. Returns the document's id.
+
+        What :meth:`Index.add_hashes <leakscan.index.Index.add_hashes>` calls: a backend
+        may keep it back and write many at once, provided every later call sees it as
+        written and :meth:`commit` writes it (see :func:`put_one_by_one`)."""
+        ...
+
     def remove_document(self, document_id: int) -> None:
         """Remove a document, and its content once no document holds it."""
 
@@ -260,3 +274,33 @@ class IndexBackend(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+def put_one_by_one(
+    backend: IndexBackend,
+    document: DocumentRecord,
+    content: NewContent,
+    bands: int,
+    *,
+    ocr: bool = False,
+) -> int:
+    """:meth:`IndexBackend.put_document` for a backend that writes each document as it
+    comes: its older document makes way, then the content is found or added."""
+    existing = backend.find_document(document.root, document.path)
+    if existing is not None:
+        backend.remove_document(existing.id)
+    content_id = backend.find_content(content.sha256)
+    if content_id is None:
+        content_id = backend.add_content(content, bands)
+        if ocr:
+            backend.set_ocr(content.sha256)
+    return backend.add_document(
+        DocumentRecord(
+            document.root,
+            document.path,
+            content_id,
+            document.size,
+            document.mtime_ns,
+            document.mime,
+        )
+    )

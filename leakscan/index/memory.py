@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 
-from .base import ContentRecord, DocumentRecord, NewContent, Posting, band_values, file_name_of
+from .base import (
+    ContentRecord,
+    DocumentRecord,
+    NewContent,
+    Posting,
+    band_values,
+    file_name_of,
+    put_one_by_one,
+)
 
 __all__ = ["MemoryBackend"]
 
@@ -89,6 +97,11 @@ class MemoryBackend:
             id=document_id,
         )
         return document_id
+
+    def put_document(
+        self, document: DocumentRecord, content: NewContent, bands: int, *, ocr: bool = False
+    ) -> int:
+        return put_one_by_one(self, document, content, bands, ocr=ocr)
 
     def remove_document(self, document_id: int) -> None:
         document = self._documents.pop(document_id, None)

@@ -40,6 +40,17 @@ from .base import (
     to_signed,
     to_unsigned,
 )
+from .pgbatch import (
+    BLOB_DTYPE,
+    Put,
+    PutBatch,
+    allocate_ids,
+    check_names,
+    documents_at,
+    fingerprint_blob,
+    insert_contents,
+    insert_documents,
+)
 from .pgconn import connect, mapped, pg_cause, redact
 from .pglock import writer_running
 
@@ -51,6 +62,8 @@ SCHEMA_VERSION = 1
 _VERSION_KEY = "postgres_schema_version"
 _FLUSH_ROWS = 500_000  # buffered postings written at once, sorted by hash
 _EXPORT_PAGE = 256  # contents read per query by export_contents
+_BATCH_DOCUMENTS = 1000  # documents kept back before they are written in one go
+_FIRST_IDS = 16  # document ids taken from the sequence at first (then twice as many, …)
 
 #: Statements that bring the tables of version ``n - 1`` to version ``n``, by ``n``. Each
 #: can run on a database that has them already (a writer that died before writing the
@@ -122,7 +135,6 @@ _POSTINGS_INDEX = (
 #: Whether a fresh index defers its postings index to the end of its first build.
 DEFER_POSTINGS_INDEX = True
 
-_BLOB_DTYPE = np.dtype([("hash", "<i8"), ("position", "<i4")])
 _COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # signature, flags, no header extension
 _COPY_TRAILER = b"\xff\xff"
 _DOCUMENT_COLUMNS = "id, root, path, content_id, size, mtime_ns, mime"
@@ -168,6 +180,9 @@ class PostgresBackend:
         self._pending: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self._pending_bands: list[tuple[int, int, int]] = []
         self._pending_rows = 0
+        self._batch = PutBatch()  # documents kept back by put_document
+        self._ids: list[int] = []  # document ids taken from the sequence, last one first
+        self._id_step = _FIRST_IDS  # how many to take next time
         self._deferred = False  # the postings index is to be made when the build ends
         role = "index reader" if readonly else "index writer"
         # autocommit: reads see every commit and hold no transaction open; writes BEGIN.
@@ -308,6 +323,8 @@ class PostgresBackend:
 
     @mapped("read")
     def find_document(self, root: str, path: str) -> DocumentRecord | None:
+        if self._batch.holds(root, path):
+            self._write_puts()
         row = self._db.execute(
             f"SELECT {_DOCUMENT_COLUMNS} FROM documents WHERE root = %s AND path = %s",
             (root, path),
@@ -316,6 +333,8 @@ class PostgresBackend:
 
     @mapped("read")
     def documents(self, root: str | None = None) -> Iterator[DocumentRecord]:
+        if self._batch.holds_below(root):
+            self._write_puts()
         query = f"SELECT {_DOCUMENT_COLUMNS} FROM documents"
         rows = (
             self._db.execute(query + " WHERE root = %s ORDER BY path", (root,))
@@ -326,6 +345,8 @@ class PostgresBackend:
 
     @mapped("read")
     def documents_below(self, root: str, prefix: str) -> list[DocumentRecord]:
+        if self._batch.holds_below(root, prefix):
+            self._write_puts()
         if not prefix:
             return list(self.documents(root))
         rows = self._db.execute(
@@ -337,6 +358,7 @@ class PostgresBackend:
 
     @mapped("read")
     def documents_named(self, file_name: str) -> list[DocumentRecord]:
+        self._write_puts()
         escaped = file_name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         rows = self._db.execute(
             f"SELECT {_DOCUMENT_COLUMNS} FROM documents "
@@ -348,6 +370,7 @@ class PostgresBackend:
 
     @mapped("write")
     def add_document(self, document: DocumentRecord) -> int:
+        self._write_puts()
         db = self._write()
         values = (
             document.root,
@@ -375,7 +398,65 @@ class PostgresBackend:
         )
 
     @mapped("write")
+    def put_document(
+        self, document: DocumentRecord, content: NewContent, bands: int, *, ocr: bool = False
+    ) -> int:
+        """Keep the document back, to be written with others (:mod:`.pgbatch`); its id."""
+        if self._batch.holds(document.root, document.path):
+            self._write_puts()  # the path again: the first one is written, then replaced
+        check_names(document)
+        if len(content.positions) and int(np.max(content.positions)) >= 2**31:
+            raise LeakscanIndexError(f"cannot write index {self.url}: a document is too long")
+        if not self._ids:
+            self._ids = allocate_ids(self._db, self._id_step)[::-1]
+            self._id_step = min(_BATCH_DOCUMENTS, 2 * self._id_step)
+        put = Put(self._ids.pop(), document, content, bands, ocr)
+        self._batch.add(put)
+        if len(self._batch) >= _BATCH_DOCUMENTS or self._batch.rows >= _FLUSH_ROWS:
+            self._write_puts()
+        return put.id
+
+    @mapped("write")  # a read that writes the batch first says what failed: the write
+    def _write_puts(self) -> None:
+        """Write the documents kept back: those at their paths make way, contents the
+        index lacks are stored, then the documents. A path another writer took meanwhile
+        is cleared and written again, as add_document does."""
+        if not len(self._batch):
+            return
+        puts = self._batch.take()
+        db = self._write()
+        for _ in range(3):
+            for document_id in documents_at(db, puts):
+                self._remove(document_id)
+            stored = insert_contents(db, puts)
+            if stored:
+                ocr = sorted({p.content.sha256 for p in puts if p.ocr} & stored.keys())
+                if ocr:
+                    db.execute(
+                        "INSERT INTO ocr_contents(sha256) SELECT unnest(%b::text[]) "
+                        "ON CONFLICT DO NOTHING",
+                        (ocr,),
+                    )
+                for put in puts:
+                    content_id = stored.pop(put.content.sha256, None)
+                    if content_id is not None:
+                        self._queue(content_id, put.content, put.bands)
+            written = insert_documents(db, puts)
+            puts = [p for p in puts if p.id not in written]
+            if not puts:
+                return
+        raise LeakscanIndexError(
+            f"cannot write index {self.url}: {puts[0].document.path} keeps being added by "
+            "another writer"
+        )
+
+    @mapped("write")
     def remove_document(self, document_id: int) -> None:
+        self._write_puts()
+        self._remove(document_id)
+
+    def _remove(self, document_id: int) -> None:
+        """Remove a stored document, and its content if no other document holds it."""
         self._make_postings_index()  # removing postings one by one needs it
         self._flush()
         db = self._write()
@@ -398,7 +479,7 @@ class PostgresBackend:
         ).fetchone():
             return
         sha256, blob = content
-        stored = np.frombuffer(bytes(blob), dtype=_BLOB_DTYPE)
+        stored = np.frombuffer(bytes(blob), dtype=BLOB_DTYPE)
         distinct = np.unique(stored["hash"]).tolist()
         db.execute(
             "DELETE FROM postings WHERE hash = ANY(%s::bigint[]) AND content_id = %s",
@@ -421,15 +502,16 @@ class PostgresBackend:
 
     @mapped("read")
     def find_content(self, sha256: str) -> int | None:
+        self._write_puts()
         row = self._db.execute("SELECT id FROM contents WHERE sha256 = %s", (sha256,)).fetchone()
         return int(row[0]) if row else None
 
     @mapped("write")
     def add_content(self, content: NewContent, bands: int) -> int:
+        self._write_puts()
         db = self._write()
-        blob = np.empty(len(content.hashes), dtype=_BLOB_DTYPE)
-        blob["hash"] = content.hashes
-        blob["position"] = content.positions
+        if len(content.positions) and int(np.max(content.positions)) >= 2**31:
+            raise LeakscanIndexError(f"cannot write index {self.url}: a document is too long")
         row = db.execute(
             "INSERT INTO contents(sha256, n_tokens, n_fingerprints, simhash, public, "
             "fingerprints, alignment) VALUES (%s, %s, %s, %s, %s, %s, %s) "
@@ -440,7 +522,7 @@ class PostgresBackend:
                 len(content.hashes),
                 to_signed(content.simhash),
                 content.public,
-                blob.tobytes(),
+                fingerprint_blob(content),
                 content.alignment,
             ),
         ).fetchone()
@@ -453,10 +535,13 @@ class PostgresBackend:
                 raise LeakscanIndexError(f"cannot write index {self.url}: a content vanished")
             return int(existing[0])
         content_id = int(row[0])
+        self._queue(content_id, content, bands)
+        return content_id
+
+    def _queue(self, content_id: int, content: NewContent, bands: int) -> None:
+        """Keep a stored content's postings and bands back for :meth:`_flush`."""
         if not len(content.hashes):
-            return content_id  # no text (a picture's look alone): no postings, no simhash bands
-        if len(content.positions) and int(np.max(content.positions)) >= 2**31:
-            raise LeakscanIndexError(f"cannot write index {self.url}: a document is too long")
+            return  # no text (a picture's look alone): no postings, no simhash bands
         self._pending.append(
             (
                 np.asarray(content.hashes, dtype=np.int64),
@@ -470,10 +555,14 @@ class PostgresBackend:
         )
         self._pending_rows += len(content.hashes)
         if self._pending_rows >= _FLUSH_ROWS:
-            self._flush()
-        return content_id
+            self._write_postings()
 
     def _flush(self) -> None:
+        """Write everything kept back: documents, then postings, counts and bands."""
+        self._write_puts()
+        self._write_postings()
+
+    def _write_postings(self) -> None:
         """Write buffered postings, counts and bands with COPY, sorted by hash: the
         B-tree pages are then visited once per batch, not once per document."""
         if not self._pending and not self._pending_bands:
@@ -533,12 +622,14 @@ class PostgresBackend:
 
     @mapped("write")
     def set_ocr(self, sha256: str) -> None:
+        self._write_puts()
         self._write().execute(
             "INSERT INTO ocr_contents(sha256) VALUES (%s) ON CONFLICT DO NOTHING", (sha256,)
         )
 
     @mapped("read")
     def count_ocr_documents(self) -> int:
+        self._write_puts()
         row = self._db.execute(
             "SELECT count(*) FROM documents d JOIN contents c ON c.id = d.content_id "
             "JOIN ocr_contents o ON o.sha256 = c.sha256"
@@ -591,6 +682,7 @@ class PostgresBackend:
 
     @mapped("read")
     def contents(self, ids: Sequence[int]) -> dict[int, ContentRecord]:
+        self._write_puts()
         wanted = [int(i) for i in ids]
         paths: dict[int, list[str]] = {}
         roots: dict[int, list[str]] = {}
@@ -622,6 +714,7 @@ class PostgresBackend:
 
     @mapped("read")
     def alignments(self, ids: Sequence[int]) -> dict[int, bytes]:
+        self._write_puts()
         rows = self._db.execute(
             "SELECT id, alignment FROM contents WHERE id = ANY(%s::bigint[])",
             ([int(i) for i in ids],),
@@ -647,7 +740,7 @@ class PostgresBackend:
         after = -1
         while page := self._content_page(after):
             for content_id, sha256, n_tokens, simhash, public, blob, alignment in page:
-                stored = np.frombuffer(bytes(blob), dtype=_BLOB_DTYPE)
+                stored = np.frombuffer(bytes(blob), dtype=BLOB_DTYPE)
                 yield (
                     int(content_id),
                     NewContent(
@@ -678,6 +771,7 @@ class PostgresBackend:
         hashes: Sequence[tuple[str, str, int]],
         bands: Sequence[tuple[int, int, str]],
     ) -> None:
+        self._write_puts()
         db = self._write()
         with db.cursor() as cursor:
             cursor.executemany(
@@ -695,6 +789,7 @@ class PostgresBackend:
     def image_candidates(
         self, probes: Sequence[tuple[int, Sequence[int]]]
     ) -> list[tuple[int, str, str, int]]:
+        self._write_puts()
         bands = [band for band, values in probes for _ in set(values)]
         values = [value for _, chosen in probes for value in set(chosen)]
         if not values:
@@ -711,6 +806,7 @@ class PostgresBackend:
 
     @mapped("read")
     def image_hashes(self, content_ids: Sequence[int]) -> dict[int, list[tuple[str, str, int]]]:
+        self._write_puts()
         result: dict[int, list[tuple[str, str, int]]] = {}
         for content_id, view, kind, value in self._db.execute(
             "SELECT content_id, view, kind, hash FROM image_hashes "
@@ -742,6 +838,7 @@ class PostgresBackend:
 
     @mapped("read")
     def count_public_documents(self) -> int:
+        self._write_puts()
         row = self._db.execute(
             "SELECT count(*) FROM documents d JOIN contents c ON c.id = d.content_id WHERE c.public"
         ).fetchone()
@@ -749,6 +846,7 @@ class PostgresBackend:
 
     @mapped("read")
     def count_pictures(self) -> int:
+        self._write_puts()
         row = self._db.execute("SELECT count(DISTINCT content_id) FROM image_hashes").fetchone()
         return int(row[0]) if row else 0
 
@@ -760,10 +858,12 @@ class PostgresBackend:
 
     @mapped("read")
     def count_contents(self) -> int:
+        self._write_puts()
         return self._count("contents")
 
     @mapped("read")
     def count_documents(self) -> int:
+        self._write_puts()
         return self._count("documents")
 
     @mapped("read")
@@ -793,6 +893,7 @@ class PostgresBackend:
         """Drop every change since the last commit (True: nothing is left of them; after a
         lost connection the server has dropped them already)."""
         self._pending, self._pending_bands, self._pending_rows = [], [], 0
+        self._batch.clear()  # (their ids are never handed out again: a gap is left)
         self._in_transaction = False
         try:
             if not self._db.closed and self._db.info.transaction_status != TransactionStatus.IDLE:

@@ -46,6 +46,7 @@ from .base import (
     NewContent,
     Posting,
     band_values,
+    put_one_by_one,
     to_signed,
     to_unsigned,
 )
@@ -464,6 +465,13 @@ class SQLiteBackend:
             ),
         )
         return int(cursor.lastrowid or 0)
+
+    @_mapped("write")
+    def put_document(
+        self, document: DocumentRecord, content: NewContent, bands: int, *, ocr: bool = False
+    ) -> int:
+        """One by one: SQLite is in this process, a look-up costs no round trip."""
+        return put_one_by_one(self, document, content, bands, ocr=ocr)
 
     @_mapped("write")
     def remove_document(self, document_id: int) -> None:
