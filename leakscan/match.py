@@ -542,20 +542,23 @@ class Matcher:
         # pick over them: the mask reaches that far beyond each pick.
         streams = fingerprint.streams.tolist() or [0] * len(fingerprint.hashes)
         reach = self.index.scheme.word_w - 1
-        boilerplate = _token_mask(
-            n,
-            [
-                (s - reach, e + reach)
-                for h, s, e, stream in zip(
-                    fingerprint.hashes.tolist(),
-                    fingerprint.starts.tolist(),
-                    fingerprint.ends.tolist(),
-                    streams,
-                    strict=True,
-                )
-                if stream < 2 and h in common
-            ],
-        )
+        common_spans: list[tuple[int, int]] = []
+        held_spans: list[tuple[int, int, int]] = []
+        for h, start, end, stream in zip(
+            fingerprint.hashes.tolist(),
+            fingerprint.starts.tolist(),
+            fingerprint.ends.tolist(),
+            streams,
+            strict=True,
+        ):
+            if stream >= 2:
+                continue
+            if h in common:
+                common_spans.append((start - reach, end + reach))
+            held = frequencies.get(h, 0)
+            if held > 1:
+                held_spans.append((start, end, held))
+        boilerplate = _token_mask(n, common_spans)
         masks = {
             cid: _token_mask(n, [span for p in a.passages for span in p.evidence])
             for cid, a in alignments.items()
@@ -569,16 +572,8 @@ class Matcher:
                 holders += mask
         # Holders of a word the nominated sources do not all show (fewer were aligned, or
         # some were not nominated): as many as hold the shingles around it.
-        for h, start, end, stream in zip(
-            fingerprint.hashes.tolist(),
-            fingerprint.starts.tolist(),
-            fingerprint.ends.tolist(),
-            streams,
-            strict=True,
-        ):
-            held = frequencies.get(h, 0)
-            if stream < 2 and held > 1:
-                np.maximum(holders[start:end], held, out=holders[start:end])
+        for start, end, held in held_spans:
+            np.maximum(holders[start:end], held, out=holders[start:end])
         discounted = boilerplate | public
         weights = word_weights(fingerprint.tokens.tokens) * shared_weight(holders, self._contents)
         weights[discounted] = 0.0
