@@ -8,7 +8,7 @@ are the only conversions.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -16,6 +16,7 @@ import numpy as np
 
 __all__ = [
     "ContentRecord",
+    "Recompute",
     "DocumentRecord",
     "IndexBackend",
     "NewContent",
@@ -87,6 +88,12 @@ def band_values(simhash: int, bands: int) -> list[int]:
     return values
 
 
+#: Fingerprints of a stored content from its sha256 and alignment blob: signed int64
+#: hashes. Set on a backend by the :class:`~leakscan.index.Index` that opened it (it holds
+#: the key); None where no key is at hand (then such contents cannot be removed).
+Recompute = Callable[[str, bytes], np.ndarray]
+
+
 @dataclass(frozen=True)
 class NewContent:
     """Fingerprints of one distinct file content, ready to store.
@@ -102,6 +109,10 @@ class NewContent:
     public: bool = False
     #: The content's alignment units, encrypted (:mod:`leakscan.align`); stored as is.
     alignment: bytes = b""
+    #: ``hashes`` can be computed again from ``alignment`` (fingerprint scheme 3): the
+    #: backend keeps no per-content copy of them and stores positions as 0; removing or
+    #: exporting the content asks :attr:`IndexBackend.recompute` for them.
+    recomputable: bool = False
 
 
 @dataclass(frozen=True)
@@ -142,9 +153,16 @@ class Posting:
 
 
 class IndexBackend(Protocol):
-    """Storage for an index; chosen from the index URL's scheme."""
+    """Storage for an index; chosen from the index URL's scheme.
+
+    Document frequencies: a backend may keep counts only for fingerprints held by two
+    or more contents (SQLite and PostgreSQL schema 4 do), but
+    :meth:`document_frequencies` answers for every stored hash, 1 included.
+    """
 
     url: str
+    #: How to compute a recomputable content's fingerprints again (see :class:`NewContent`).
+    recompute: Recompute | None
 
     def read_meta(self) -> dict[str, str]: ...
 
