@@ -36,8 +36,12 @@ __all__ = [
     "encode_alignment",
 ]
 
-#: The first bytes of a blob: names the format, so a later one can be told apart.
-ALIGNMENT_FORMAT = b"LA1"
+#: The first bytes of a blob: names the format, so a later one can be told apart. LA2
+#: also says which units are letters (a token's byte is 0 for a word, else its number of
+#: letters), so that scheme 3 fingerprints can be computed from the units; LA1 (issue 12's
+#: first format, a token's number of units) is still read.
+ALIGNMENT_FORMAT = b"LA2"
+_FORMAT_1 = b"LA1"
 _HEADER = struct.Struct("<BII")  # flags, tokens, units
 _FLAG_OCR = 1
 #: A content of more units than this keeps no alignment units (a text of some 25 MB:
@@ -60,6 +64,8 @@ class SourceUnits:
     n_tokens: int
     #: The source text was read by OCR (misread letters break its runs).
     ocr: bool
+    #: Which units are letters of Arabic-script words (None: an LA1 blob did not say).
+    letters: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -88,6 +94,10 @@ def encode_alignment(fingerprint: Fingerprint, key: bytes, sha256: str) -> bytes
     if units > MAX_UNITS:
         return b""
     per_token = np.bincount(fingerprint.unit_tokens, minlength=fingerprint.n_tokens)
+    # A word is one unit; a letter token says how many letters it has (at least one).
+    letter_tokens = np.zeros(fingerprint.n_tokens, dtype=bool)
+    letter_tokens[fingerprint.unit_tokens[fingerprint.unit_letters]] = True
+    per_token[~letter_tokens] = 0
     flags = _FLAG_OCR if fingerprint.ocr else 0
     raw = (
         _HEADER.pack(flags, fingerprint.n_tokens, units)
@@ -104,7 +114,11 @@ def decode_alignment(blob: bytes, key: bytes, sha256: str) -> SourceUnits | None
     """
     if not blob:
         return None
-    if not blob.startswith(ALIGNMENT_FORMAT):
+    if blob.startswith(ALIGNMENT_FORMAT):
+        marks_letters = True
+    elif blob.startswith(_FORMAT_1):
+        marks_letters = False
+    else:
         raise LeakscanIndexError(f"content {sha256[:12]}: unknown alignment data format")
     try:
         inflater = zlib.decompressobj()
@@ -124,14 +138,16 @@ def decode_alignment(blob: bytes, key: bytes, sha256: str) -> SourceUnits | None
         ) from exc
     if len(body) != size:
         raise LeakscanIndexError(f"content {sha256[:12]}: alignment data is truncated")
-    per_token = np.frombuffer(body[:n_tokens], dtype=np.uint8)
+    marks = np.frombuffer(body[:n_tokens], dtype=np.uint8)
+    per_token = np.maximum(marks, 1) if marks_letters else marks
     codes = np.frombuffer(body[n_tokens:], dtype="<u2")
     if int(per_token.sum(dtype=np.int64)) != n_units or (
         len(per_token) and int(per_token.max()) > MAX_LETTER_UNITS
     ):
         raise LeakscanIndexError(f"content {sha256[:12]}: alignment data is inconsistent")
     tokens = np.repeat(np.arange(n_tokens, dtype=np.int64), per_token)
-    return SourceUnits(codes, tokens, n_tokens, bool(flags & _FLAG_OCR))
+    letters = np.repeat(marks > 0, per_token) if marks_letters else None
+    return SourceUnits(codes, tokens, n_tokens, bool(flags & _FLAG_OCR), letters)
 
 
 def _grams(codes: np.ndarray, m: int) -> np.ndarray:

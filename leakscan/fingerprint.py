@@ -54,11 +54,14 @@ __all__ = [
 ]
 
 #: Bump whenever a change here changes any fingerprint: indexes record it.
-#: 2 added the short letter stream (``short_k``, ``short_w``).
-SCHEME_VERSION = 2
+#: 2 added the short letter stream (``short_k``, ``short_w``). 3 draws every unit's hash
+#: from its 16-bit alignment code (so an index can compute a content's fingerprints again
+#: from its alignment units and keeps no copy of them) and winnows sparser (see
+#: :class:`Scheme`).
+SCHEME_VERSION = 3
 #: Scheme versions this code fingerprints exactly as they were built: version 1
 #: is version 2 without the short letter stream.
-READABLE_SCHEME_VERSIONS = (1, 2)
+READABLE_SCHEME_VERSIONS = (1, 2, 3)
 
 _U64 = np.uint64
 _MULT = _U64(0x9E3779B97F4A7C15)  # odd constant: the shingle hash is a polynomial in it
@@ -69,21 +72,36 @@ _BYTE_BITS = np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1, bito
 _BYTE_BITS = _BYTE_BITS.astype(np.int64)
 _CHAR_TAG = _U64(0x4348520000000002)
 _SHORT_TAG = _U64(0x5348520000000003)
+#: Scheme 3 names units by public 16-bit codes (see :meth:`Fingerprinter.fingerprint`).
+_PUBLIC_UNIT_KEY = b"leakscan public unit codes, scheme 3"
+#: Scheme 3 winnows on a public rank of each shingle: one value per code, the same for
+#: every index, so the kept shingles, and so the sources a suspect nominates, do not
+#: depend on the key; the fingerprints stored are the keyed hashes of those shingles.
+_RANKS = np.frombuffer(
+    hashlib.shake_256(b"leakscan shingle ranks, scheme 3").digest(8 << 16), dtype="<u8"
+).astype(np.uint64)
 
 
 @dataclass(frozen=True)
 class Scheme:
-    """The parameters every fingerprint of one index must share."""
+    """The parameters every fingerprint of one index must share.
+
+    Scheme 3's windows keep about one fingerprint in 4.5 words and one in 12.5 and 16.5
+    letters (2 in ``w + 1``): an index then takes under one byte per byte of text
+    (``benchmarks/scale.py``), and a shared run of 12 words (``word_guarantee``), about
+    the one sentence issue 12 asks to find, or 35 letters (about 9 Urdu words) still always
+    meets a fingerprint. Schemes 1 and 2 kept twice as many (8 words, 14 letters).
+    """
 
     version: int = SCHEME_VERSION
     normalization: int = NORMALIZATION_VERSION
     word_k: int = 5
-    word_w: int = 4
+    word_w: int = 8
     char_k: int = 12
-    char_w: int = 8
+    char_w: int = 24
     #: The short letter stream, for text read by OCR; 0 and 0 in scheme 1, which had none.
     short_k: int = 7
-    short_w: int = 8
+    short_w: int = 32
 
     def __post_init__(self) -> None:
         names = ["word_k", "word_w", "char_k", "char_w"]
@@ -111,10 +129,41 @@ class Scheme:
         """Shared runs of this many letters always meet in the short stream (0: no stream)."""
         return self.short_k + self.short_w - 1 if self.short_k else 0
 
+    @property
+    def letter_guarantee(self) -> int:
+        """Shared letter runs at least this long always meet in one of the letter streams."""
+        return min(g for g in (self.char_guarantee, self.short_guarantee) if g)
+
+    @property
+    def word_run(self) -> int:
+        """Shortest shared word run exact alignment counts (:mod:`leakscan.match`).
+
+        Schemes 1 and 2: the guarantee, so that whether a run counts never depends on
+        the key. Scheme 3 keeps the same shingles under every key, so runs as short as
+        scheme 2's guarantee (8 words) count; a run shorter than ``word_guarantee`` is
+        found when its text has a kept shingle, the same under every key."""
+        return self.word_guarantee if self.version < 3 else min(8, self.word_guarantee)
+
+    @property
+    def letter_run(self) -> int:
+        """Shortest shared letter run exact alignment counts (see :attr:`word_run`)."""
+        return self.letter_guarantee if self.version < 3 else min(14, self.letter_guarantee)
+
+    @property
+    def units_from_codes(self) -> bool:
+        """Unit hashes are drawn from alignment codes: fingerprints can be computed again
+        from a content's alignment units (scheme 3 on)."""
+        return self.version >= 3
+
     @classmethod
     def version_1(cls) -> Scheme:
         """The scheme indexes were built with before the short letter stream."""
-        return cls(version=1, short_k=0, short_w=0)
+        return cls(version=1, word_w=4, char_w=8, short_k=0, short_w=0)
+
+    @classmethod
+    def version_2(cls) -> Scheme:
+        """The scheme indexes were built with before fingerprints came from unit codes."""
+        return cls(version=2, word_w=4, char_w=8, short_w=8)
 
     def to_dict(self) -> dict[str, int]:
         data = asdict(self)
@@ -316,9 +365,14 @@ class Fingerprinter:
         self.key = key
         self.scheme = scheme or Scheme()
         self.key_id = key_id(key)
-        self._words = _UnitHashes(key, b"w\0")
-        self._chars = _UnitHashes(key, b"c\0")
+        # Scheme 3's units are named by public codes (the key enters with the code table):
+        # which shingles winnowing keeps, and which units align, is then the same under
+        # every key.
+        unit_key = _PUBLIC_UNIT_KEY if self.scheme.units_from_codes else key
+        self._words = _UnitHashes(unit_key, b"w\0")
+        self._chars = _UnitHashes(unit_key, b"c\0")
         self._letter_table: np.ndarray | None = None
+        self._codes: np.ndarray | None = None
 
     def _streams(self, tokens: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Unit hashes and token indices of the word stream and the letter stream."""
@@ -359,6 +413,13 @@ class Fingerprinter:
         found: np.ndarray = table[letter_index.reshape(-1)]
         return found
 
+    def _code_table(self) -> np.ndarray:
+        """Scheme 3's unit hashes: one keyed 64-bit value per 16-bit alignment code."""
+        if self._codes is None:
+            stream = hashlib.shake_256(b"leakscan unit codes\0" + self.key).digest(8 << 16)
+            self._codes = np.frombuffer(stream, dtype="<u8").astype(_U64)
+        return self._codes
+
     def fingerprint(self, text: str | TokenizedText, *, ocr: bool = False) -> Fingerprint:
         """Fingerprint a raw text (or one already tokenized).
 
@@ -367,15 +428,85 @@ class Fingerprinter:
         word and 12-letter shingles only, as in scheme 1.
         """
         tokenized = text if isinstance(text, TokenizedText) else tokenize(text)
-        scheme = self.scheme
         word_units, word_pos, char_units, char_pos = self._streams(tokenized.tokens)
+        codes, unit_tokens, letters = _alignment_units(word_units, word_pos, char_units, char_pos)
+        ranks = None
+        if self.scheme.units_from_codes:
+            word_units, word_pos, char_units, char_pos = self._streams_of_codes(
+                codes, unit_tokens, letters, self._code_table()
+            )
+            ranks = self._streams_of_codes(codes, unit_tokens, letters, _RANKS)
+        hashes, starts, ends, streams, every = self._shingle(
+            word_units, word_pos, char_units, char_pos, ocr=ocr, ranks=ranks
+        )
+        return Fingerprint(
+            hashes=hashes,
+            starts=starts,
+            ends=ends,
+            simhash=simhash_of(every),
+            n_tokens=len(tokenized),
+            n_shingles=len(every),
+            tokens=tokenized,
+            unit_codes=codes,
+            unit_tokens=unit_tokens,
+            unit_letters=letters,
+            ocr=ocr,
+            streams=streams,
+        )
+
+    def hashes_of_units(
+        self, codes: np.ndarray, unit_tokens: np.ndarray, letters: np.ndarray, *, ocr: bool
+    ) -> np.ndarray:
+        """The fingerprints (unsigned) :meth:`fingerprint` gave the text these alignment
+        units are of: how an index finds a stored content's postings again (scheme 3)."""
+        if not self.scheme.units_from_codes:
+            raise SchemeError(
+                f"fingerprint scheme {self.scheme.version} cannot be computed from alignment units"
+            )
+        codes = np.asarray(codes, np.uint16)
+        unit_tokens = np.asarray(unit_tokens, np.int64)
+        streams = self._streams_of_codes(codes, unit_tokens, letters, self._code_table())
+        ranks = self._streams_of_codes(codes, unit_tokens, letters, _RANKS)
+        hashes: np.ndarray = self._shingle(*streams, ocr=ocr, ranks=ranks)[0]
+        return hashes
+
+    @staticmethod
+    def _streams_of_codes(
+        codes: np.ndarray, unit_tokens: np.ndarray, letters: np.ndarray, table: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The word and letter streams as :meth:`_streams` gives them, units from ``table``."""
+        words = ~letters
+        return (
+            table[codes[words]],
+            unit_tokens[words],
+            table[codes[letters]],
+            unit_tokens[letters],
+        )
+
+    def _shingle(
+        self,
+        word_units: np.ndarray,
+        word_pos: np.ndarray,
+        char_units: np.ndarray,
+        char_pos: np.ndarray,
+        *,
+        ocr: bool,
+        ranks: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Hashes, starts, ends and streams of the kept shingles, and every shingle of the
+        word and letter streams (for the simhash). ``ranks``: the streams' units to winnow
+        on instead of their hashes (scheme 3's public ranks)."""
+        scheme = self.scheme
         parts = []
         all_shingles = []
-        for stream, (units, pos, k, w, tag) in enumerate(
+        word_ranks = char_ranks = None
+        if ranks is not None:
+            word_ranks, char_ranks = ranks[0], ranks[2]
+        for stream, (units, rank_units, pos, k, w, tag) in enumerate(
             (
-                (word_units, word_pos, scheme.word_k, scheme.word_w, _WORD_TAG),
-                (char_units, char_pos, scheme.char_k, scheme.char_w, _CHAR_TAG),
-                (char_units, char_pos, scheme.short_k, scheme.short_w, _SHORT_TAG),
+                (word_units, word_ranks, word_pos, scheme.word_k, scheme.word_w, _WORD_TAG),
+                (char_units, char_ranks, char_pos, scheme.char_k, scheme.char_w, _CHAR_TAG),
+                (char_units, char_ranks, char_pos, scheme.short_k, scheme.short_w, _SHORT_TAG),
             )
         ):
             if k == 0 or len(units) < k:
@@ -383,6 +514,7 @@ class Fingerprinter:
             shingles = _shingles(units, k, tag)
             if len(shingles) == 0:
                 continue
+            order = _shingles(rank_units, k, tag) if rank_units is not None else shingles
             first, last = pos[: len(shingles)], pos[k - 1 :]
             span = last - first
             if span.max() >= 2 * k:
@@ -390,12 +522,13 @@ class Fingerprinter:
                 # text, Urdu words scattered through English) is not a run of text.
                 close = span < 2 * k
                 shingles, first, last = shingles[close], first[close], last[close]
+                order = order[close]
                 if len(shingles) == 0:
                     continue
             if tag != _SHORT_TAG:
                 all_shingles.append(shingles)
             if not ocr:
-                picked = winnow(shingles, w)
+                picked = winnow(order, w)
                 shingles, first, last = shingles[picked], first[picked], last[picked]
             parts.append((shingles, first, last + 1, np.full(len(shingles), stream, np.uint8)))
         if len(parts) == 1:
@@ -415,21 +548,7 @@ class Fingerprinter:
             every = np.concatenate(all_shingles)
         else:
             every = np.empty(0, _U64)
-        codes, unit_tokens, letters = _alignment_units(word_units, word_pos, char_units, char_pos)
-        return Fingerprint(
-            hashes=hashes,
-            starts=starts,
-            ends=ends,
-            simhash=simhash_of(every),
-            n_tokens=len(tokenized),
-            n_shingles=len(every),
-            tokens=tokenized,
-            unit_codes=codes,
-            unit_tokens=unit_tokens,
-            unit_letters=letters,
-            ocr=ocr,
-            streams=streams,
-        )
+        return hashes, starts, ends, streams, every
 
 
 def fingerprint_text(

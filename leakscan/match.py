@@ -388,15 +388,14 @@ class Matcher:
     def minimum_runs(self, ocr: bool) -> tuple[int, int]:
         """Shortest shared runs that count, in words and in Arabic-script letters.
 
-        Typed text: the scheme's guarantees, so whether a run counts never depends
-        on the key. Text read by OCR (either side) breaks every few letters: runs of
+        Typed text: the scheme's shortest runs (:attr:`Scheme.word_run`), which never
+        depend on the key. Text read by OCR (either side) breaks every few letters: runs of
         one shingle's length count, found through its every shingle.
         """
         scheme: Scheme = self.index.scheme
         if ocr:
             return scheme.word_k, scheme.short_k or scheme.char_k
-        letters = scheme.short_guarantee or scheme.char_guarantee
-        return scheme.word_guarantee, letters
+        return scheme.word_run, scheme.letter_run
 
     def match(self, fingerprint: Fingerprint) -> list[SourceMatch]:
         """Every indexed content found in this fingerprint, best first."""

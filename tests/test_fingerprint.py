@@ -46,12 +46,12 @@ def test_shared_word_run_of_k_plus_w_minus_1_is_always_found(
 @given(
     st.lists(urdu_words, max_size=30),
     st.lists(urdu_words, max_size=30),
-    st.lists(urdu_words, min_size=1, max_size=20),
+    st.lists(urdu_words, min_size=8, max_size=40),
 )
 def test_shared_urdu_letter_run_is_found_whatever_the_spacing(
     before: list[str], after: list[str], run: list[str]
 ) -> None:
-    assume(sum(map(len, run)) >= SCHEME.char_guarantee)
+    assume(sum(map(len, run)) >= SCHEME.letter_guarantee)
     a = " ".join([*before, "ہم", *run, "تم", *after])
     # The same run written with no spaces and with zero-width non-joiners instead.
     b = " ".join([*after, "وہ", "".join(run), "تو", *before])
@@ -100,16 +100,65 @@ def test_fingerprints_are_identical_across_processes() -> None:
 
 def test_golden_values_are_pinned() -> None:
     """Changing these means every index must be rebuilt: bump SCHEME_VERSION too."""
-    fp = Fingerprinter(KEY).fingerprint("one two three four five six seven eight nine ten")
+    text = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen"
+    fp = Fingerprinter(KEY).fingerprint(text)
     assert key_id(KEY) == "f9330c938203b115"
     assert f"{fp.simhash:016x}" == GOLDEN_SIMHASH
     assert [f"{h:016x}" for h in fp.hashes.tolist()] == GOLDEN_HASHES
     assert fp.starts.tolist() == GOLDEN_STARTS
 
 
-GOLDEN_SIMHASH = "006c45096728a0b5"
-GOLDEN_HASHES = ["107d579867bcebab"]
-GOLDEN_STARTS = [3]
+GOLDEN_SIMHASH = "908280940ca204a4"
+GOLDEN_HASHES = ["54a0a44b17927654"]
+GOLDEN_STARTS = [2]
+
+
+def test_scheme_2_fingerprints_as_it_always_did() -> None:
+    """Indexes built with scheme 2 are still matched: its fingerprints must not move."""
+    fp = Fingerprinter(KEY, Scheme.version_2()).fingerprint(
+        "one two three four five six seven eight nine ten"
+    )
+    assert f"{fp.simhash:016x}" == "006c45096728a0b5"
+    assert [f"{h:016x}" for h in fp.hashes.tolist()] == ["107d579867bcebab"]
+    assert fp.starts.tolist() == [3]
+
+
+@settings(max_examples=30)
+@given(st.integers(0, 2**32), st.booleans())
+def test_scheme_3_keeps_the_same_shingles_under_every_key(seed: int, urdu: bool) -> None:
+    """Which shingles are kept (so which sources a suspect nominates) is the same under
+    any key; the fingerprints themselves share nothing."""
+    rng = random.Random(seed)
+    alphabet = "ابپتٹثجچحخدڈذرڑزژسشصضطظعغفقکگلمنوہیے" if urdu else "abcdefghijklmnop"
+    text = " ".join(
+        "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 6))) for _ in range(200)
+    )
+    mine, theirs = Fingerprinter(KEY).fingerprint(text), Fingerprinter(OTHER_KEY).fingerprint(text)
+    assert mine.starts.tolist() == theirs.starts.tolist()
+    assert mine.streams.tolist() == theirs.streams.tolist()
+    assert mine.unit_codes.tolist() == theirs.unit_codes.tolist()
+    assert not set(mine.hashes.tolist()) & set(theirs.hashes.tolist())
+
+
+@settings(max_examples=40)
+@given(
+    st.lists(
+        st.sampled_from(
+            ["convoy", "harbour", "دستاویز", "خفیہ", "ع", "42", "the", "نگرانی", "x" * 300]
+        ),
+        min_size=0,
+        max_size=120,
+    ),
+    st.booleans(),
+)
+def test_scheme_3_fingerprints_come_back_from_alignment_units(words: list[str], ocr: bool) -> None:
+    """What lets an index keep no copy of a content's fingerprints: they are computed again,
+    exactly, from the alignment units it keeps (one-letter Urdu words, over-long words,
+    OCR'd text included)."""
+    printer = Fingerprinter(KEY)
+    fp = printer.fingerprint(" ".join(words), ocr=ocr)
+    again = printer.hashes_of_units(fp.unit_codes, fp.unit_tokens, fp.unit_letters, ocr=ocr)
+    assert again.tolist() == fp.hashes.tolist()
 
 
 def test_another_key_shares_nothing() -> None:

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .._version import __version__
-from ..align import SourceUnits, decode_alignment, encode_alignment
+from ..align import ALIGNMENT_FORMAT, SourceUnits, decode_alignment, encode_alignment
 from ..errors import (
     ConfigurationError,
     LeakscanIndexError,
@@ -222,6 +222,21 @@ class Index:
         self._lock = lock
         self._builds = 0  # depth of nested writing() sessions
         self._build_commits = 0  # commits made by the running session
+        backend.recompute = self._recompute
+
+    def _recompute(self, sha256: str, alignment: bytes) -> np.ndarray:
+        """A stored content's fingerprints (signed), computed again from its alignment
+        units: scheme 3 indexes keep no other copy of them (see ``NewContent.recomputable``)."""
+        units = decode_alignment(alignment, self.key, sha256)
+        if units is None or units.letters is None:
+            raise LeakscanIndexError(
+                f"content {sha256[:12]}: its fingerprints cannot be computed again "
+                "(no alignment units that say which are letters)"
+            )
+        hashes = self.fingerprinter.hashes_of_units(
+            units.codes, units.tokens, units.letters, ocr=units.ocr
+        )
+        return to_signed_array(hashes)
 
     @property
     def key(self) -> bytes:
@@ -549,6 +564,8 @@ class Index:
                 n_tokens=n_tokens,
                 public=public,
                 alignment=alignment,
+                recomputable=self.scheme.units_from_codes
+                and alignment.startswith(ALIGNMENT_FORMAT),
             ),
             self.bands,
             ocr=ocr,

@@ -22,6 +22,11 @@ Layout (schema version 2), also described in ``fingerprints/README.md``:
 * ``contents.alignment`` (schema version 3): the content's alignment units, compressed
   and encrypted under the index key (:mod:`leakscan.align`); NULL for contents stored
   by an older version.
+* Schema version 4 stores each fingerprint once: ``frequencies`` holds only fingerprints
+  two or more contents share (the others are counted from ``postings``), and a content
+  whose fingerprints can be computed again from its alignment units (fingerprint scheme
+  3, ``NewContent.recomputable``) keeps an empty ``contents.fingerprints`` and postings at
+  position 0; removing it computes them again (:attr:`SQLiteBackend.recompute`).
 
 Versions: a connection that may write migrates an older index in one
 transaction (:data:`_MIGRATIONS`); a read-only one reads versions
@@ -45,6 +50,7 @@ from .base import (
     DocumentRecord,
     NewContent,
     Posting,
+    Recompute,
     band_values,
     put_one_by_one,
     to_signed,
@@ -59,9 +65,9 @@ __all__ = [
     "sqlite_cause",
 ]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 #: Versions this code reads; older ones than SCHEMA_VERSION are migrated by writers.
-READABLE_SCHEMA_VERSIONS = (1, 2, 3)
+READABLE_SCHEMA_VERSIONS = (1, 2, 3, 4)
 _CHUNK = 500  # hashes per IN (...) query: far below SQLite's variable limit
 _FLUSH_ROWS = 500_000  # buffered postings written at once, in hash order
 _EXPORT_PAGE = 256  # contents read per query by export_contents
@@ -130,7 +136,11 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
     # Contents stored before version 3 have no alignment units (NULL): matched as before,
     # by fingerprint spans, until they are indexed again.
     3: ("ALTER TABLE contents ADD COLUMN alignment BLOB",),
+    # A fingerprint one content holds is counted from postings (document_frequencies).
+    4: ("DELETE FROM frequencies WHERE contents < 2",),
 }
+#: A frequencies row is kept for fingerprints held by this many contents or more.
+_SHARED = 2
 
 _BLOB_DTYPE = np.dtype([("hash", "<i8"), ("position", "<i4")])
 
@@ -198,6 +208,7 @@ class SQLiteBackend:
         self.path = Path(path)
         self.url = f"sqlite:///{self.path}"
         self._in_transaction = False
+        self.recompute: Recompute | None = None
         self._pending: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self._pending_rows = 0
         self._pictures: bool | None = None  # whether the picture tables exist (read lazily)
@@ -384,9 +395,14 @@ class SQLiteBackend:
     @_mapped("write")
     def add_content(self, content: NewContent, bands: int) -> int:
         db = self._write()
-        blob = np.empty(len(content.hashes), dtype=_BLOB_DTYPE)
-        blob["hash"] = content.hashes
-        blob["position"] = content.positions
+        if content.recomputable:
+            blob = np.empty(0, dtype=_BLOB_DTYPE)
+            positions = np.zeros(len(content.hashes), dtype=np.int64)
+        else:
+            blob = np.empty(len(content.hashes), dtype=_BLOB_DTYPE)
+            blob["hash"] = content.hashes
+            blob["position"] = content.positions
+            positions = np.asarray(content.positions, dtype=np.int64)
         cursor = db.execute(
             "INSERT INTO contents(sha256, n_tokens, n_fingerprints, simhash, public, fingerprints,"
             " alignment) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -407,7 +423,7 @@ class SQLiteBackend:
             (
                 np.asarray(content.hashes, dtype=np.int64),
                 np.full(len(content.hashes), content_id, dtype=np.int64),
-                np.asarray(content.positions, dtype=np.int64),
+                positions,
             )
         )
         self._pending_rows += len(content.hashes)
@@ -434,21 +450,46 @@ class SQLiteBackend:
         self._pending, self._pending_rows = [], 0
         order = np.lexsort((positions, contents, hashes))
         hashes, contents, positions = hashes[order], contents[order], positions[order]
-        db.executemany(
-            "INSERT OR IGNORE INTO postings(hash, content_id, position) VALUES (?, ?, ?)",
-            zip(hashes.tolist(), contents.tolist(), positions.tolist(), strict=True),
-        )
         # Each content counts once per hash: keep the first row of every (hash, content).
         first = np.ones(len(hashes), dtype=bool)
         first[1:] = (hashes[1:] != hashes[:-1]) | (contents[1:] != contents[:-1])
         distinct_hashes = hashes[first]
         starts = np.flatnonzero(np.r_[True, distinct_hashes[1:] != distinct_hashes[:-1]])
         counts = np.diff(np.r_[starts, len(distinct_hashes)])
+        self._count_shared(distinct_hashes[starts], counts)
         db.executemany(
-            "INSERT INTO frequencies(hash, contents) VALUES (?, ?) "
-            "ON CONFLICT(hash) DO UPDATE SET contents = contents + excluded.contents",
-            zip(distinct_hashes[starts].tolist(), counts.tolist(), strict=True),
+            "INSERT OR IGNORE INTO postings(hash, content_id, position) VALUES (?, ?, ?)",
+            zip(hashes.tolist(), contents.tolist(), positions.tolist(), strict=True),
         )
+
+    def _count_shared(self, hashes: np.ndarray, added: np.ndarray) -> None:
+        """Raise the counts of fingerprints that ``added`` new contents now hold, before
+        their postings are written. A fingerprint without a frequencies row is held by at
+        most one content (its postings say which): it gets a row once two hold it. Three
+        statements in SQLite's own loop, whatever the batch's size."""
+        db = self._write()
+        db.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS leakscan_added"
+            " (hash INTEGER PRIMARY KEY, contents INTEGER NOT NULL)"
+        )
+        db.execute("DELETE FROM temp.leakscan_added")
+        db.executemany(
+            "INSERT INTO temp.leakscan_added(hash, contents) VALUES (?, ?)",
+            zip(hashes.tolist(), added.tolist(), strict=True),
+        )
+        db.execute(
+            "UPDATE frequencies SET contents = frequencies.contents + a.contents"
+            " FROM temp.leakscan_added a WHERE frequencies.hash = a.hash"
+        )
+        db.execute(
+            "INSERT INTO frequencies(hash, contents) SELECT hash, held FROM ("
+            " SELECT a.hash AS hash, a.contents + (SELECT count(DISTINCT p.content_id)"
+            "  FROM postings p WHERE p.hash = a.hash) AS held"
+            " FROM temp.leakscan_added a"
+            " WHERE NOT EXISTS (SELECT 1 FROM frequencies f WHERE f.hash = a.hash))"
+            f" WHERE held >= {_SHARED}"
+        )
+        db.execute("DELETE FROM temp.leakscan_added")
 
     @_mapped("write")
     def add_document(self, document: DocumentRecord) -> int:
@@ -487,18 +528,16 @@ class SQLiteBackend:
         ).fetchone()
         if still_held:
             return
-        blob_row = db.execute(
-            "SELECT fingerprints FROM contents WHERE id = ?", (content_id,)
-        ).fetchone()
-        stored = np.frombuffer(blob_row[0], dtype=_BLOB_DTYPE)
-        hashes = stored["hash"].tolist()
+        hashes = self._stored_hashes(content_id)
+        distinct = [(h,) for h in sorted(set(hashes.tolist()))]
         db.executemany(
-            "DELETE FROM postings WHERE hash = ? AND content_id = ? AND position = ?",
-            zip(hashes, [content_id] * len(hashes), stored["position"].tolist(), strict=True),
+            "DELETE FROM postings WHERE hash = ? AND content_id = ?",
+            [(h, content_id) for (h,) in distinct],
         )
-        distinct = [(h,) for h in set(hashes)]
         db.executemany("UPDATE frequencies SET contents = contents - 1 WHERE hash = ?", distinct)
-        db.executemany("DELETE FROM frequencies WHERE hash = ? AND contents <= 0", distinct)
+        db.executemany(
+            f"DELETE FROM frequencies WHERE hash = ? AND contents < {_SHARED}", distinct
+        )
         db.execute("DELETE FROM bands WHERE content_id = ?", (content_id,))
         if self._has_pictures():
             db.execute("DELETE FROM image_hashes WHERE content_id = ?", (content_id,))
@@ -506,6 +545,26 @@ class SQLiteBackend:
         sha_row = db.execute("SELECT sha256 FROM contents WHERE id = ?", (content_id,)).fetchone()
         db.execute("DELETE FROM ocr_contents WHERE sha256 = ?", (sha_row[0],))
         db.execute("DELETE FROM contents WHERE id = ?", (content_id,))
+
+    def _stored_hashes(self, content_id: int) -> np.ndarray:
+        """A stored content's signed hashes: from its blob, or computed again from its
+        alignment units when it keeps none (scheme 3)."""
+        sha256, n_fingerprints, blob = self._db.execute(
+            "SELECT sha256, n_fingerprints, fingerprints FROM contents WHERE id = ?",
+            (content_id,),
+        ).fetchone()
+        if blob or not n_fingerprints:
+            hashes: np.ndarray = np.frombuffer(blob, dtype=_BLOB_DTYPE)["hash"].astype(np.int64)
+            return hashes
+        return self._recomputed(sha256, self.alignments([content_id]).get(content_id, b""))
+
+    def _recomputed(self, sha256: str, alignment: bytes) -> np.ndarray:
+        if self.recompute is None:
+            raise LeakscanIndexError(
+                f"content {sha256[:12]} of {self.path} keeps no copy of its fingerprints: "
+                "they are computed again from its alignment units, which needs the index key"
+            )
+        return np.asarray(self.recompute(sha256, alignment), dtype=np.int64)
 
     @_mapped("write")
     def set_ocr(self, sha256: str) -> None:
@@ -535,6 +594,14 @@ class SQLiteBackend:
                     f"SELECT hash, contents FROM frequencies WHERE hash IN ({marks})", chunk
                 ).fetchall()
             )
+        # The others are held by one content at most: whether postings have them says which.
+        alone = [h for h in dict.fromkeys(hashes) if h not in result]
+        for chunk in _chunks(alone):
+            marks = ",".join("?" * len(chunk))
+            for (h,) in self._db.execute(
+                f"SELECT DISTINCT hash FROM postings WHERE hash IN ({marks})", chunk
+            ):
+                result[h] = 1
         return result
 
     @_mapped("read")
@@ -633,9 +700,10 @@ class SQLiteBackend:
         return self._alignment
 
     @_mapped("read")
-    def _content_page(self, after: int) -> list[tuple[int, str, int, int, int, bytes]]:
+    def _content_page(self, after: int) -> list[tuple[int, str, int, int, int, int, bytes]]:
         return self._db.execute(
-            "SELECT id, sha256, n_tokens, simhash, public, fingerprints FROM contents"
+            "SELECT id, sha256, n_tokens, simhash, public, n_fingerprints, fingerprints"
+            " FROM contents"
             " WHERE id > ? ORDER BY id LIMIT ?",
             (after, _EXPORT_PAGE),
         ).fetchall()
@@ -651,14 +719,21 @@ class SQLiteBackend:
         after = -1
         while page := self._content_page(after):
             blobs = self.alignments([row[0] for row in page])
-            for content_id, sha256, n_tokens, simhash, public, blob in page:
+            for content_id, sha256, n_tokens, simhash, public, n_fingerprints, blob in page:
                 stored = np.frombuffer(blob, dtype=_BLOB_DTYPE)
+                hashes = stored["hash"].astype(np.int64)
+                positions = stored["position"].astype(np.int64)
+                recomputable = not blob and n_fingerprints > 0
+                if recomputable:
+                    hashes = self._recomputed(sha256, blobs.get(content_id, b""))
+                    positions = np.zeros(len(hashes), dtype=np.int64)
                 yield (
                     content_id,
                     NewContent(
                         sha256=sha256,
-                        hashes=stored["hash"].astype(np.int64),
-                        positions=stored["position"].astype(np.int64),
+                        hashes=hashes,
+                        positions=positions,
+                        recomputable=recomputable,
                         simhash=to_unsigned(simhash),
                         n_tokens=n_tokens,
                         public=bool(public),
