@@ -484,6 +484,42 @@ def test_schema_migrations_run_in_one_transaction(
         Index.open(url, readonly=True)
 
 
+def test_a_version_1_index_keeps_working_without_its_counts_of_one(
+    url: str, postgres_server: PostgresServer
+) -> None:
+    """Version 1 counted every fingerprint; version 2 keeps counts for those two or more
+    contents hold. Its next writer drops the others; its contents (each with its own copy
+    of its fingerprints) answer, and go, as before."""
+    texts = {f"d{n}.txt": letterheaded(n) for n in range(3)}
+    with Index.create(url, key=KEY) as index:
+        for path, text in texts.items():
+            index.add_text(text, path=path)
+    # What version 1 held: a row for every fingerprint.
+    postgres_server.psql(
+        "INSERT INTO frequencies SELECT hash, count(DISTINCT content_id) FROM postings "
+        "GROUP BY hash ON CONFLICT DO NOTHING; "
+        "UPDATE meta SET value = '1' WHERE key = 'postgres_schema_version'",
+        url,
+    )
+    held_once = "SELECT count(*) FROM frequencies WHERE contents < 2"
+    assert int(postgres_server.psql(held_once, url)) > 100
+    with Index.open(url, readonly=True) as reader:  # read as it is
+        every = sorted(all_hashes(reader, list(texts.values())))
+        assert reader.frequencies(every) == expected_frequencies(reader, list(texts.values()))
+    with Index.open(url, writer=True) as index:
+        version = "SELECT value FROM meta WHERE key = 'postgres_schema_version'"
+        assert postgres_server.psql(version, url) == "2"
+        assert postgres_server.psql(held_once, url) == "0"
+        assert index.frequencies(every) == expected_frequencies(index, list(texts.values()))
+        assert index.remove("d0.txt")  # its own copy of its fingerprints says what goes
+        index.add_text(letterheaded(7), path="d7.txt")
+        index.commit()
+        now = [texts["d1.txt"], texts["d2.txt"], letterheaded(7)]
+        every = sorted({*every, *all_hashes(index, now)})
+        assert index.frequencies(every) == expected_frequencies(index, now)
+        assert index.stats().fingerprints == sum(postings_of(index, text) for text in now)
+
+
 def test_the_postings_index_is_made_after_the_first_load(
     url: str, postgres_server: PostgresServer
 ) -> None:
@@ -497,14 +533,24 @@ def test_the_postings_index_is_made_after_the_first_load(
     analysed = "SELECT count(*) > 0 FROM pg_stats WHERE tablename = 'postings'"
     assert postgres_server.psql(analysed, url) == "t"
     # A first build that died after loading: the next writer makes the index.
+    # The frequencies of a first load are counted then, and are none before.
+    rows = "SELECT count(*) FROM frequencies"
+    texts = [letterheaded(3), letterheaded(4)]
     other = postgres_server.new_database()
     with Index.create(other, key=KEY) as index, index.writing():
-        index.add_text(prose(3, 200), path="three.txt")
+        for n, text in enumerate(texts):
+            index.add_text(text, path=f"{n}.txt")
         index.commit()
+        assert postgres_server.psql(rows, other) == "0"
         index.backend._deferred = False  # type: ignore[attr-defined]  # as if it died here
     postgres_server.psql("DROP INDEX IF EXISTS postings_hash", other)
     Index.open(other, writer=True).close()
     assert postgres_server.psql(exists, other) == "t"
+    with Index.open(other, readonly=True, allow_incomplete=True) as reader:
+        expected = expected_frequencies(reader, texts)
+        assert reader.frequencies(sorted(expected)) == expected
+        shared = sum(n >= 2 for n in expected.values())
+        assert shared and postgres_server.psql(rows, other) == str(shared)
 
 
 def test_the_database_holds_no_text(url: str, postgres_server: PostgresServer) -> None:
