@@ -74,9 +74,10 @@ def all_hashes(index: Index, texts: list[str]) -> list[int]:
     return sorted(found)
 
 
-def recomputable(index: Index, text: str) -> NewContent:
+def recomputable(index: Index, text: str, *, again: bool = True) -> NewContent:
     """A text's content as a scheme that can compute its fingerprints again stores it (the
-    alignment blob stands in for the encrypted units it would be computed from)."""
+    alignment blob stands in for the encrypted units it would be computed from); with
+    ``again`` False, as older schemes store it (with its own copy of its fingerprints)."""
     fingerprint = index.fingerprinter.fingerprint(text)
     return NewContent(
         sha(text),
@@ -84,14 +85,14 @@ def recomputable(index: Index, text: str) -> NewContent:
         fingerprint.starts,
         fingerprint.simhash,
         fingerprint.n_tokens,
-        alignment=b"units of " + sha(text).encode(),
-        recomputable=True,
+        alignment=b"units of " + sha(text).encode() if again else b"",
+        recomputable=again,
     )
 
 
 class Recomputer:
     """A stand-in for the Index's ``recompute``: the fingerprints the test stored, by sha256,
-    and the calls it was asked."""
+    and the contents it was asked for."""
 
     def __init__(self, *contents: NewContent) -> None:
         self.held = {c.sha256: (c.alignment, c.hashes) for c in contents}
@@ -482,7 +483,7 @@ class TestIndexContract:
             recomputable=True,
         )
         put(index, content, "r.txt")
-        index.add_text(family(2), path="o.txt")  # an older scheme's content, as today
+        put(index, recomputable(index, family(2), again=False), "o.txt")  # as today
         index.commit()
         kept = blob_length(index, content.sha256)
         assert kept in (None, 0)
@@ -506,7 +507,7 @@ class TestIndexContract:
         recompute = Recomputer(first, shared)
         index.backend.recompute = recompute
         put(index, first, "one.txt")
-        index.add_text(family(2), path="older.txt")
+        put(index, recomputable(index, family(2), again=False), "older.txt")
         put(index, shared, "three.txt")
         put(index, shared, "three-again.txt")
         index.commit()
@@ -558,7 +559,8 @@ class TestIndexContract:
         backends with tables keep rows only for those two or more contents hold."""
         texts = {"a.txt": family(1), "b.txt": family(2), "c.txt": family(3)}
         every = all_hashes(index, list(texts.values()))
-        made = [recomputable(index, text) for text in texts.values()]
+        # one of them with its own copy of its fingerprints
+        made = [recomputable(index, text, again=n != 1) for n, text in enumerate(texts.values())]
         index.backend.recompute = Recomputer(*made)
         held: dict[str, str] = {}
 
@@ -568,10 +570,7 @@ class TestIndexContract:
             assert frequency_rows(index) in (None, sum(n >= 2 for n in expected.values()))
 
         for n, (path, text) in enumerate(texts.items()):
-            if n == 1:  # one of them with its own copy of its fingerprints
-                index.add_text(text, path=path)
-            else:
-                put(index, made[n], path)
+            put(index, made[n], path)
             held[path] = text
             index.commit()
             check()
@@ -599,7 +598,7 @@ class TestIndexContract:
         )
         index.backend.recompute = Recomputer(again)
         put(index, content, "r.txt")
-        index.add_text(family(2), path="o.txt")
+        put(index, recomputable(index, family(2), again=False), "o.txt")
         index.commit()
         exported = {c.sha256: c for _, c in index.backend.export_contents()}
         found = exported[content.sha256]
