@@ -502,7 +502,7 @@ def test_a_version_1_index_keeps_working_without_its_counts_of_one(
         url,
     )
     held_once = "SELECT count(*) FROM frequencies WHERE contents < 2"
-    assert int(postgres_server.psql(held_once, url)) > 100
+    assert int(postgres_server.psql(held_once, url)) > 0
     with Index.open(url, readonly=True) as reader:  # read as it is
         every = sorted(all_hashes(reader, list(texts.values())))
         assert reader.frequencies(every) == expected_frequencies(reader, list(texts.values()))
