@@ -610,3 +610,15 @@ class TestIndexContract:
         fingerprint = index.fingerprinter.fingerprint(family(2))
         assert not older.recomputable
         assert older.positions.tolist() == fingerprint.starts.tolist()
+
+    def test_a_content_without_fingerprints_has_none_to_compute_again(self, index: Index) -> None:
+        empty = np.array([], dtype=np.int64)
+        picture = NewContent("p" * 64, empty, empty, 0, 0, alignment=b"", recomputable=True)
+        put(index, picture, "map.png")
+        index.commit()
+        index.backend.recompute = None  # not needed: there is nothing to compute
+        exported = [c for _, c in index.backend.export_contents()]
+        assert [(c.sha256, len(c.hashes)) for c in exported] == [("p" * 64, 0)]
+        assert index.remove("map.png")
+        index.commit()
+        assert index.content_count() == 0

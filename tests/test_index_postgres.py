@@ -553,6 +553,24 @@ def test_the_postings_index_is_made_after_the_first_load(
         assert shared and postgres_server.psql(rows, other) == str(shared)
 
 
+def test_a_first_load_is_counted_again_after_its_count_was_rolled_back(url: str) -> None:
+    """A look-up in a first build makes the postings index and counts the frequencies; if
+    that transaction is rolled back, both are made again later, not built upon."""
+    texts = [letterheaded(n) for n in range(3)]
+    with Index.create(url, key=KEY) as index, index.writing():
+        index.add_text(texts[0], path="0.txt")
+        index.add_text(texts[1], path="1.txt")
+        index.commit()  # loaded without counts
+        every = sorted(all_hashes(index, texts))
+        assert index.frequencies(every) == expected_frequencies(index, texts[:2])
+        assert index.backend.rollback()  # the index and the count are undone
+        index.add_text(texts[2], path="2.txt")
+        index.commit()
+        assert index.frequencies(every) == expected_frequencies(index, texts)
+    with Index.open(url, readonly=True) as reader:
+        assert reader.frequencies(every) == expected_frequencies(reader, texts)
+
+
 def test_the_database_holds_no_text(url: str, postgres_server: PostgresServer) -> None:
     secret = "zanzibarquokka " * 40 + prose(4, 200)
     with Index.create(url, key=KEY) as index:

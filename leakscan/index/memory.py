@@ -84,6 +84,8 @@ class MemoryBackend:
     def add_content(self, content: NewContent, bands: int) -> int:
         content_id = self._new_id()
         hashes = content.hashes.tolist()
+        if content.recomputable and not hashes:  # nothing to compute again (a picture)
+            content = dataclasses.replace(content, recomputable=False)
         positions = [0] * len(hashes) if content.recomputable else content.positions.tolist()
         for h, position in zip(hashes, positions, strict=True):
             self._postings[h].add((content_id, position))

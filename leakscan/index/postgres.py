@@ -220,6 +220,7 @@ class PostgresBackend:
         self._id_step = _FIRST_IDS  # how many to take next time
         self._deferred = False  # the postings index is to be made when the build ends
         self._counting = False  # this transaction holds the counts lock
+        self._made_index = False  # this transaction made the deferred postings index
         self.recompute: Recompute | None = None
         role = "index reader" if readonly else "index writer"
         # autocommit: reads see every commit and hold no transaction open; writes BEGIN.
@@ -311,7 +312,7 @@ class PostgresBackend:
             db.execute(_POSTINGS_INDEX)
             for statement in _RECOUNT_FREQUENCIES:
                 db.execute(statement)
-            self._deferred = False
+            self._deferred, self._made_index = False, True
 
     # -- meta ------------------------------------------------------------
 
@@ -1010,14 +1011,16 @@ class PostgresBackend:
         self._flush()
         if self._in_transaction:
             self._db.execute("COMMIT")
-            self._in_transaction = self._counting = False
+            self._in_transaction = self._counting = self._made_index = False
 
     def rollback(self) -> bool:
         """Drop every change since the last commit (True: nothing is left of them; after a
         lost connection the server has dropped them already)."""
         self._pending, self._pending_bands, self._pending_rows = [], [], 0
         self._batch.clear()  # (their ids are never handed out again: a gap is left)
-        self._in_transaction = self._counting = False
+        if self._made_index:  # gone with the transaction, and the count with it: again later
+            self._deferred = True
+        self._in_transaction = self._counting = self._made_index = False
         try:
             if not self._db.closed and self._db.info.transaction_status != TransactionStatus.IDLE:
                 self._db.execute("ROLLBACK")
