@@ -62,8 +62,12 @@ def sha(text: str) -> str:
 
 
 def postings_of(index: Index, text: str) -> int:
-    """Postings a text's content has: its distinct (fingerprint, position) pairs."""
+    """Postings a text's content has: its distinct (fingerprint, position) pairs, or, if
+    the index holds it as recomputable (positions 0), its distinct fingerprints."""
     fingerprint = index.fingerprinter.fingerprint(text)
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    if any(c.sha256 == digest and c.recomputable for _, c in index.backend.export_contents()):
+        return len(set(fingerprint.hashes.tolist()))
     return len(set(zip(fingerprint.hashes.tolist(), fingerprint.starts.tolist(), strict=True)))
 
 
