@@ -16,8 +16,10 @@ import numpy as np
 import pytest
 
 from leakscan import Scanner
+from leakscan.errors import LeakscanIndexError
 from leakscan.index import BUILD_COMPLETE, BUILD_RUNNING, Index
 from leakscan.index.base import DocumentRecord, NewContent, to_signed, to_signed_array
+from leakscan.index.memory import MemoryBackend
 from leakscan.records import Finding
 from tests.postgres_server import PostgresServer
 from tests.texts import prose
@@ -60,8 +62,12 @@ def sha(text: str) -> str:
 
 
 def postings_of(index: Index, text: str) -> int:
-    """Postings a text's content has: its distinct (fingerprint, position) pairs."""
+    """Postings a text's content has: its distinct (fingerprint, position) pairs, or, if
+    the index holds it as recomputable (positions 0), its distinct fingerprints."""
     fingerprint = index.fingerprinter.fingerprint(text)
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    if any(c.sha256 == digest and c.recomputable for _, c in index.backend.export_contents()):
+        return len(set(fingerprint.hashes.tolist()))
     return len(set(zip(fingerprint.hashes.tolist(), fingerprint.starts.tolist(), strict=True)))
 
 
@@ -70,6 +76,63 @@ def all_hashes(index: Index, texts: list[str]) -> list[int]:
     for text in texts:
         found.update(index.fingerprinter.fingerprint(text).hashes.tolist())
     return sorted(found)
+
+
+def recomputable(index: Index, text: str, *, again: bool = True) -> NewContent:
+    """A text's content as a scheme that can compute its fingerprints again stores it (the
+    alignment blob stands in for the encrypted units it would be computed from); with
+    ``again`` False, as older schemes store it (with its own copy of its fingerprints)."""
+    fingerprint = index.fingerprinter.fingerprint(text)
+    return NewContent(
+        sha(text),
+        to_signed_array(fingerprint.hashes),
+        fingerprint.starts,
+        fingerprint.simhash,
+        fingerprint.n_tokens,
+        alignment=b"units of " + sha(text).encode() if again else b"",
+        recomputable=again,
+    )
+
+
+class Recomputer:
+    """A stand-in for the Index's ``recompute``: the fingerprints the test stored, by sha256,
+    and the contents it was asked for."""
+
+    def __init__(self, *contents: NewContent) -> None:
+        self.held = {c.sha256: (c.alignment, c.hashes) for c in contents}
+        self.calls: list[str] = []
+
+    def __call__(self, sha256: str, alignment: bytes) -> np.ndarray:
+        self.calls.append(sha256)
+        stored_alignment, hashes = self.held[sha256]
+        assert alignment == stored_alignment  # computed from what was stored with it
+        return hashes
+
+
+def put(index: Index, content: NewContent, path: str) -> int:
+    """Store a document holding ``content`` as a build does (kept back by a batching backend)."""
+    document = DocumentRecord("", path, 0, 10, 0, "text/plain")
+    return index.backend.put_document(document, content, index.bands)
+
+
+def stored_in_table(index: Index, sql: str) -> int | None:
+    """One number from the backend's tables (None: the backend keeps no tables)."""
+    if isinstance(index.backend, MemoryBackend):
+        return None
+    index.commit()
+    row = index.backend._db.execute(sql).fetchone()  # type: ignore[attr-defined]
+    return int(row[0])
+
+
+def frequency_rows(index: Index) -> int | None:
+    return stored_in_table(index, "SELECT count(*) FROM frequencies")
+
+
+def blob_length(index: Index, sha256: str) -> int | None:
+    """Length of a content's own copy of its fingerprints (sha256 is hex: safe in SQL)."""
+    return stored_in_table(
+        index, f"SELECT length(fingerprints) FROM contents WHERE sha256 = '{sha256}'"
+    )
 
 
 class TestIndexContract:
@@ -410,3 +473,156 @@ class TestIndexContract:
         assert sources == {"memo.txt"}
         assert all(f.kind in {"excerpt", "near-duplicate"} for f in findings)
         assert Scanner(index).scan_text(prose(902, 200)) == []
+
+    def test_a_recomputable_content_is_held_once_in_its_postings(self, index: Index) -> None:
+        content = recomputable(index, family(1))
+        repeated = content.hashes[:3].tolist()  # a fingerprint at three places
+        content = NewContent(
+            content.sha256,
+            np.concatenate([content.hashes, repeated]).astype(np.int64),
+            np.concatenate([content.positions, [7, 8, 9]]).astype(np.int64),
+            content.simhash,
+            content.n_tokens,
+            alignment=content.alignment,
+            recomputable=True,
+        )
+        put(index, content, "r.txt")
+        put(index, recomputable(index, family(2), again=False), "o.txt")  # as today
+        index.commit()
+        kept = blob_length(index, content.sha256)
+        assert kept in (None, 0)
+        other = index.fingerprinter.fingerprint(family(2))
+        assert blob_length(index, sha(family(2))) in (None, 12 * len(other.hashes))
+        r, o = index.find_document("r.txt"), index.find_document("o.txt")
+        assert r is not None and o is not None
+        distinct = set(content.hashes.tolist())
+        postings = index.backend.postings(sorted(distinct), [r.content_id])
+        assert sorted(p.hash for p in postings) == sorted(distinct)  # one row per fingerprint
+        assert {p.position for p in postings} == {0}
+        expected = set(zip(other.hashes.tolist(), other.starts.tolist(), strict=True))
+        found = index.postings(other.hashes.tolist(), [o.content_id])
+        assert {(p.hash, p.position) for p in found} == expected  # real positions kept
+        record = index.contents([r.content_id])[r.content_id]
+        assert record.n_fingerprints == len(content.hashes)  # as given, repeats included
+        assert index.stats().fingerprints == len(distinct) + len(expected)
+
+    def test_removing_a_recomputable_content_asks_for_its_fingerprints(self, index: Index) -> None:
+        first, shared = recomputable(index, family(1)), recomputable(index, family(3))
+        recompute = Recomputer(first, shared)
+        index.backend.recompute = recompute
+        put(index, first, "one.txt")
+        put(index, recomputable(index, family(2), again=False), "older.txt")
+        put(index, shared, "three.txt")
+        put(index, shared, "three-again.txt")
+        index.commit()
+        texts = {"one.txt": family(1), "older.txt": family(2), "three.txt": family(3)}
+        hashes = all_hashes(index, [*texts.values()])
+        assert index.frequencies(hashes) == expected_frequencies(index, list(texts.values()))
+        assert index.remove("older.txt")  # its own copy is kept: nothing to ask
+        assert index.remove("three.txt")  # another document holds the content
+        index.commit()
+        assert recompute.calls == []
+        assert index.remove("one.txt")
+        index.commit()
+        assert recompute.calls == [first.sha256]
+        only_first = set(index.fingerprinter.fingerprint(family(1)).hashes.tolist()) - set(
+            all_hashes(index, [family(3)])
+        )
+        assert only_first and index.postings(sorted(only_first)) == []
+        assert index.frequencies(hashes) == expected_frequencies(index, [family(3)])
+        assert index.remove("three-again.txt")
+        index.commit()
+        assert recompute.calls == [first.sha256, shared.sha256]
+        assert index.frequencies(hashes) == {} and index.postings(hashes) == []
+        assert index.stats().fingerprints == 0 and index.content_count() == 0
+        assert frequency_rows(index) in (None, 0)
+
+    def test_a_recomputable_content_needs_the_key_to_go(self, index: Index) -> None:
+        content = recomputable(index, family(1))
+        put(index, content, "one.txt")
+        index.commit()
+        index.backend.recompute = None
+        with pytest.raises(LeakscanIndexError, match="needs the index key") as failure:
+            index.remove("one.txt")
+        assert "\n" not in str(failure.value)
+        with pytest.raises(LeakscanIndexError, match="needs the index key"):
+            list(index.backend.export_contents())
+        index.commit()
+        # Nothing was changed: the document and its fingerprints are all there.
+        document = index.find_document("one.txt")
+        assert document is not None
+        hashes = content.hashes.tolist()
+        assert {p.content_id for p in index.backend.postings(hashes)} == {document.content_id}
+        index.backend.recompute = Recomputer(content)
+        assert index.remove("one.txt")
+        index.commit()
+        assert index.backend.postings(hashes) == [] and index.content_count() == 0
+
+    def test_frequencies_as_contents_sharing_fingerprints_come_and_go(self, index: Index) -> None:
+        """Fingerprints held once are answered for (1) without a frequencies row: the
+        backends with tables keep rows only for those two or more contents hold."""
+        texts = {"a.txt": family(1), "b.txt": family(2), "c.txt": family(3)}
+        every = all_hashes(index, list(texts.values()))
+        # one of them with its own copy of its fingerprints
+        made = [recomputable(index, text, again=n != 1) for n, text in enumerate(texts.values())]
+        index.backend.recompute = Recomputer(*made)
+        held: dict[str, str] = {}
+
+        def check() -> None:
+            expected = expected_frequencies(index, list(held.values()))
+            assert index.frequencies(every) == expected
+            assert frequency_rows(index) in (None, sum(n >= 2 for n in expected.values()))
+
+        for n, (path, text) in enumerate(texts.items()):
+            put(index, made[n], path)
+            held[path] = text
+            index.commit()
+            check()
+        once = index.frequencies(every)
+        assert 1 in once.values() and 3 in once.values()  # own text, and the letterhead
+        common = index.backend.most_common(len(every))  # fingerprints held once are not listed
+        shared = sorted((to_signed(h), n) for h, n in once.items() if n >= 2)
+        assert sorted(common) == shared and common[0][1] == 3
+        for path in texts:
+            assert index.remove(path)
+            del held[path]
+            index.commit()
+            check()
+        assert index.frequencies(every) == {} and index.backend.most_common(10) == []
+
+    def test_export_gives_back_a_recomputable_contents_fingerprints(self, index: Index) -> None:
+        content = recomputable(index, family(1))
+        again = NewContent(  # what recompute gives may repeat and come in its own order
+            content.sha256,
+            np.concatenate([content.hashes[::-1], content.hashes[:2]]).astype(np.int64),
+            np.zeros(len(content.hashes) + 2, dtype=np.int64),
+            content.simhash,
+            content.n_tokens,
+            alignment=content.alignment,
+        )
+        index.backend.recompute = Recomputer(again)
+        put(index, content, "r.txt")
+        put(index, recomputable(index, family(2), again=False), "o.txt")
+        index.commit()
+        exported = {c.sha256: c for _, c in index.backend.export_contents()}
+        found = exported[content.sha256]
+        assert found.hashes.tolist() == again.hashes.tolist()
+        assert found.positions.tolist() == [0] * len(again.hashes)
+        assert found.recomputable and found.alignment == content.alignment
+        assert (found.simhash, found.n_tokens) == (content.simhash, content.n_tokens)
+        older = exported[sha(family(2))]
+        fingerprint = index.fingerprinter.fingerprint(family(2))
+        assert not older.recomputable
+        assert older.positions.tolist() == fingerprint.starts.tolist()
+
+    def test_a_content_without_fingerprints_has_none_to_compute_again(self, index: Index) -> None:
+        empty = np.array([], dtype=np.int64)
+        picture = NewContent("p" * 64, empty, empty, 0, 0, alignment=b"", recomputable=True)
+        put(index, picture, "map.png")
+        index.commit()
+        index.backend.recompute = None  # not needed: there is nothing to compute
+        exported = [c for _, c in index.backend.export_contents()]
+        assert [(c.sha256, len(c.hashes)) for c in exported] == [("p" * 64, 0)]
+        assert index.remove("map.png")
+        index.commit()
+        assert index.content_count() == 0

@@ -114,10 +114,7 @@ def test_two_concurrent_builds_neither_lose_nor_duplicate_documents(
         texts = texts_of(first, second)
         expected = expected_frequencies(reader, texts)
         assert reader.frequencies(sorted(expected)) == expected
-        assert stats.fingerprints == sum(
-            len(set(zip(*(f.hashes.tolist(), f.starts.tolist()), strict=True)))
-            for f in (reader.fingerprinter.fingerprint(t) for t in dict.fromkeys(texts))
-        )
+        assert stats.fingerprints == sum(postings_of(reader, t) for t in dict.fromkeys(texts))
 
 
 def letterheaded(n: int) -> str:
@@ -240,7 +237,12 @@ def all_hashes(index: Index, texts: list[str]) -> set[int]:
 
 
 def postings_of(index: Index, text: str) -> int:
+    """Postings a text's content has: its distinct (fingerprint, position) pairs, or, if
+    the index holds it as recomputable (positions 0), its distinct fingerprints."""
     fingerprint = index.fingerprinter.fingerprint(text)
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    if any(c.sha256 == digest and c.recomputable for _, c in index.backend.export_contents()):
+        return len(set(fingerprint.hashes.tolist()))
     return len(set(zip(fingerprint.hashes.tolist(), fingerprint.starts.tolist(), strict=True)))
 
 
@@ -266,7 +268,8 @@ def test_documents_are_written_many_at_a_time(url: str, monkeypatch: pytest.Monk
     assert kinds["SELECT nextval pg_get_serial_sequence"] == 8, kinds  # 2, then 4 at a time
     for kind in ("SELECT d.id FROM", "INSERT INTO contents", "INSERT INTO documents"):
         assert kinds[kind] == 8, kinds  # once a batch
-    assert len(sent) == 8 * 4 + 4, kinds  # and BEGIN; on commit the counts, COMMIT
+    # and BEGIN, the counts lock, COMMIT (a first load is counted when its build ends)
+    assert len(sent) == 8 * 4 + 3, kinds
     assert len(set(ids)) == 30
     with Index.open(url, readonly=True) as reader:
         stored = {d.path: d.id for d in reader.documents()}
@@ -452,35 +455,71 @@ def test_schema_migrations_run_in_one_transaction(
     with Index.create(url, key=KEY) as index:
         index.add_text(prose(1, 200), path="memo.txt")
     version = "SELECT value FROM meta WHERE key = 'postgres_schema_version'"
-    assert postgres_server.psql(version, url) == "1"
-    monkeypatch.setattr(pg_backend, "SCHEMA_VERSION", 2)
+    assert postgres_server.psql(version, url) == str(pg_backend.SCHEMA_VERSION) == "2"
+    monkeypatch.setattr(pg_backend, "SCHEMA_VERSION", 3)
     monkeypatch.setitem(
         pg_backend._MIGRATIONS,
-        2,
-        ("CREATE TABLE added_in_two (x INTEGER)", "ALTER TABLE contents ADD COLUMN extra INTEGER"),
+        3,
+        ("CREATE TABLE added_in_3 (x INTEGER)", "ALTER TABLE contents ADD COLUMN extra INTEGER"),
     )
     with Index.open(url, readonly=True) as reader:  # a reader reads the old one as it is
         assert reader.stats().documents == 1
-    assert postgres_server.psql(version, url) == "1"
-    Index.open(url, writer=True).close()
     assert postgres_server.psql(version, url) == "2"
-    assert postgres_server.psql("SELECT to_regclass('added_in_two') IS NOT NULL", url) == "t"
+    Index.open(url, writer=True).close()
+    assert postgres_server.psql(version, url) == "3"
+    assert postgres_server.psql("SELECT to_regclass('added_in_3') IS NOT NULL", url) == "t"
 
-    monkeypatch.setattr(pg_backend, "SCHEMA_VERSION", 3)
+    monkeypatch.setattr(pg_backend, "SCHEMA_VERSION", 4)
     monkeypatch.setitem(
-        pg_backend._MIGRATIONS, 3, ("CREATE TABLE added_in_three (x INTEGER)", "SELECT nonsense()")
+        pg_backend._MIGRATIONS, 4, ("CREATE TABLE added_in_4 (x INTEGER)", "SELECT nonsense()")
     )
     with pytest.raises(LeakscanIndexError) as failure:
         Index.open(url, writer=True)
     one_line_without(str(failure.value))
     assert "function nonsense() does not exist" in str(failure.value)
-    assert postgres_server.psql(version, url) == "2"  # nothing of version 3 was kept
-    assert postgres_server.psql("SELECT to_regclass('added_in_three') IS NULL", url) == "t"
+    assert postgres_server.psql(version, url) == "3"  # nothing of version 4 was kept
+    assert postgres_server.psql("SELECT to_regclass('added_in_4') IS NULL", url) == "t"
     monkeypatch.undo()
 
     postgres_server.psql("UPDATE meta SET value = '99' WHERE key = 'postgres_schema_version'", url)
     with pytest.raises(SchemeMismatchError, match=r"schema version 99.*upgrade leakscan"):
         Index.open(url, readonly=True)
+
+
+def test_a_version_1_index_keeps_working_without_its_counts_of_one(
+    url: str, postgres_server: PostgresServer
+) -> None:
+    """Version 1 counted every fingerprint; version 2 keeps counts for those two or more
+    contents hold. Its next writer drops the others; its contents (each with its own copy
+    of its fingerprints) answer, and go, as before."""
+    texts = {f"d{n}.txt": letterheaded(n) for n in range(3)}
+    with Index.create(url, key=KEY) as index:
+        for path, text in texts.items():
+            index.add_text(text, path=path)
+    # What version 1 held: a row for every fingerprint.
+    postgres_server.psql(
+        "INSERT INTO frequencies SELECT hash, count(DISTINCT content_id) FROM postings "
+        "GROUP BY hash ON CONFLICT DO NOTHING; "
+        "UPDATE meta SET value = '1' WHERE key = 'postgres_schema_version'",
+        url,
+    )
+    held_once = "SELECT count(*) FROM frequencies WHERE contents < 2"
+    assert int(postgres_server.psql(held_once, url)) > 0
+    with Index.open(url, readonly=True) as reader:  # read as it is
+        every = sorted(all_hashes(reader, list(texts.values())))
+        assert reader.frequencies(every) == expected_frequencies(reader, list(texts.values()))
+    with Index.open(url, writer=True) as index:
+        version = "SELECT value FROM meta WHERE key = 'postgres_schema_version'"
+        assert postgres_server.psql(version, url) == "2"
+        assert postgres_server.psql(held_once, url) == "0"
+        assert index.frequencies(every) == expected_frequencies(index, list(texts.values()))
+        assert index.remove("d0.txt")  # its own copy of its fingerprints says what goes
+        index.add_text(letterheaded(7), path="d7.txt")
+        index.commit()
+        now = [texts["d1.txt"], texts["d2.txt"], letterheaded(7)]
+        every = sorted({*every, *all_hashes(index, now)})
+        assert index.frequencies(every) == expected_frequencies(index, now)
+        assert index.stats().fingerprints == sum(postings_of(index, text) for text in now)
 
 
 def test_the_postings_index_is_made_after_the_first_load(
@@ -496,14 +535,42 @@ def test_the_postings_index_is_made_after_the_first_load(
     analysed = "SELECT count(*) > 0 FROM pg_stats WHERE tablename = 'postings'"
     assert postgres_server.psql(analysed, url) == "t"
     # A first build that died after loading: the next writer makes the index.
+    # The frequencies of a first load are counted then, and are none before.
+    rows = "SELECT count(*) FROM frequencies"
+    texts = [letterheaded(3), letterheaded(4)]
     other = postgres_server.new_database()
     with Index.create(other, key=KEY) as index, index.writing():
-        index.add_text(prose(3, 200), path="three.txt")
+        for n, text in enumerate(texts):
+            index.add_text(text, path=f"{n}.txt")
         index.commit()
+        assert postgres_server.psql(rows, other) == "0"
         index.backend._deferred = False  # type: ignore[attr-defined]  # as if it died here
     postgres_server.psql("DROP INDEX IF EXISTS postings_hash", other)
     Index.open(other, writer=True).close()
     assert postgres_server.psql(exists, other) == "t"
+    with Index.open(other, readonly=True, allow_incomplete=True) as reader:
+        expected = expected_frequencies(reader, texts)
+        assert reader.frequencies(sorted(expected)) == expected
+        shared = sum(n >= 2 for n in expected.values())
+        assert shared and postgres_server.psql(rows, other) == str(shared)
+
+
+def test_a_first_load_is_counted_again_after_its_count_was_rolled_back(url: str) -> None:
+    """A look-up in a first build makes the postings index and counts the frequencies; if
+    that transaction is rolled back, both are made again later, not built upon."""
+    texts = [letterheaded(n) for n in range(3)]
+    with Index.create(url, key=KEY) as index, index.writing():
+        index.add_text(texts[0], path="0.txt")
+        index.add_text(texts[1], path="1.txt")
+        index.commit()  # loaded without counts
+        every = sorted(all_hashes(index, texts))
+        assert index.frequencies(every) == expected_frequencies(index, texts[:2])
+        assert index.backend.rollback()  # the index and the count are undone
+        index.add_text(texts[2], path="2.txt")
+        index.commit()
+        assert index.frequencies(every) == expected_frequencies(index, texts)
+    with Index.open(url, readonly=True) as reader:
+        assert reader.frequencies(every) == expected_frequencies(reader, texts)
 
 
 def test_the_database_holds_no_text(url: str, postgres_server: PostgresServer) -> None:

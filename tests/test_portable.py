@@ -346,6 +346,51 @@ def test_memory_round_trip_into_sqlite_and_memory(tmp_path: Path) -> None:
     assert len(dump(memory_copy)["contents"][f"{3:064x}"][5]) == 120  # the blobs came along
 
 
+@pytest.mark.parametrize("backend", ["memory", "postgresql"])
+def test_recomputable_contents_travel_with_their_fingerprints(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """A content held only in its postings (at position 0) is exported with the
+    fingerprints computed again for it, and those zero positions pass the import's checks."""
+    if backend == "postgresql":
+        server: PostgresServer = request.getfixturevalue("postgres_server")
+        source = Index.create(server.new_database(), key=KEY)
+    else:
+        source = Index.open("memory://", create=True, key=KEY)
+    rng = np.random.default_rng(7)
+    held: dict[str, np.ndarray] = {}
+    with source:
+        with source.writing():
+            for n in range(3):
+                fingerprint = source.fingerprinter.fingerprint(
+                    f"{prose(1, 40)} {prose(70 + n, 150)}"
+                )
+                content = NewContent(
+                    sha256=f"{n:064x}",
+                    hashes=to_signed_array(fingerprint.hashes),
+                    positions=np.asarray(fingerprint.starts, dtype=np.int64),
+                    simhash=fingerprint.simhash,
+                    n_tokens=fingerprint.n_tokens,
+                    alignment=rng.bytes(64),
+                    recomputable=n != 1,  # one as an older scheme stores it
+                )
+                held[content.sha256] = content.hashes
+                document = DocumentRecord("/cases/r", f"r{n}.txt", 0, 9, n, "text/plain")
+                source.backend.put_document(document, content, source.bands)
+        source.backend.recompute = lambda sha256, alignment: held[sha256]
+        data = io.BytesIO()
+        export_index(source, data)
+        expected = dump(source)
+    expected["meta"].pop("postgres_schema_version", None)
+    for sha256 in ("0" * 64, f"{2:064x}"):
+        *_, hashes, positions, _ = expected["contents"][sha256]
+        assert hashes == held[sha256].tolist() and set(positions) == {0}
+    file = write(tmp_path, data.getvalue(), "recomputed.lsx")
+    import_index(file, tmp_path / "r.sqlite", key=KEY)
+    with Index.open(tmp_path / "r.sqlite", readonly=True) as copy:
+        assert dump(copy) == expected
+
+
 # -- what the file holds ---------------------------------------------------------
 
 

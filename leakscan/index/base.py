@@ -16,11 +16,11 @@ import numpy as np
 
 __all__ = [
     "ContentRecord",
-    "Recompute",
     "DocumentRecord",
     "IndexBackend",
     "NewContent",
     "Posting",
+    "Recompute",
     "band_values",
     "file_name_of",
     "put_one_by_one",

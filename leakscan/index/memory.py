@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 
+import numpy as np
+
+from ..errors import LeakscanIndexError
 from .base import (
     ContentRecord,
     DocumentRecord,
     NewContent,
     Posting,
+    Recompute,
     band_values,
     file_name_of,
     put_one_by_one,
@@ -19,7 +24,11 @@ __all__ = ["MemoryBackend"]
 
 
 class MemoryBackend:
-    """An index held in dictionaries; gone when the process ends."""
+    """An index held in dictionaries; gone when the process ends.
+
+    A recomputable content is held as the others keep it, although memory is no concern
+    here: postings at position 0, its fingerprints asked of :attr:`recompute` to remove or
+    export it (so that it stands in for them in tests)."""
 
     def __init__(self) -> None:
         self.url = "memory://"
@@ -35,6 +44,7 @@ class MemoryBackend:
         self._image_bands: dict[tuple[int, int], set[tuple[int, str]]] = defaultdict(set)
         self._ocr: set[str] = set()  # sha256 of contents whose text came from OCR
         self._next_id = 1
+        self.recompute: Recompute | None = None
 
     def _new_id(self) -> int:
         self._next_id += 1
@@ -74,8 +84,14 @@ class MemoryBackend:
     def add_content(self, content: NewContent, bands: int) -> int:
         content_id = self._new_id()
         hashes = content.hashes.tolist()
-        for h, position in zip(hashes, content.positions.tolist(), strict=True):
+        if content.recomputable and not hashes:  # nothing to compute again (a picture)
+            content = dataclasses.replace(content, recomputable=False)
+        positions = [0] * len(hashes) if content.recomputable else content.positions.tolist()
+        for h, position in zip(hashes, positions, strict=True):
             self._postings[h].add((content_id, position))
+        if content.recomputable:  # its fingerprints are computed again when needed
+            empty = np.zeros(0, dtype=np.int64)
+            content = dataclasses.replace(content, hashes=empty, positions=empty)
         for h in set(hashes):
             self._frequencies[h] += 1
         if hashes:  # no text (a picture's look alone): no simhash to band
@@ -103,14 +119,32 @@ class MemoryBackend:
     ) -> int:
         return put_one_by_one(self, document, content, bands, ocr=ocr)
 
+    def _held(self, content: NewContent, doing: str) -> NewContent:
+        """A stored content with its fingerprints (computed again, if recomputable)."""
+        if not content.recomputable:
+            return content
+        if self.recompute is None:
+            raise LeakscanIndexError(
+                f"cannot {doing} content {content.sha256} of index {self.url}: its "
+                "fingerprints are computed again from its alignment data, which needs the "
+                "index key"
+            )
+        hashes = np.asarray(self.recompute(content.sha256, content.alignment), dtype=np.int64)
+        return dataclasses.replace(
+            content, hashes=hashes, positions=np.zeros(len(hashes), dtype=np.int64)
+        )
+
     def remove_document(self, document_id: int) -> None:
-        document = self._documents.pop(document_id, None)
+        document = self._documents.get(document_id)
         if document is None:
             return
         content_id = document.content_id
-        if any(d.content_id == content_id for d in self._documents.values()):
+        if any(d.content_id == content_id and i != document_id for i, d in self._documents.items()):
+            del self._documents[document_id]
             return
-        content, _ = self._contents.pop(content_id)
+        content = self._held(self._contents[content_id][0], "remove")
+        del self._documents[document_id]
+        del self._contents[content_id]
         del self._by_sha[content.sha256]
         self._ocr.discard(content.sha256)
         hashes = content.hashes.tolist()
@@ -186,7 +220,7 @@ class MemoryBackend:
 
     def export_contents(self) -> Iterator[tuple[int, NewContent]]:
         for content_id in sorted(self._contents):
-            yield content_id, self._contents[content_id][0]
+            yield content_id, self._held(self._contents[content_id][0], "export")
 
     def ocr_marked(self, sha256s: Sequence[str]) -> set[str]:
         return {sha for sha in sha256s if sha in self._ocr}
@@ -237,8 +271,9 @@ class MemoryBackend:
         return len(self._image_hashes)
 
     def most_common(self, limit: int) -> list[tuple[int, int]]:
+        # As the other backends: their frequencies keep no fingerprint held once.
         ranked = sorted(self._frequencies.items(), key=lambda item: (-item[1], item[0]))
-        return [(h, n) for h, n in ranked[:limit] if n > 0]
+        return [(h, n) for h, n in ranked if n >= 2][:limit]
 
     def count_public_documents(self) -> int:
         return sum(1 for d in self._documents.values() if self._contents[d.content_id][0].public)

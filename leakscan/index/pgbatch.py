@@ -40,7 +40,10 @@ BLOB_DTYPE = np.dtype([("hash", "<i8"), ("position", "<i4")])
 
 
 def fingerprint_blob(content: NewContent) -> bytes:
-    """The ``contents.fingerprints`` value of a content."""
+    """The ``contents.fingerprints`` value of a content: empty for a recomputable one
+    (its fingerprints are held once, in the postings, and computed again to remove it)."""
+    if content.recomputable:
+        return b""
     blob = np.empty(len(content.hashes), dtype=BLOB_DTYPE)
     blob["hash"] = content.hashes
     blob["position"] = content.positions

@@ -198,6 +198,11 @@ class _Importer:
 
     def _add(self, item: PortableContent) -> int:
         backend = self.backend
+        # TODO(issue 11): the NewContent is built by the reader (portable._contents) with
+        # recomputable=False, so every imported content keeps its own copy of its
+        # fingerprints. When this index's scheme is 3 and the content has an LA2 alignment
+        # blob, mark it recomputable here by the Index's own rule (the one add_hashes uses:
+        # dataclasses.replace(item.content, recomputable=...)); positions then become 0.
         content_id = backend.add_content(item.content, self.index.bands)
         self.contents_added += 1
         self._marks(content_id, item)

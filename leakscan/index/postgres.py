@@ -8,9 +8,15 @@ and prefixes mean what they mean in Python:
 
 * ``meta(key, value)``, ``contents``, ``documents``, ``ocr_contents``;
 * ``postings(hash, content_id, position)``: loaded with binary COPY, looked up
-  through the index ``postings_hash`` on ``(hash, content_id, position)``;
-* ``frequencies(hash, contents)``: raised with ``INSERT … ON CONFLICT`` so
-  that concurrent writers keep them exact;
+  through the index ``postings_hash`` on ``(hash, content_id, position)``. A
+  recomputable content (:class:`~leakscan.index.base.NewContent`) has one row
+  per distinct fingerprint, at position 0, and no copy of its fingerprints in
+  ``contents.fingerprints`` (an empty blob): removing or exporting it asks
+  :attr:`PostgresBackend.recompute` for them;
+* ``frequencies(hash, contents)``: only fingerprints two or more contents
+  hold (schema 2); one in ``postings`` without a row here is held by one.
+  Writers keep them exact under a transaction advisory lock (:func:`_counts_lock`):
+  a batch's new rows depend on postings other writers may be adding;
 * ``bands``, ``image_hashes``, ``image_bands``: simhash and picture look-ups.
 
 Versions: the backend's own schema version is the meta key
@@ -36,6 +42,7 @@ from .base import (
     DocumentRecord,
     NewContent,
     Posting,
+    Recompute,
     band_values,
     to_signed,
     to_unsigned,
@@ -58,7 +65,7 @@ __all__ = ["SCHEMA_VERSION", "PostgresBackend"]
 
 #: Version of this backend's tables (not the index format the Index records in
 #: ``schema_version``, which both backends share).
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _VERSION_KEY = "postgres_schema_version"
 _FLUSH_ROWS = 500_000  # buffered postings written at once, sorted by hash
 _EXPORT_PAGE = 256  # contents read per query by export_contents
@@ -125,6 +132,9 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
         )""",
         "CREATE INDEX IF NOT EXISTS image_bands_content ON image_bands (content_id)",
     ),
+    # Counts only for fingerprints held by two or more contents: a fingerprint in the
+    # postings without a row is held by one. Older contents keep their blobs and positions.
+    2: ("DELETE FROM frequencies WHERE contents < 2",),
 }
 
 #: The postings index: made after a fresh index's first build has loaded its postings
@@ -134,6 +144,14 @@ _POSTINGS_INDEX = (
 )
 #: Whether a fresh index defers its postings index to the end of its first build.
 DEFER_POSTINGS_INDEX = True
+#: The frequencies, counted again from the postings: after a first load that kept no
+#: counts (counting a fingerprint's other holders needs the postings index).
+_RECOUNT_FREQUENCIES = (
+    "DELETE FROM frequencies",
+    "INSERT INTO frequencies (hash, contents) "
+    "SELECT hash, count(DISTINCT content_id) FROM postings GROUP BY hash "
+    "HAVING count(DISTINCT content_id) >= 2 ORDER BY hash",
+)
 
 _COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # signature, flags, no header extension
 _COPY_TRAILER = b"\xff\xff"
@@ -164,6 +182,23 @@ def _schema_lock(schema: str) -> int:
     return to_signed(int.from_bytes(digest, "big"))
 
 
+def _counts_lock(schema: str) -> int:
+    """Transaction advisory lock key a writer holds from its first change of contents or
+    postings to its commit. Whether a batch's fingerprint is new to the frequencies depends
+    on postings other writers may be adding, uncommitted and unseen: writers of one index
+    therefore change them one at a time (the builds of one index do so anyway, under the
+    writer lock). Taken before any row lock, so that two writers never wait in a circle."""
+    digest = hashlib.blake2b(f"leakscan counts\0{schema}".encode(), digest_size=8).digest()
+    return to_signed(int.from_bytes(digest, "big"))
+
+
+def _too_long(content: NewContent) -> bool:
+    """Whether a content's positions overflow the postings' INTEGER (a recomputable
+    content's are stored as 0)."""
+    positions = content.positions
+    return not content.recomputable and bool(len(positions)) and int(np.max(positions)) >= 2**31
+
+
 def _document(row: tuple[Any, ...]) -> DocumentRecord:
     doc_id, root, path, content_id, size, mtime_ns, mime = row
     return DocumentRecord(root, path, content_id, size, mtime_ns, mime, id=doc_id)
@@ -184,6 +219,9 @@ class PostgresBackend:
         self._ids: list[int] = []  # document ids taken from the sequence, last one first
         self._id_step = _FIRST_IDS  # how many to take next time
         self._deferred = False  # the postings index is to be made when the build ends
+        self._counting = False  # this transaction holds the counts lock
+        self._made_index = False  # this transaction made the deferred postings index
+        self.recompute: Recompute | None = None
         role = "index reader" if readonly else "index writer"
         # autocommit: reads see every commit and hold no transaction open; writes BEGIN.
         self._db = connect(url, autocommit=True, role=role, readonly=readonly)
@@ -256,17 +294,25 @@ class PostgresBackend:
             if DEFER_POSTINGS_INDEX and empty is not None and empty[0]:
                 self._deferred = True
             else:
+                # A first build that died after loading postings without counts.
+                self._db.execute("SELECT pg_advisory_xact_lock(%s)", (_counts_lock(self.schema),))
                 self._db.execute(_POSTINGS_INDEX)
+                for statement in _RECOUNT_FREQUENCIES:
+                    self._db.execute(statement)
 
     def _has_index(self, name: str) -> bool:
         return self._has_table(name)  # to_regclass finds indexes too
 
     def _make_postings_index(self) -> None:
-        """Make the deferred postings index (in the open write transaction, if any)."""
+        """Make the deferred postings index (in the open write transaction, if any), and
+        count the frequencies of the postings loaded without counts."""
         if self._deferred:
             self._flush()
-            self._db.execute(_POSTINGS_INDEX)
-            self._deferred = False
+            db = self._write_counted()
+            db.execute(_POSTINGS_INDEX)
+            for statement in _RECOUNT_FREQUENCIES:
+                db.execute(statement)
+            self._deferred, self._made_index = False, True
 
     # -- meta ------------------------------------------------------------
 
@@ -276,6 +322,14 @@ class PostgresBackend:
             self._db.execute("BEGIN")
             self._in_transaction = True
         return self._db
+
+    def _write_counted(self) -> psycopg.Connection[Any]:
+        """:meth:`_write`, holding the counts lock (:func:`_counts_lock`)."""
+        db = self._write()
+        if not self._counting:
+            db.execute("SELECT pg_advisory_xact_lock(%s)", (_counts_lock(self.schema),))
+            self._counting = True
+        return db
 
     def read_meta(self) -> dict[str, str]:
         try:
@@ -405,7 +459,7 @@ class PostgresBackend:
         if self._batch.holds(document.root, document.path):
             self._write_puts()  # the path again: the first one is written, then replaced
         check_names(document)
-        if len(content.positions) and int(np.max(content.positions)) >= 2**31:
+        if _too_long(content):
             raise LeakscanIndexError(f"cannot write index {self.url}: a document is too long")
         if not self._ids:
             self._ids = allocate_ids(self._db, self._id_step)[::-1]
@@ -424,7 +478,7 @@ class PostgresBackend:
         if not len(self._batch):
             return
         puts = self._batch.take()
-        db = self._write()
+        db = self._write_counted()
         for _ in range(3):
             for document_id in documents_at(db, puts):
                 self._remove(document_id)
@@ -459,7 +513,7 @@ class PostgresBackend:
         """Remove a stored document, and its content if no other document holds it."""
         self._make_postings_index()  # removing postings one by one needs it
         self._flush()
-        db = self._write()
+        db = self._write_counted()
         row = db.execute(
             "SELECT content_id FROM documents WHERE id = %s", (document_id,)
         ).fetchone()
@@ -469,34 +523,59 @@ class PostgresBackend:
         # Whoever removes a document of this content waits for the others: the last one
         # out sees that it is the last, and removes the content exactly once.
         content = db.execute(
-            "SELECT sha256, fingerprints FROM contents WHERE id = %s FOR UPDATE", (content_id,)
+            "SELECT sha256, n_fingerprints, fingerprints, alignment FROM contents "
+            "WHERE id = %s FOR UPDATE",
+            (content_id,),
         ).fetchone()
+        if content is None:
+            return
+        last = not db.execute(
+            "SELECT 1 FROM documents WHERE content_id = %s AND id <> %s LIMIT 1",
+            (content_id, document_id),
+        ).fetchone()
+        sha256, n_fingerprints, blob, alignment = content
+        recomputed = bool(n_fingerprints) and not blob
+        if last and recomputed:  # (raises without the key: before anything changes)
+            held = self._recomputed(str(sha256), bytes(alignment), "remove")
         gone = db.execute("DELETE FROM documents WHERE id = %s", (document_id,)).rowcount
-        if not gone or content is None:
+        if not gone or not last:
             return
-        if db.execute(
-            "SELECT 1 FROM documents WHERE content_id = %s LIMIT 1", (content_id,)
-        ).fetchone():
-            return
-        sha256, blob = content
-        stored = np.frombuffer(bytes(blob), dtype=BLOB_DTYPE)
-        distinct = np.unique(stored["hash"]).tolist()
-        db.execute(
+        if not recomputed:
+            held = np.frombuffer(bytes(blob), dtype=BLOB_DTYPE)["hash"]
+        hashes = np.unique(held).astype(np.int64).tolist()
+        removed = db.execute(
             "DELETE FROM postings WHERE hash = ANY(%s::bigint[]) AND content_id = %s",
-            (distinct, content_id),
-        )
+            (hashes, content_id),
+        ).rowcount
+        if recomputed and removed != len(hashes):
+            # Postings left behind would point at a content that is gone.
+            self.rollback()
+            raise LeakscanIndexError(
+                f"cannot write index {self.url}: the fingerprints computed again for content "
+                f"{sha256} are not the stored ones (is this the index's key?); changes since "
+                "the last commit were dropped"
+            )
         db.execute(
             "UPDATE frequencies SET contents = contents - 1 WHERE hash = ANY(%s::bigint[])",
-            (distinct,),
+            (hashes,),
         )
-        db.execute(
-            "DELETE FROM frequencies WHERE hash = ANY(%s::bigint[]) AND contents <= 0",
-            (distinct,),
+        db.execute(  # held by one content now: its postings say so
+            "DELETE FROM frequencies WHERE hash = ANY(%s::bigint[]) AND contents < 2",
+            (hashes,),
         )
         for table in ("bands", "image_hashes", "image_bands"):
             db.execute(f"DELETE FROM {table} WHERE content_id = %s", (content_id,))
         db.execute("DELETE FROM ocr_contents WHERE sha256 = %s", (sha256,))
         db.execute("DELETE FROM contents WHERE id = %s", (content_id,))
+
+    def _recomputed(self, sha256: str, alignment: bytes, doing: str) -> np.ndarray:
+        """The fingerprints (signed) of a content stored without its own copy of them."""
+        if self.recompute is None:
+            raise LeakscanIndexError(
+                f"cannot {doing} content {sha256} of index {self.url}: its fingerprints are "
+                "computed again from its alignment data, which needs the index key"
+            )
+        return np.asarray(self.recompute(sha256, alignment), dtype=np.int64)
 
     # -- contents --------------------------------------------------------
 
@@ -509,8 +588,8 @@ class PostgresBackend:
     @mapped("write")
     def add_content(self, content: NewContent, bands: int) -> int:
         self._write_puts()
-        db = self._write()
-        if len(content.positions) and int(np.max(content.positions)) >= 2**31:
+        db = self._write_counted()
+        if _too_long(content):
             raise LeakscanIndexError(f"cannot write index {self.url}: a document is too long")
         row = db.execute(
             "INSERT INTO contents(sha256, n_tokens, n_fingerprints, simhash, public, "
@@ -542,11 +621,16 @@ class PostgresBackend:
         """Keep a stored content's postings and bands back for :meth:`_flush`."""
         if not len(content.hashes):
             return  # no text (a picture's look alone): no postings, no simhash bands
+        positions = (
+            np.zeros(len(content.hashes), dtype=np.int64)  # one row per fingerprint, then
+            if content.recomputable
+            else np.asarray(content.positions, dtype=np.int64)
+        )
         self._pending.append(
             (
                 np.asarray(content.hashes, dtype=np.int64),
                 np.full(len(content.hashes), content_id, dtype=np.int64),
-                np.asarray(content.positions, dtype=np.int64),
+                positions,
             )
         )
         self._pending_bands.extend(
@@ -567,7 +651,7 @@ class PostgresBackend:
         B-tree pages are then visited once per batch, not once per document."""
         if not self._pending and not self._pending_bands:
             return
-        db = self._write()
+        db = self._write_counted()
         pending, bands = self._pending, self._pending_bands
         self._pending, self._pending_bands, self._pending_rows = [], [], 0
         if bands:
@@ -598,27 +682,45 @@ class PostgresBackend:
         )
         hashes, contents, positions = hashes[unique], contents[unique], positions[unique]
         with db.cursor() as cursor:
+            if not self._deferred:  # (a first load is counted when it ends)
+                self._raise_frequencies(cursor, hashes, contents)
             with cursor.copy(
                 "COPY postings (hash, content_id, position) FROM STDIN (FORMAT BINARY)"
             ) as copy:
                 copy.write(binary_copy([(hashes, "i8"), (contents, "i8"), (positions, "i4")]))
-            # Each content counts once per hash: keep the first row of every (hash, content).
-            first = np.ones(len(hashes), dtype=bool)
-            first[1:] = (hashes[1:] != hashes[:-1]) | (contents[1:] != contents[:-1])
-            distinct = hashes[first]
-            starts = np.flatnonzero(np.r_[True, distinct[1:] != distinct[:-1]])
-            counts = np.diff(np.r_[starts, len(distinct)])
-            cursor.execute("TRUNCATE leakscan_load_frequencies")
-            with cursor.copy(
-                "COPY leakscan_load_frequencies (hash, contents) FROM STDIN (FORMAT BINARY)"
-            ) as copy:
-                copy.write(binary_copy([(distinct[starts], "i8"), (counts, "i4")]))
-            cursor.execute(
-                "INSERT INTO frequencies (hash, contents) "
-                "SELECT hash, contents FROM leakscan_load_frequencies ORDER BY hash "
-                "ON CONFLICT (hash) DO UPDATE "
-                "SET contents = frequencies.contents + excluded.contents"
-            )
+
+    @staticmethod
+    def _raise_frequencies(
+        cursor: psycopg.Cursor[Any], hashes: np.ndarray, contents: np.ndarray
+    ) -> None:
+        """Raise the frequencies by the new contents' postings (sorted by hash, then
+        content), before those are written: a postings row of a hash is then another
+        content's. A hash with a row gains its new holders; one without gets a row once
+        two contents hold it (its new holders, and one more if the postings have it)."""
+        # Each content counts once per hash: keep the first row of every (hash, content).
+        first = np.ones(len(hashes), dtype=bool)
+        first[1:] = (hashes[1:] != hashes[:-1]) | (contents[1:] != contents[:-1])
+        distinct = hashes[first]
+        starts = np.flatnonzero(np.r_[True, distinct[1:] != distinct[:-1]])
+        counts = np.diff(np.r_[starts, len(distinct)])
+        cursor.execute("TRUNCATE leakscan_load_frequencies")
+        with cursor.copy(
+            "COPY leakscan_load_frequencies (hash, contents) FROM STDIN (FORMAT BINARY)"
+        ) as copy:
+            copy.write(binary_copy([(distinct[starts], "i8"), (counts, "i4")]))
+        cursor.execute(
+            "UPDATE frequencies AS f SET contents = f.contents + l.contents "
+            "FROM leakscan_load_frequencies AS l WHERE f.hash = l.hash"
+        )
+        cursor.execute(
+            "INSERT INTO frequencies (hash, contents) "
+            "SELECT hash, held FROM ("
+            " SELECT l.hash, l.contents"
+            " + (EXISTS (SELECT 1 FROM postings AS p WHERE p.hash = l.hash))::integer AS held"
+            " FROM leakscan_load_frequencies AS l"
+            " WHERE NOT EXISTS (SELECT 1 FROM frequencies AS f WHERE f.hash = l.hash)"
+            ") AS counted WHERE held >= 2 ORDER BY hash"
+        )
 
     @mapped("write")
     def set_ocr(self, sha256: str) -> None:
@@ -640,12 +742,20 @@ class PostgresBackend:
 
     @mapped("read")
     def document_frequencies(self, hashes: Sequence[int]) -> dict[int, int]:
+        self._make_postings_index()  # which counts a first load
         self._flush()
         rows = self._db.execute(
             "SELECT hash, contents FROM frequencies WHERE hash = ANY(%s::bigint[])",
             (list(hashes),),
         ).fetchall()
-        return {int(h): int(n) for h, n in rows}
+        found = {int(h): int(n) for h, n in rows}
+        rest = [h for h in dict.fromkeys(hashes) if h not in found]
+        if rest:  # held by one content, or by none
+            singles = self._db.execute(
+                "SELECT DISTINCT hash FROM postings WHERE hash = ANY(%s::bigint[])", (rest,)
+            ).fetchall()
+            found.update((int(row[0]), 1) for row in singles)
+        return found
 
     @mapped("read")
     def postings(
@@ -724,8 +834,8 @@ class PostgresBackend:
     @mapped("read")
     def _content_page(self, after: int) -> list[tuple[Any, ...]]:
         return self._db.execute(
-            "SELECT id, sha256, n_tokens, simhash, public, fingerprints, alignment FROM contents"
-            " WHERE id > %s ORDER BY id LIMIT %s",
+            "SELECT id, sha256, n_tokens, n_fingerprints, simhash, public, fingerprints, "
+            "alignment FROM contents WHERE id > %s ORDER BY id LIMIT %s",
             (after, _EXPORT_PAGE),
         ).fetchall()
 
@@ -739,18 +849,27 @@ class PostgresBackend:
     def _export_pages(self) -> Iterator[tuple[int, NewContent]]:
         after = -1
         while page := self._content_page(after):
-            for content_id, sha256, n_tokens, simhash, public, blob, alignment in page:
-                stored = np.frombuffer(bytes(blob), dtype=BLOB_DTYPE)
+            for row in page:
+                content_id, sha256, n_tokens, n_fingerprints, simhash, public, blob, alignment = row
+                recomputed = bool(n_fingerprints) and not blob
+                if recomputed:
+                    hashes = self._recomputed(str(sha256), bytes(alignment), "export")
+                    positions = np.zeros(len(hashes), dtype=np.int64)
+                else:
+                    stored = np.frombuffer(bytes(blob), dtype=BLOB_DTYPE)
+                    hashes = stored["hash"].astype(np.int64)
+                    positions = stored["position"].astype(np.int64)
                 yield (
                     int(content_id),
                     NewContent(
                         sha256=str(sha256),
-                        hashes=stored["hash"].astype(np.int64),
-                        positions=stored["position"].astype(np.int64),
+                        hashes=hashes,
+                        positions=positions,
                         simhash=to_unsigned(int(simhash)),
                         n_tokens=int(n_tokens),
                         public=bool(public),
                         alignment=bytes(alignment),
+                        recomputable=recomputed,
                     ),
                 )
             after = int(page[-1][0])
@@ -829,6 +948,8 @@ class PostgresBackend:
 
     @mapped("read")
     def most_common(self, limit: int) -> list[tuple[int, int]]:
+        """Only fingerprints two or more contents hold: the frequencies keep no others."""
+        self._make_postings_index()
         self._flush()
         rows = self._db.execute(
             "SELECT hash, contents FROM frequencies ORDER BY contents DESC, hash LIMIT %s",
@@ -868,6 +989,9 @@ class PostgresBackend:
 
     @mapped("read")
     def counts(self) -> dict[str, int]:
+        """``fingerprints``: postings rows (a recomputable content has one per distinct
+        fingerprint). Counting them reads the whole postings index (an index-only scan), as
+        it always has; the frequencies cannot say, as they keep no fingerprint held once."""
         self._flush()
         return {
             "documents": self._count("documents"),
@@ -887,14 +1011,16 @@ class PostgresBackend:
         self._flush()
         if self._in_transaction:
             self._db.execute("COMMIT")
-            self._in_transaction = False
+            self._in_transaction = self._counting = self._made_index = False
 
     def rollback(self) -> bool:
         """Drop every change since the last commit (True: nothing is left of them; after a
         lost connection the server has dropped them already)."""
         self._pending, self._pending_bands, self._pending_rows = [], [], 0
         self._batch.clear()  # (their ids are never handed out again: a gap is left)
-        self._in_transaction = False
+        if self._made_index:  # gone with the transaction, and the count with it: again later
+            self._deferred = True
+        self._in_transaction = self._counting = self._made_index = False
         try:
             if not self._db.closed and self._db.info.transaction_status != TransactionStatus.IDLE:
                 self._db.execute("ROLLBACK")
