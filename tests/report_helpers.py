@@ -269,7 +269,9 @@ def lead_case(work: Path) -> tuple[Path, Path]:
     ):
         (archive / name).parent.mkdir(parents=True, exist_ok=True)
         (archive / name).write_text(_memo(body), encoding="utf-8")
-    pieces = [" ".join(_CUSTOMS[n].split(" ")[:8]) for n in (0, 2, 3)]
+    # Eight words are shorter than the scheme's guarantee (12): such a run is found when
+    # it holds a kept shingle, which depends on the text alone (the same under any key).
+    pieces = [" ".join(_CUSTOMS[n].split(" ")[at : at + 8]) for n, at in ((0, 2), (2, 2), (3, 0))]
     senders = ["Imran", HOSTILE_SENDER, "Imran"]
     messages = [
         WaMessage(datetime(2024, 3, 5, 21, 0), "Imran", "Are you at the quay tonight?"),

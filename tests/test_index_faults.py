@@ -433,7 +433,7 @@ def test_a_build_killed_mid_way_is_refused_then_rebuilt(tmp_path: Path) -> None:
 def test_a_full_disk_fails_the_build_cleanly(tmp_path: Path, folders: tuple[Path, Path]) -> None:
     """Under a file-size limit a build exits 2 with one line; the earlier index is unharmed."""
     first = folders[0]
-    big = write_folder(tmp_path / "big", "big", 40, seed=700, words=300)
+    big = write_folder(tmp_path / "big", "big", 120, seed=700, words=300)
     index = tmp_path / "index.sqlite"
     with Index.create(index, key=KEY) as opened:
         build(opened, [first])
@@ -491,7 +491,7 @@ def test_a_full_tmpfs_fails_the_build_cleanly(
     small_tmpfs: Path, tmp_path: Path, folders: tuple[Path, Path]
 ) -> None:
     first = folders[0]
-    big = write_folder(tmp_path / "big", "big", 150, seed=900, words=300)
+    big = write_folder(tmp_path / "big", "big", 450, seed=900, words=300)
     index = small_tmpfs / "index.sqlite"
     with Index.create(index, key=KEY) as opened:
         build(opened, [first])

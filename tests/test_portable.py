@@ -6,6 +6,7 @@ Urdu sentences); the pictures are drawn by ``tests/image_factories.py``.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -35,7 +36,7 @@ from leakscan.errors import (
 from leakscan.fingerprint import Scheme, key_id
 from leakscan.index import BUILD_RUNNING
 from leakscan.index.base import DocumentRecord, NewContent, to_signed_array
-from leakscan.index.portable import check_export
+from leakscan.index.portable import ContentsFrame, check_export, read_export
 from leakscan.index.portable_export import export_index, export_to_file
 from leakscan.index.portable_import import import_index, import_into
 from leakscan.keyfile import write_key_file
@@ -143,6 +144,11 @@ def dump(index: Index) -> dict[str, Any]:
     """Everything the index holds, read through the backend protocol, free of ids."""
     backend = index.backend
     contents = dict(backend.export_contents())
+    for content_id, content in contents.items():  # held only in the postings: computed again
+        if content.recomputable:
+            again = index.recompute_fingerprints(content.sha256, content.alignment)
+            zeros = np.zeros(len(again), dtype=np.int64)
+            contents[content_id] = dataclasses.replace(content, hashes=again, positions=zeros)
     sha = {content_id: content.sha256 for content_id, content in contents.items()}
     ids = sorted(contents)
     hashes = sorted({h for c in contents.values() for h in c.hashes.tolist()})
@@ -347,48 +353,54 @@ def test_memory_round_trip_into_sqlite_and_memory(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("backend", ["memory", "postgresql"])
-def test_recomputable_contents_travel_with_their_fingerprints(
+def test_recomputable_contents_travel_without_their_fingerprints(
     backend: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    """A content held only in its postings (at position 0) is exported with the
-    fingerprints computed again for it, and those zero positions pass the import's checks."""
+    """A content held only in its postings (fingerprint scheme 3) is exported without its
+    fingerprints and with no key at hand; the import computes them again from its alignment
+    units with the key, and the copy holds what the source holds."""
     if backend == "postgresql":
         server: PostgresServer = request.getfixturevalue("postgres_server")
         source = Index.create(server.new_database(), key=KEY)
     else:
         source = Index.open("memory://", create=True, key=KEY)
-    rng = np.random.default_rng(7)
-    held: dict[str, np.ndarray] = {}
     with source:
         with source.writing():
             for n in range(3):
-                fingerprint = source.fingerprinter.fingerprint(
-                    f"{prose(1, 40)} {prose(70 + n, 150)}"
-                )
-                content = NewContent(
-                    sha256=f"{n:064x}",
-                    hashes=to_signed_array(fingerprint.hashes),
-                    positions=np.asarray(fingerprint.starts, dtype=np.int64),
-                    simhash=fingerprint.simhash,
-                    n_tokens=fingerprint.n_tokens,
-                    alignment=rng.bytes(64),
-                    recomputable=n != 1,  # one as an older scheme stores it
-                )
-                held[content.sha256] = content.hashes
-                document = DocumentRecord("/cases/r", f"r{n}.txt", 0, 9, n, "text/plain")
-                source.backend.put_document(document, content, source.bands)
-        source.backend.recompute = lambda sha256, alignment: held[sha256]
+                source.add_text(f"{prose(1, 40)} {prose(70 + n, 150)}", path=f"r{n}.txt")
+            # one as an older scheme stores it: its own fingerprints, real positions
+            fingerprint = source.fingerprinter.fingerprint(prose(90, 120))
+            source.add_hashes(
+                fingerprint.hashes,
+                fingerprint.starts,
+                fingerprint.simhash,
+                fingerprint.n_tokens,
+                path="older.txt",
+                sha256="e" * 64,
+            )
+        expected = dump(source)
+        source.backend.recompute = None  # an export needs no key
         data = io.BytesIO()
         export_index(source, data)
-        expected = dump(source)
     expected["meta"].pop("postgres_schema_version", None)
-    for sha256 in ("0" * 64, f"{2:064x}"):
-        *_, hashes, positions, _ = expected["contents"][sha256]
-        assert hashes == held[sha256].tolist() and set(positions) == {0}
     file = write(tmp_path, data.getvalue(), "recomputed.lsx")
+    with file.open("rb") as stream:
+        carried = [
+            c.content
+            for frame in read_export(stream, str(file))
+            if isinstance(frame, ContentsFrame)
+            for c in frame.contents
+        ]
+    assert sorted((c.recomputable, len(c.hashes) > 0) for c in carried) == [
+        (False, True),
+        (True, False),
+        (True, False),
+        (True, False),
+    ]
     import_index(file, tmp_path / "r.sqlite", key=KEY)
     with Index.open(tmp_path / "r.sqlite", readonly=True) as copy:
         assert dump(copy) == expected
+        assert copy.backend.postings(to_signed_array(fingerprint.hashes).tolist())
 
 
 # -- what the file holds ---------------------------------------------------------
@@ -397,7 +409,7 @@ def test_recomputable_contents_travel_with_their_fingerprints(
 def test_the_export_holds_no_document_text_and_no_key(exported: Path) -> None:
     data = exported.read_bytes()
     magic, parts = frames(data)
-    assert magic == b"leakscan-index-export 1\n"
+    assert magic == b"leakscan-index-export 2\n"
     header = json.loads(parts[0][1])
     assert "key" not in header["meta"] and header["meta"]["key_id"]
     readable = [data, parts[0][1]] + [zlib.decompress(p) for _, p in parts[1:]]
@@ -448,8 +460,8 @@ def test_wrong_magic_future_version_and_junk_after_the_checksum(
         write(tmp_path, b"SQLite format 3\0" + data), tmp_path
     )
     assert "not a leakscan index export" in refused(write(tmp_path, b""), tmp_path)
-    future = data.replace(b"leakscan-index-export 1\n", b"leakscan-index-export 2\n", 1)
-    assert "version 2; this leakscan reads version 1: update leakscan" in refused(
+    future = data.replace(b"leakscan-index-export 2\n", b"leakscan-index-export 3\n", 1)
+    assert "version 3; this leakscan reads version 1, 2: update leakscan" in refused(
         write(tmp_path, future), tmp_path
     )
     assert "data after its checksum" in refused(write(tmp_path, data + b"\0"), tmp_path)
@@ -487,10 +499,12 @@ def _set(entry: int, field: str, value: object) -> Any:
 
 
 def _negative_position(document: dict[str, Any], binary: bytes) -> tuple[dict[str, Any], bytes]:
-    total = sum(e["fingerprints"] for e in document["contents"])
-    deltas = bytearray(binary)
-    struct.pack_into("<i", deltas, 8 * total, -5)  # the first content's first position
-    return document, bytes(deltas)
+    """The first content carries one fingerprint (as an older scheme's do), at position -5."""
+    first = document["contents"][0]
+    assert first["recompute"] and first["fingerprints"] == 0  # scheme 3: computed again
+    assert all(e["fingerprints"] == 0 for e in document["contents"])
+    first["recompute"], first["fingerprints"] = False, 1
+    return document, struct.pack("<qi", 12345, -5) + binary
 
 
 HOSTILE_CONTENTS = {

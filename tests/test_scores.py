@@ -16,10 +16,10 @@ from leakscan import Finding, Index, Scanner, ScanOptions, Summary
 from leakscan import build as build_index
 from leakscan import scan as scan_targets
 from leakscan.compare import compare_texts
+from leakscan.fingerprint import Scheme
 from leakscan.leads import screen
 from leakscan.match import MatchParams, confidence
 from leakscan.records import LeadRecord
-from leakscan.fingerprint import Scheme
 from tests.chat_factories import WaMessage, write_whatsapp_export
 from tests.texts import prose, urdu_prose
 

@@ -222,9 +222,14 @@ class Index:
         self._lock = lock
         self._builds = 0  # depth of nested writing() sessions
         self._build_commits = 0  # commits made by the running session
-        backend.recompute = self._recompute
+        backend.recompute = self.recompute_fingerprints
 
-    def _recompute(self, sha256: str, alignment: bytes) -> np.ndarray:
+    def recomputable(self, alignment: bytes) -> bool:
+        """Whether fingerprints stored with this alignment blob can be computed again from it
+        (scheme 3 and a blob that says which units are letters): then they are kept once."""
+        return self.scheme.units_from_codes and alignment.startswith(ALIGNMENT_FORMAT)
+
+    def recompute_fingerprints(self, sha256: str, alignment: bytes) -> np.ndarray:
         """A stored content's fingerprints (signed), computed again from its alignment
         units: scheme 3 indexes keep no other copy of them (see ``NewContent.recomputable``)."""
         units = decode_alignment(alignment, self.key, sha256)
@@ -564,8 +569,7 @@ class Index:
                 n_tokens=n_tokens,
                 public=public,
                 alignment=alignment,
-                recomputable=self.scheme.units_from_codes
-                and alignment.startswith(ALIGNMENT_FORMAT),
+                recomputable=self.recomputable(alignment),
             ),
             self.bands,
             ocr=ocr,

@@ -236,7 +236,10 @@ class IndexBackend(Protocol):
         that memory stays flat however large the index: its signed hashes and positions
         in stored order, simhash (unsigned), n_tokens, public and alignment blob.
 
-        For ``leakscan index export``: what :meth:`add_content` took, given back."""
+        For ``leakscan index export``: what :meth:`add_content` took, given back. A
+        recomputable content comes without hashes and positions (``recomputable`` set):
+        the export carries its alignment blob, and an import computes them again with
+        its key, so an export needs no key."""
         ...
 
     def ocr_marked(self, sha256s: Sequence[str]) -> set[str]:

@@ -220,7 +220,11 @@ class MemoryBackend:
 
     def export_contents(self) -> Iterator[tuple[int, NewContent]]:
         for content_id in sorted(self._contents):
-            yield content_id, self._held(self._contents[content_id][0], "export")
+            content = self._contents[content_id][0]
+            if content.recomputable:
+                empty = np.empty(0, dtype=np.int64)
+                content = dataclasses.replace(content, hashes=empty, positions=empty)
+            yield content_id, content
 
     def ocr_marked(self, sha256s: Sequence[str]) -> set[str]:
         return {sha for sha in sha256s if sha in self._ocr}

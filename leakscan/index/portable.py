@@ -5,9 +5,9 @@ laptop to an air-gapped lab) as one file that holds what the index holds:
 fingerprints, positions, simhashes, picture hashes, document paths and
 metadata, never document text and never the key (only its key id).
 
-Layout (version 1; also in ``fingerprints/README.md``)::
+Layout (version 2; also in ``fingerprints/README.md``)::
 
-    leakscan-index-export 1\\n              the magic line: format name and version
+    leakscan-index-export 2\\n              the magic line: format name and version
     frame*                                  kind (1 byte), length (uint32 LE), payload
     sha256                                  32 bytes: SHA-256 of every byte before it
 
@@ -18,7 +18,9 @@ batch's contents, which they name by their place in it), then one ``E``
 uint32 LE JSON length, the JSON, and (``C`` only) binary arrays: every
 content's hashes (int64 LE, signed), then its positions as int32 LE
 differences (each from the one before it in the content, the first from 0),
-then the alignment blobs, in the order of the JSON's contents.
+then the alignment blobs, in the order of the JSON's contents. A content marked
+``recompute`` (version 2: an index of fingerprint scheme 3 keeps its fingerprints only in
+its postings) carries none: the import computes them from its alignment blob with the key.
 
 This module defines the format and reads it (:func:`read_export`,
 :func:`check_export`); :mod:`.portable_export` writes it and
@@ -69,9 +71,11 @@ __all__ = [
 ]
 
 FORMAT_NAME = "leakscan-index-export"
-FORMAT_VERSION = 1
+#: 2 added a content's ``recompute`` mark (fingerprint scheme 3: the file carries no
+#: hashes for it, the import computes them from its alignment blob with the key).
+FORMAT_VERSION = 2
 #: Versions this code reads.
-READABLE_VERSIONS = (1,)
+READABLE_VERSIONS = (1, 2)
 _MAGIC = FORMAT_NAME.encode("ascii") + b" "
 _MAX_MAGIC_LINE = 64
 FRAME = struct.Struct("<cI")
@@ -103,6 +107,8 @@ _CONTENT_FIELDS = frozenset(
         "picture_bands",
     }
 )
+#: Version 2's content records: a ``recompute`` mark too.
+_CONTENT_FIELDS_2 = _CONTENT_FIELDS | {"recompute"}
 COUNT_FIELDS = ("contents", "documents", "fingerprints", "pictures", "ocr")
 
 
@@ -188,6 +194,7 @@ class _Reader:
         self.stream = stream
         self.name = name
         self.digest = hashlib.sha256()
+        self.version = FORMAT_VERSION
 
     def fail(self, problem: str) -> LeakscanIndexError:
         return LeakscanIndexError(f"{self.name}: {problem}; the file is refused")
@@ -331,8 +338,11 @@ def _header(reader: _Reader, version: int, stored: bytes) -> ExportHeader:
 
 
 def _content_entry(reader: _Reader, entry: object) -> dict[str, object]:
-    if not isinstance(entry, dict) or set(entry) != _CONTENT_FIELDS:
-        raise reader.fail("a content record's fields are not the ones version 1 has")
+    fields = _CONTENT_FIELDS if reader.version == 1 else _CONTENT_FIELDS_2
+    if not isinstance(entry, dict) or set(entry) != fields:
+        raise reader.fail(
+            f"a content record's fields are not the ones version {reader.version} has"
+        )
     sha = entry["sha256"]
     if not isinstance(sha, str) or not _SHA256.fullmatch(sha):
         raise reader.fail("a content's sha256 is not 64 lowercase hex digits")
@@ -391,7 +401,13 @@ def _contents(reader: _Reader, document: object, binary: memoryview) -> Contents
             n_tokens=_int(reader, entry["n_tokens"], "a token count", 0, _INT64[1]),
             public=_flag(reader, entry["public"], "a content's public mark"),
             alignment=bytes(binary[blob_at : blob_at + n_align]),
+            recomputable=_flag(reader, entry.get("recompute", False), "a recompute mark"),
         )
+        if content.recomputable and (n or not n_align):
+            raise reader.fail(
+                f"content {entry['sha256']} is marked to be computed again but carries "
+                "fingerprints or no alignment units"
+            )
         contents.append(
             PortableContent(content, _flag(reader, entry["ocr"], "an OCR mark"), pictures, bands)
         )
@@ -438,7 +454,7 @@ def read_export(
     :func:`check_export`).
     """
     reader = _Reader(stream, name)
-    version = _magic(reader)
+    version = reader.version = _magic(reader)
     kind, stored = _frame(reader)
     if kind != b"H":
         raise reader.fail("it does not start with a header frame")

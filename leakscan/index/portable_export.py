@@ -122,6 +122,7 @@ class ExportWriter:
                     "public": bool(content.public),
                     "ocr": bool(item.ocr),
                     "fingerprints": len(positions),
+                    "recompute": bool(content.recomputable),
                     "alignment": len(content.alignment),
                     "pictures": [list(row) for row in item.pictures],
                     "picture_bands": [list(row) for row in item.picture_bands],

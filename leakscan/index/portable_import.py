@@ -15,6 +15,7 @@ and documents the file does not hold stay. Any other index is refused.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -22,6 +23,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import BinaryIO
+
+import numpy as np
 
 from ..errors import (
     ConfigurationError,
@@ -194,17 +197,26 @@ class _Importer:
         self.backend = index.backend
         self.batch: list[PortableContent] = []
         self.contents_added = self.contents_present = 0
+        self.fingerprints = 0  # stored so far, those computed again included
         self.added = self.replaced = self.unchanged = 0
 
     def _add(self, item: PortableContent) -> int:
         backend = self.backend
-        # TODO(issue 11): the NewContent is built by the reader (portable._contents) with
-        # recomputable=False, so every imported content keeps its own copy of its
-        # fingerprints. When this index's scheme is 3 and the content has an LA2 alignment
-        # blob, mark it recomputable here by the Index's own rule (the one add_hashes uses:
-        # dataclasses.replace(item.content, recomputable=...)); positions then become 0.
-        content_id = backend.add_content(item.content, self.index.bands)
+        content = item.content
+        if content.recomputable:  # exported without its fingerprints: computed again here
+            if not self.index.recomputable(content.alignment):
+                raise LeakscanIndexError(
+                    f"content {content.sha256[:12]}: its fingerprints are to be computed "
+                    f"again, which fingerprint scheme {self.index.scheme.version} cannot do"
+                )
+            hashes = self.index.recompute_fingerprints(content.sha256, content.alignment)
+            zeros = np.zeros(len(hashes), dtype=np.int64)
+            content = dataclasses.replace(content, hashes=hashes, positions=zeros)
+        elif self.index.recomputable(content.alignment):  # kept once, in the postings
+            content = dataclasses.replace(content, recomputable=True)
+        content_id = backend.add_content(content, self.index.bands)
         self.contents_added += 1
+        self.fingerprints += len(content.hashes)
         self._marks(content_id, item)
         return content_id
 
@@ -297,8 +309,9 @@ def _import_checked(
                 if pending >= _COMMIT_FINGERPRINTS:
                     index.commit()  # whole batches per transaction: their documents are in
                     pending = 0
+                before = importer.fingerprints
                 importer.contents(frame)
-                pending += sum(len(item.content.hashes) for item in frame.contents)
+                pending += importer.fingerprints - before
             elif isinstance(frame, DocumentsFrame):
                 importer.documents(frame)
                 if progress is not None:

@@ -852,9 +852,8 @@ class PostgresBackend:
             for row in page:
                 content_id, sha256, n_tokens, n_fingerprints, simhash, public, blob, alignment = row
                 recomputed = bool(n_fingerprints) and not blob
-                if recomputed:
-                    hashes = self._recomputed(str(sha256), bytes(alignment), "export")
-                    positions = np.zeros(len(hashes), dtype=np.int64)
+                if recomputed:  # the import computes them again from the alignment units
+                    hashes = positions = np.empty(0, dtype=np.int64)
                 else:
                     stored = np.frombuffer(bytes(blob), dtype=BLOB_DTYPE)
                     hashes = stored["hash"].astype(np.int64)

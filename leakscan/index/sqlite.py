@@ -522,22 +522,22 @@ class SQLiteBackend:
         if row is None:
             return
         content_id = int(row[0])
-        db.execute("DELETE FROM documents WHERE id = ?", (document_id,))
         still_held = db.execute(
-            "SELECT 1 FROM documents WHERE content_id = ? LIMIT 1", (content_id,)
+            "SELECT 1 FROM documents WHERE content_id = ? AND id != ? LIMIT 1",
+            (content_id, document_id),
         ).fetchone()
-        if still_held:
+        # The content's fingerprints first: without them (no key) nothing is changed.
+        hashes = None if still_held else self._stored_hashes(content_id)
+        db.execute("DELETE FROM documents WHERE id = ?", (document_id,))
+        if hashes is None:
             return
-        hashes = self._stored_hashes(content_id)
         distinct = [(h,) for h in sorted(set(hashes.tolist()))]
         db.executemany(
             "DELETE FROM postings WHERE hash = ? AND content_id = ?",
             [(h, content_id) for (h,) in distinct],
         )
         db.executemany("UPDATE frequencies SET contents = contents - 1 WHERE hash = ?", distinct)
-        db.executemany(
-            f"DELETE FROM frequencies WHERE hash = ? AND contents < {_SHARED}", distinct
-        )
+        db.executemany(f"DELETE FROM frequencies WHERE hash = ? AND contents < {_SHARED}", distinct)
         db.execute("DELETE FROM bands WHERE content_id = ?", (content_id,))
         if self._has_pictures():
             db.execute("DELETE FROM image_hashes WHERE content_id = ?", (content_id,))
@@ -723,10 +723,8 @@ class SQLiteBackend:
                 stored = np.frombuffer(blob, dtype=_BLOB_DTYPE)
                 hashes = stored["hash"].astype(np.int64)
                 positions = stored["position"].astype(np.int64)
+                # A recomputable content's fingerprints are computed again by the import.
                 recomputable = not blob and n_fingerprints > 0
-                if recomputable:
-                    hashes = self._recomputed(sha256, blobs.get(content_id, b""))
-                    positions = np.zeros(len(hashes), dtype=np.int64)
                 yield (
                     content_id,
                     NewContent(
