@@ -80,7 +80,7 @@ KEY = hashlib.sha256(b"leakscan benchmark key").digest()
 STREAM_VOCAB, STREAM_DOCS, STREAM_PAGES, STREAM_LARGE, STREAM_SUSPECTS, STREAM_EXPORT = range(6)
 #: Documents per commit, as ``leakscan.build`` does (private there: fall back if it moves).
 DEFAULT_COMMIT_EVERY = int(
-    getattr(importlib.import_module("leakscan.build"), "_COMMIT_EVERY", 1000)
+    getattr(importlib.import_module("leakscan.build"), "COMMIT_DOCUMENTS", 1000)
 )
 #: Documents fingerprinted per parallel batch while building an index.
 BUILD_BATCH = 1000

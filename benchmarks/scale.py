@@ -48,8 +48,10 @@ from scale_report import render  # noqa: E402
 from scale_text import Archive  # noqa: E402
 
 import leakscan  # noqa: E402
+from leakscan.build import COMMIT_DOCUMENTS  # noqa: E402
 
-COMMIT_EVERY = 1000  # documents per transaction, as leakscan.build commits
+#: Documents per transaction, as leakscan.build commits (``--commit-every`` to compare).
+COMMIT_EVERY = COMMIT_DOCUMENTS
 WORKER_CHUNK = 250  # documents per task of the parallel build
 RESULTS = BENCH_DIR / "results"
 #: PostgreSQL settings for the benchmark cluster (the tests' cluster keeps 32 MB buffers).
@@ -110,13 +112,14 @@ def _parallel_batches(a: dict[str, Any]) -> Iterator[tuple[list[tuple[Any, ...]]
     """Fingerprinted batches of COMMIT_EVERY documents; the next batch is being made in the
     workers while the writer stores this one."""
     n, jobs = a["n_docs"], a["jobs"]
-    starts = range(0, n, COMMIT_EVERY)
+    every = a.get("commit_every", COMMIT_EVERY)
+    starts = range(0, n, every)
     with ProcessPoolExecutor(
         jobs, initializer=_init_worker, initargs=(a["archive"], a["seed"])
     ) as pool:
 
         def submit(start: int) -> list[Future[tuple[list[tuple[Any, ...]], float]]]:
-            stop = min(n, start + COMMIT_EVERY)
+            stop = min(n, start + every)
             return [
                 pool.submit(_fingerprint_range, s, min(stop, s + WORKER_CHUNK))
                 for s in range(start, stop, WORKER_CHUNK)
@@ -151,7 +154,7 @@ def step_build(a: dict[str, Any]) -> dict[str, Any]:
 
     def after_document() -> None:
         nonlocal writing_s
-        if done % COMMIT_EVERY == 0:
+        if done % a.get("commit_every", COMMIT_EVERY) == 0:
             t0 = time.perf_counter()
             index.commit()
             writing_s += time.perf_counter() - t0
@@ -443,6 +446,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--cold", type=int, default=100, help="cold queries of each kind")
     parser.add_argument("--share-queries", type=int, default=150, help="per scanner process")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--commit-every",
+        type=int,
+        default=COMMIT_EVERY,
+        help=f"documents per commit (default {COMMIT_EVERY}, as leakscan.build)",
+    )
     parser.add_argument("--profile", action="store_true", help="cProfile the page queries")
     parser.add_argument("--work", type=Path, help="keep indexes here (default: a temp dir)")
     parser.add_argument("--merge", action="store_true", help="add to results/scale.json")
@@ -487,6 +496,7 @@ def measure(
                 "seed": options.seed,
                 "n_docs": n,
                 "jobs": options.jobs,
+                "commit_every": options.commit_every,
                 "results": str(RESULTS),
                 "max_seconds": options.pg_max_build_minutes * 60 if backend == "postgresql" else 0,
             }

@@ -54,7 +54,8 @@ def render(results: dict[str, Any]) -> str:
         "Writer docs/s counts the time in `Index.add_text` (path text: fingerprinting, "
         "alignment data and storing, in this process) or `Index.add_hashes` (path parallel: "
         "documents made, fingerprinted and their alignment data encoded by worker processes "
-        "as `leakscan.build`'s workers do), commits every 1,000 documents and the end of the "
+        "as `leakscan.build`'s workers do), commits every `--commit-every` documents (see "
+        "the run line; by default as `leakscan.build` commits) and the end of the "
         "build (final commit; PostgreSQL: the postings index and ANALYZE). Wall docs/s "
         "includes making the text. RSS: peak (current) of the writer at 10%, 50% and 100% "
         "of the documents.",

@@ -38,7 +38,13 @@ if TYPE_CHECKING:  # the index reaches build lazily (Index.add_path): no import 
 
 __all__ = ["BuildReport", "build"]
 
-_COMMIT_EVERY = 1000  # documents per transaction: postings are written sorted per batch
+#: A build commits after this many documents, or this many seconds, whichever comes
+#: first. Each commit writes the postings B-tree pages its documents touched, and past
+#: some 10 million postings a batch touches most of them: few, large commits keep a
+#: million-document build linear (``benchmarks/scale.py``); a build that dies loses at
+#: most one of them, and the next build picks up what was committed.
+COMMIT_DOCUMENTS = 20_000
+COMMIT_SECONDS = 60.0
 
 
 @dataclass
@@ -329,6 +335,7 @@ def build(
             label = given or known.get(root, {}).get("label") or Path(root).name or root
             index.record_root(root, label)  # a clash of labels stops the build before it reads
         pending_writes = 0
+        last_commit = time.monotonic()
         isolation = isolation or Isolation(jobs=max(1, jobs))
         pictures = PictureIndex(index)
         ocr_settings = for_index(
@@ -336,7 +343,7 @@ def build(
         )
 
         def store(job: _BuildJob, outcome: _Document | ErrorRecord | SkippedRecord) -> None:
-            nonlocal pending_writes
+            nonlocal pending_writes, last_commit
             root = job.root
             if progress is not None:
                 progress(outcome.name if isinstance(outcome, _Document) else outcome.suspect)
@@ -391,9 +398,11 @@ def build(
             else:
                 report.added += 1
             pending_writes += 1
-            if pending_writes >= _COMMIT_EVERY:
+            now = time.monotonic()
+            if pending_writes >= COMMIT_DOCUMENTS or now - last_commit >= COMMIT_SECONDS:
                 index.commit()
                 pending_writes = 0
+                last_commit = now
 
         for done in run_steps(
             isolation,

@@ -269,7 +269,9 @@ def test_index_stats_show_boilerplate_and_public_documents() -> None:
         index.add_text("A public notice about the harbour dredging in May.", path="p", public=True)
         stats = index.stats(boilerplate=3, cutoff=3)
         assert stats.public_documents == 1
-        assert len(stats.boilerplate) == 3
+        # at most the three asked for, and only fingerprints two or more contents share
+        assert 1 <= len(stats.boilerplate) <= 3
+        assert all(entry["contents"] >= 2 for entry in stats.boilerplate)
         top = stats.boilerplate[0]
         assert top["contents"] == 4 and top["ignored"] is True
         assert top["documents"] == [f"memo{n}.txt" for n in range(4)]

@@ -69,7 +69,8 @@ SCHEMA_VERSION = 4
 #: Versions this code reads; older ones than SCHEMA_VERSION are migrated by writers.
 READABLE_SCHEMA_VERSIONS = (1, 2, 3, 4)
 _CHUNK = 500  # hashes per IN (...) query: far below SQLite's variable limit
-_FLUSH_ROWS = 500_000  # buffered postings written at once, in hash order
+_FLUSH_ROWS = 2_000_000  # buffered postings written at once, in hash order (~50 MB)
+_INSERT_ROWS = 100_000  # postings handed to one executemany (Python objects: ~10 MB)
 _EXPORT_PAGE = 256  # contents read per query by export_contents
 
 _SCHEMA = """
@@ -457,10 +458,17 @@ class SQLiteBackend:
         starts = np.flatnonzero(np.r_[True, distinct_hashes[1:] != distinct_hashes[:-1]])
         counts = np.diff(np.r_[starts, len(distinct_hashes)])
         self._count_shared(distinct_hashes[starts], counts)
-        db.executemany(
-            "INSERT OR IGNORE INTO postings(hash, content_id, position) VALUES (?, ?, ?)",
-            zip(hashes.tolist(), contents.tolist(), positions.tolist(), strict=True),
-        )
+        for at in range(0, len(hashes), _INSERT_ROWS):
+            part = slice(at, at + _INSERT_ROWS)
+            db.executemany(
+                "INSERT OR IGNORE INTO postings(hash, content_id, position) VALUES (?, ?, ?)",
+                zip(
+                    hashes[part].tolist(),
+                    contents[part].tolist(),
+                    positions[part].tolist(),
+                    strict=True,
+                ),
+            )
 
     def _count_shared(self, hashes: np.ndarray, added: np.ndarray) -> None:
         """Raise the counts of fingerprints that ``added`` new contents now hold, before
