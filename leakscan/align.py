@@ -228,7 +228,7 @@ def common_runs_many(a: np.ndarray, sources: list[np.ndarray], m: int) -> list[l
     order = np.argsort(grams_a, kind="stable")
     sorted_a = grams_a[order]
     lengths = np.array([len(s) for s in sources], dtype=np.int64)
-    offsets = np.r_[0, np.cumsum(lengths)[:-1]]
+    offsets = np.cumsum(lengths) - lengths
     joined = np.concatenate(sources) if len(sources) > 1 else sources[0]
     grams_b = _grams(joined, m)
     if not len(grams_b):
@@ -236,9 +236,16 @@ def common_runs_many(a: np.ndarray, sources: list[np.ndarray], m: int) -> list[l
     # A gram reaching over the end of its source into the next is no gram of either.
     source_of = np.repeat(np.arange(len(sources), dtype=np.int64), lengths)[: len(grams_b)]
     inside = np.arange(len(grams_b), dtype=np.int64) + m <= (offsets + lengths)[source_of]
-    low = np.searchsorted(sorted_a, grams_b, "left")
-    high = np.searchsorted(sorted_a, grams_b, "right")
-    counts = _capped(np.where(inside, high - low, 0))
+    # Most of the sources' grams are not the suspect's: a table of the suspect's grams'
+    # top 16 bits turns them away in one gather, and only the rest are searched for.
+    present = np.zeros(1 << 16, dtype=bool)
+    present[(sorted_a >> np.uint64(48)).astype(np.intp)] = True
+    maybe = np.flatnonzero(present[(grams_b >> np.uint64(48)).astype(np.intp)] & inside)
+    low = np.zeros(len(grams_b), dtype=np.int64)
+    counts = np.zeros(len(grams_b), dtype=np.int64)
+    low[maybe] = np.searchsorted(sorted_a, grams_b[maybe], "left")
+    counts[maybe] = np.searchsorted(sorted_a, grams_b[maybe], "right") - low[maybe]
+    counts = _capped(counts)
     total = int(counts.sum())
     if total == 0:
         return found
@@ -250,12 +257,15 @@ def common_runs_many(a: np.ndarray, sources: list[np.ndarray], m: int) -> list[l
     diagonal = at_b - at_a
     by_run = np.lexsort((at_a, diagonal, source))
     at_a, diagonal, source = at_a[by_run], diagonal[by_run], source[by_run]
-    breaks = np.r_[
-        True,
-        (source[1:] != source[:-1]) | (diagonal[1:] != diagonal[:-1]) | (at_a[1:] != at_a[:-1] + 1),
-    ]
+    breaks = np.empty(len(at_a), dtype=bool)  # (np.r_ costs more than the work here)
+    breaks[0] = True
+    breaks[1:] = (
+        (source[1:] != source[:-1]) | (diagonal[1:] != diagonal[:-1]) | (at_a[1:] != at_a[:-1] + 1)
+    )
     firsts = np.flatnonzero(breaks)
-    lasts = np.r_[firsts[1:] - 1, len(at_a) - 1]
+    lasts = np.empty(len(firsts), dtype=np.int64)
+    lasts[:-1] = firsts[1:] - 1
+    lasts[-1] = len(at_a) - 1
     starts_a = at_a[firsts]
     run_lengths = at_a[lasts] - starts_a + m
     starts_b = starts_a + diagonal[firsts]

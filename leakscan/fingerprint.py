@@ -72,6 +72,8 @@ _BYTE_BITS = np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1, bito
 _BYTE_BITS = _BYTE_BITS.astype(np.int64)
 _CHAR_TAG = _U64(0x4348520000000002)
 _SHORT_TAG = _U64(0x5348520000000003)
+#: Scheme 3's fingerprints keep the top 48 bits of their shingle hashes.
+_FINGERPRINT_SHIFT = 16
 #: Scheme 3 names units by public 16-bit codes (see :meth:`Fingerprinter.fingerprint`).
 _PUBLIC_UNIT_KEY = b"leakscan public unit codes, scheme 3"
 #: Scheme 3 winnows on a public rank of each shingle: one value per code, the same for
@@ -86,17 +88,18 @@ _RANKS = np.frombuffer(
 class Scheme:
     """The parameters every fingerprint of one index must share.
 
-    Scheme 3's windows keep about one fingerprint in 4.5 words and one in 12.5 and 16.5
-    letters (2 in ``w + 1``): an index then takes under one byte per byte of text
-    (``benchmarks/scale.py``), and a shared run of 12 words (``word_guarantee``), about
-    the one sentence issue 12 asks to find, or 35 letters (about 9 Urdu words) still always
-    meets a fingerprint. Schemes 1 and 2 kept twice as many (8 words, 14 letters).
+    Scheme 3's windows keep about one fingerprint in 3.5 words and one in 12.5 and 16.5
+    letters (2 in ``w + 1``), and its fingerprints are 48 bits (six bytes in SQLite): an
+    index then takes under one byte per byte of text (``benchmarks/scale.py``), and a
+    shared run of 10 words (``word_guarantee``) or 35 letters (about 9 Urdu words) still
+    always meets a fingerprint. Schemes 1 and 2 kept about twice as many, of 64 bits (8
+    words, 14 letters).
     """
 
     version: int = SCHEME_VERSION
     normalization: int = NORMALIZATION_VERSION
     word_k: int = 5
-    word_w: int = 8
+    word_w: int = 6
     char_k: int = 12
     char_w: int = 24
     #: The short letter stream, for text read by OCR; 0 and 0 in scheme 1, which had none.
@@ -542,6 +545,10 @@ class Fingerprinter:
             hashes = np.empty(0, _U64)
             starts = ends = np.empty(0, np.int64)
             streams = np.empty(0, np.uint8)
+        if scheme.units_from_codes:
+            # 48 bits tell a hundred million fingerprints apart (a chance equality only
+            # nominates a source, which alignment then rejects) in 6 bytes of SQLite.
+            hashes = hashes >> _U64(_FINGERPRINT_SHIFT)
         if len(all_shingles) == 1:
             every = all_shingles[0]
         elif all_shingles:

@@ -438,6 +438,8 @@ class Matcher:
         """Align every source at once (:func:`~leakscan.align.common_runs_many`), those
         read by OCR apart: their runs may be shorter."""
         alignments = {}
+        letters = np.zeros(len(fingerprint.unit_letters) + 1, dtype=np.int64)
+        np.cumsum(fingerprint.unit_letters, dtype=np.int64, out=letters[1:])
         for ocr in (False, True):
             ids = sorted(cid for cid, u in units.items() if (u.ocr or fingerprint.ocr) == ocr)
             if not ids:
@@ -448,15 +450,21 @@ class Matcher:
                     fingerprint.unit_codes, [units[cid].codes for cid in batch], shortest
                 )
                 for cid, found in zip(batch, runs, strict=True):
-                    alignments[cid] = self._align(fingerprint, units[cid], found)
+                    alignments[cid] = self._align(fingerprint, units[cid], found, letters)
         return alignments
 
-    def _align(self, fingerprint: Fingerprint, source: SourceUnits, runs: list[Run]) -> _Alignment:
+    def _align(
+        self,
+        fingerprint: Fingerprint,
+        source: SourceUnits,
+        runs: list[Run],
+        letters: np.ndarray,
+    ) -> _Alignment:
+        """``letters``: how many of the suspect's units before each place are letters."""
         word_min, letter_min = self.minimum_runs(fingerprint.ocr or source.ocr)
         codes = fingerprint.unit_codes
         if not runs:
             return _Alignment([])
-        letters = np.r_[0, np.cumsum(fingerprint.unit_letters, dtype=np.int64)]
         qualified = []
         for run in runs:
             n_letters = int(letters[run.a_start + run.length] - letters[run.a_start])
@@ -476,7 +484,12 @@ class Matcher:
                 continue
             used_a[a : a + n] |= free
             used_b[b : b + n] |= free
-            edges = np.flatnonzero(np.diff(np.r_[0, free.astype(np.int8), 0]))
+            if free.all():  # most runs: one piece, no edges to look for
+                edges = np.array([0, n])
+            else:
+                padded = np.zeros(n + 2, dtype=np.int8)
+                padded[1:-1] = free
+                edges = np.flatnonzero(np.diff(padded))
             for first, stop in zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True):
                 pieces.append(
                     _Piece(

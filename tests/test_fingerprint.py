@@ -109,8 +109,8 @@ def test_golden_values_are_pinned() -> None:
 
 
 GOLDEN_SIMHASH = "908280940ca204a4"
-GOLDEN_HASHES = ["54a0a44b17927654"]
-GOLDEN_STARTS = [2]
+GOLDEN_HASHES = ["000054a0a44b1792", "0000789d89549da5"]  # 48 bits
+GOLDEN_STARTS = [2, 4]
 
 
 def test_scheme_2_fingerprints_as_it_always_did() -> None:
