@@ -284,6 +284,33 @@ class _Piece:
     source_end: int
 
 
+def _disjoint_pieces(
+    runs: list[Run], suspect_tokens: np.ndarray, source_tokens: np.ndarray
+) -> list[_Piece] | None:
+    """The runs as pieces, in their order, when no two overlap on either side (most
+    alignments: then no unit is used twice and the greedy walk would keep them all
+    whole); None otherwise."""
+    if not runs:
+        return []
+    a = np.fromiter((r.a_start for r in runs), np.int64, len(runs))
+    b = np.fromiter((r.b_start for r in runs), np.int64, len(runs))
+    n = np.fromiter((r.length for r in runs), np.int64, len(runs))
+    for starts in (a, b):
+        order = np.argsort(starts, kind="stable")
+        if np.any(starts[order][1:] < (starts + n)[order][:-1]):
+            return None
+    return [
+        _Piece(*place)
+        for place in zip(
+            suspect_tokens[a].tolist(),
+            (suspect_tokens[a + n - 1] + 1).tolist(),
+            source_tokens[b].tolist(),
+            (source_tokens[b + n - 1] + 1).tolist(),
+            strict=True,
+        )
+    ]
+
+
 def _chain_pieces(pieces: list[_Piece], params: MatchParams) -> list[TokenPassage]:
     """Group exact pieces that advance together in suspect and source into passages.
 
@@ -473,9 +500,26 @@ class Matcher:
         # Longest first, each unit of either text used once: a passage repeated on
         # one side matches once.
         qualified.sort(key=lambda r: (-r.length, r.a_start, r.b_start))
-        used_a = np.zeros(len(codes), dtype=bool)
-        used_b = np.zeros(len(source.codes), dtype=bool)
         suspect_tokens, source_tokens = fingerprint.unit_tokens, source.tokens
+        pieces = _disjoint_pieces(qualified, suspect_tokens, source_tokens)
+        if pieces is None:
+            pieces = self._greedy_pieces(qualified, len(codes), suspect_tokens, source)
+        whole = (
+            bool(qualified)
+            and len(codes) == len(source.codes)
+            and qualified[0].length == len(codes)
+            and qualified[0].a_start == qualified[0].b_start == 0
+        )
+        return _Alignment(_chain_pieces(pieces, self.params), exact=whole)
+
+    @staticmethod
+    def _greedy_pieces(
+        qualified: list[Run], n_units: int, suspect_tokens: np.ndarray, source: SourceUnits
+    ) -> list[_Piece]:
+        """Runs that overlap on either side: longest first, each unit used once."""
+        used_a = np.zeros(n_units, dtype=bool)
+        used_b = np.zeros(len(source.codes), dtype=bool)
+        source_tokens = source.tokens
         pieces = []
         for run in qualified:
             a, b, n = run.a_start, run.b_start, run.length
@@ -499,13 +543,7 @@ class Matcher:
                         int(source_tokens[b + stop - 1]) + 1,
                     )
                 )
-        whole = (
-            bool(qualified)
-            and len(codes) == len(source.codes)
-            and qualified[0].length == len(codes)
-            and qualified[0].a_start == qualified[0].b_start == 0
-        )
-        return _Alignment(_chain_pieces(pieces, self.params), exact=whole)
+        return pieces
 
     def _by_fingerprints(
         self,

@@ -36,7 +36,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .._version import __version__
-from ..align import ALIGNMENT_FORMAT, SourceUnits, decode_alignment, encode_alignment
+from ..align import (
+    ALIGNMENT_FORMAT,
+    SourceUnits,
+    decode_alignment,
+    decode_alignments,
+    encode_alignment,
+)
 from ..errors import (
     ConfigurationError,
     LeakscanIndexError,
@@ -714,12 +720,10 @@ class Index:
     def source_units(self, contents: Sequence[ContentRecord]) -> dict[int, SourceUnits]:
         """The alignment units of these contents, by id (those stored without are absent)."""
         blobs = self.backend.alignments([c.id for c in contents])
-        found = {}
-        for content in contents:
-            units = decode_alignment(blobs.get(content.id, b""), self.key, content.sha256)
-            if units is not None:
-                found[content.id] = units
-        return found
+        decoded = decode_alignments([(blobs.get(c.id, b""), c.sha256) for c in contents], self.key)
+        return {
+            c.id: units for c, units in zip(contents, decoded, strict=True) if units is not None
+        }
 
     def content_count(self) -> int:
         return self.backend.count_contents()
