@@ -113,7 +113,7 @@ def instrument(index: leakscan.Index) -> Stages:
     stages.wrap(Index, "near_duplicates", "simhash bands")
     stages.wrap(Index, "contents", "contents rows", lambda args, result: {"aligned": len(result)})
     stages.wrap(backend, "alignments", "alignment blobs (SQL)")
-    stages.wrap(index_module, "decode_alignment", "alignment decode")
+    stages.wrap(index_module, "decode_alignments", "alignment decode")
     stages.wrap(match_module, "common_runs_many", "common_runs_many")
     stages.wrap(match_module, "_chain_pieces", "chaining")
     stages.wrap(Matcher, "_align", "alignment (rest)")

@@ -438,7 +438,7 @@ class Matcher:
         postings = self.index.postings(nominating) if nominating else []
         near: set[int] = set()
         if fingerprint.n_shingles >= params.near_duplicate_min_shingles:
-            near = self.index.near_duplicates(fingerprint.simhash)
+            near = self.index.near_duplicates(fingerprint.simhash, params.near_duplicate_distance)
         hits: dict[int, set[int]] = defaultdict(set)
         for posting in postings:
             hits[posting.content_id].add(posting.hash)

@@ -229,6 +229,22 @@ class TestIndexContract:
         assert index.postings([]) == []
         assert index.postings([12345, 2**64 - 1]) == []
 
+    def test_near_duplicates_are_checked_bit_by_bit(self, index: Index) -> None:
+        """A 16-bit band is shared by chance with one content in 65,536: the look-up's
+        candidates are checked against the whole simhash (its ``simhashes`` read)."""
+        one = np.array([1], dtype=np.uint64)
+        close, far = 0b101, 0xFFFF_FFFF_FFFF_0000  # 2 bits from 0; the low band only
+        for n, simhash in enumerate((close, far, 2**64 - 1)):
+            index.add_hashes(one, [0], simhash, 1, path=f"{n}.txt", sha256=f"{n}" * 64)
+        index.commit()
+        ids = [d.content_id for d in (index.find_document(f"{n}.txt") for n in range(3)) if d]
+        assert index.backend.simhashes([*ids, 10**9]) == dict(
+            zip(ids, [close, far, 2**64 - 1], strict=True)
+        )
+        assert index.near_duplicates(0) == {ids[0], ids[1]}
+        assert index.near_duplicates(0, within=3) == {ids[0]}
+        assert index.near_duplicates(0, within=1) == set()
+
     def test_extreme_hashes_keep_their_bits(self, index: Index) -> None:
         hashes = np.array([0, 1, 2**63 - 1, 2**63, 2**64 - 1], dtype=np.uint64)
         index.add_hashes(hashes, np.arange(5), 2**64 - 1, 5, path="edge.txt", sha256="e" * 64)

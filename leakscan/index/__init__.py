@@ -54,6 +54,7 @@ from ..fingerprint import (
     Fingerprint,
     Fingerprinter,
     Scheme,
+    hamming,
     key_id,
 )
 from ..names import locator_part
@@ -710,9 +711,15 @@ class Index:
             for p in self.backend.postings(signed, content_ids)
         ]
 
-    def near_duplicates(self, simhash: int) -> set[int]:
-        """Contents whose simhash may be within ``bands - 1`` bits of this one."""
-        return self.backend.simhash_candidates(simhash, self.bands)
+    def near_duplicates(self, simhash: int, within: int | None = None) -> set[int]:
+        """Contents whose simhash may be within ``bands - 1`` bits of this one; ``within``:
+        those within that many bits, checked (a band of 16 bits is shared by chance with
+        one content in 65,536: at a million contents, some sixty a query)."""
+        found = self.backend.simhash_candidates(simhash, self.bands)
+        if within is None or not found:
+            return found
+        stored = self.backend.simhashes(sorted(found))
+        return {cid for cid, other in stored.items() if hamming(simhash, other) <= within}
 
     def contents(self, ids: Sequence[int]) -> dict[int, ContentRecord]:
         return self.backend.contents(ids)

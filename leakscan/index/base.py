@@ -225,6 +225,10 @@ class IndexBackend(Protocol):
     def simhash_candidates(self, simhash: int, bands: int) -> set[int]:
         """Contents agreeing with ``simhash`` on at least one band."""
 
+    def simhashes(self, ids: Sequence[int]) -> dict[int, int]:
+        """The (unsigned) simhashes of these contents: a cheap read, without their paths."""
+        ...
+
     def contents(self, ids: Sequence[int]) -> dict[int, ContentRecord]: ...
 
     def alignments(self, ids: Sequence[int]) -> dict[int, bytes]:

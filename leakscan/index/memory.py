@@ -194,6 +194,9 @@ class MemoryBackend:
             found |= self._bands.get((band, value), set())
         return found
 
+    def simhashes(self, ids: Sequence[int]) -> dict[int, int]:
+        return {i: self._contents[i][0].simhash for i in ids if i in self._contents}
+
     def alignments(self, ids: Sequence[int]) -> dict[int, bytes]:
         return {i: self._contents[i][0].alignment for i in ids if i in self._contents}
 

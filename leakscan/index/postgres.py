@@ -791,6 +791,15 @@ class PostgresBackend:
         return {int(row[0]) for row in rows}
 
     @mapped("read")
+    def simhashes(self, ids: Sequence[int]) -> dict[int, int]:
+        self._write_puts()
+        rows = self._db.execute(
+            "SELECT id, simhash FROM contents WHERE id = ANY(%s::bigint[])",
+            ([int(i) for i in ids],),
+        ).fetchall()
+        return {int(row[0]): to_unsigned(int(row[1])) for row in rows}
+
+    @mapped("read")
     def contents(self, ids: Sequence[int]) -> dict[int, ContentRecord]:
         self._write_puts()
         wanted = [int(i) for i in ids]

@@ -645,6 +645,18 @@ class SQLiteBackend:
         return found
 
     @_mapped("read")
+    def simhashes(self, ids: Sequence[int]) -> dict[int, int]:
+        self._flush()
+        found: dict[int, int] = {}
+        for chunk in _chunks(ids):
+            marks = ",".join("?" * len(chunk))
+            for content_id, simhash in self._db.execute(
+                f"SELECT id, simhash FROM contents WHERE id IN ({marks})", chunk
+            ):
+                found[content_id] = to_unsigned(simhash)
+        return found
+
+    @_mapped("read")
     def documents_named(self, file_name: str) -> list[DocumentRecord]:
         escaped = file_name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         rows = self._db.execute(
