@@ -235,6 +235,8 @@ def step_query(a: dict[str, Any]) -> dict[str, Any]:
         by_length: dict[str, list[bool]] = defaultdict(list)
         if kind == "page":
             stages.reset()
+        # The previous kind's cold queries dropped the index from the page cache.
+        warm_files(files)
         for query in warm:
             t0, c0 = time.perf_counter(), time.process_time()
             hits = scanner.scan_text(query.text)
