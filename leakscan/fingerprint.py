@@ -139,18 +139,18 @@ class Scheme:
 
     @property
     def word_run(self) -> int:
-        """Shortest shared word run exact alignment counts (:mod:`leakscan.match`).
-
-        Schemes 1 and 2: the guarantee, so that whether a run counts never depends on
-        the key. Scheme 3 keeps the same shingles under every key, so runs as short as
-        scheme 2's guarantee (8 words) count; a run shorter than ``word_guarantee`` is
-        found when its text has a kept shingle, the same under every key."""
-        return self.word_guarantee if self.version < 3 else min(8, self.word_guarantee)
+        """Shortest shared word run exact alignment counts (:mod:`leakscan.match`): the
+        guarantee. Then every archive document holding a counted run shares a fingerprint
+        with the suspect, so whether a run counts, and how many documents hold it (shared
+        text counts less), never depend on which shingles winnowing kept. (Counting
+        shorter runs was tried with scheme 3: a 9-word letterhead was then nominated in
+        one of two documents holding it, and read as a leak.)"""
+        return self.word_guarantee
 
     @property
     def letter_run(self) -> int:
         """Shortest shared letter run exact alignment counts (see :attr:`word_run`)."""
-        return self.letter_guarantee if self.version < 3 else min(14, self.letter_guarantee)
+        return self.letter_guarantee
 
     @property
     def units_from_codes(self) -> bool:

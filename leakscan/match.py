@@ -367,6 +367,9 @@ class _Alignment:
 
     passages: list[TokenPassage]
     exact: bool = False
+    #: Suspect token spans this source holds too, down to one shingle's length (runs too
+    #: short to count as evidence still say the text is not this suspect's alone).
+    held: list[tuple[int, int]] = field(default_factory=list)
 
 
 #: Units of sources aligned in one array pass (memory: about 40 bytes a unit).
@@ -424,6 +427,12 @@ class Matcher:
             return scheme.word_k, scheme.short_k or scheme.char_k
         return scheme.word_run, scheme.letter_run
 
+    def holding_runs(self) -> tuple[int, int]:
+        """Shortest shared runs, in words and letters, that show a source holds a suspect's
+        text too (for sharing evidence out, not as evidence): one shingle's length."""
+        scheme: Scheme = self.index.scheme
+        return scheme.word_k, scheme.short_k or scheme.char_k
+
     def match(self, fingerprint: Fingerprint) -> list[SourceMatch]:
         """Every indexed content found in this fingerprint, best first."""
         params = self.params
@@ -449,6 +458,11 @@ class Matcher:
         candidate_ids = set(ranked[: params.max_aligned_sources]) | near
         if not candidate_ids:
             return []
+        if self._contents <= params.max_aligned_sources:
+            # A small archive is aligned whole once the suspect shares anything with it:
+            # a run shorter than the guarantee (a letterhead) nominates only some of the
+            # documents holding it, and how many hold it decides what it counts for.
+            candidate_ids |= {d.content_id for d in self.index.documents()}
         contents = self.index.contents(sorted(candidate_ids))
         units = self.index.source_units(list(contents.values()))
         alignments = self._align_all(fingerprint, units)
@@ -471,7 +485,7 @@ class Matcher:
             ids = sorted(cid for cid, u in units.items() if (u.ocr or fingerprint.ocr) == ocr)
             if not ids:
                 continue
-            shortest = min(self.minimum_runs(ocr))
+            shortest = min(self.holding_runs())
             for batch in _batches(ids, units):
                 runs = common_runs_many(
                     fingerprint.unit_codes, [units[cid].codes for cid in batch], shortest
@@ -492,11 +506,18 @@ class Matcher:
         codes = fingerprint.unit_codes
         if not runs:
             return _Alignment([])
+        word_hold, letter_hold = self.holding_runs()
         qualified = []
+        held = []
+        tokens = fingerprint.unit_tokens
         for run in runs:
             n_letters = int(letters[run.a_start + run.length] - letters[run.a_start])
-            if (run.length - n_letters) / word_min + n_letters / letter_min >= 1:
+            words = run.length - n_letters
+            if words / word_min + n_letters / letter_min >= 1:
                 qualified.append(run)
+            if words / word_hold + n_letters / letter_hold >= 1:
+                end = run.a_start + run.length - 1
+                held.append((int(tokens[run.a_start]), int(tokens[end]) + 1))
         # Longest first, each unit of either text used once: a passage repeated on
         # one side matches once.
         qualified.sort(key=lambda r: (-r.length, r.a_start, r.b_start))
@@ -510,7 +531,7 @@ class Matcher:
             and qualified[0].length == len(codes)
             and qualified[0].a_start == qualified[0].b_start == 0
         )
-        return _Alignment(_chain_pieces(pieces, self.params), exact=whole)
+        return _Alignment(_chain_pieces(pieces, self.params), exact=whole, held=held)
 
     @staticmethod
     def _greedy_pieces(
@@ -619,7 +640,7 @@ class Matcher:
             if contents[cid].public:
                 public |= mask
             else:
-                holders += mask
+                holders += mask | _token_mask(n, alignments[cid].held)
         # Holders of a word the nominated sources do not all show (fewer were aligned, or
         # some were not nominated): as many as hold the shingles around it.
         for start, end, held in held_spans:

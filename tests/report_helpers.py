@@ -256,9 +256,10 @@ def _memo(body: list[str]) -> str:
 
 def lead_case(work: Path) -> tuple[Path, Path]:
     """An archive of three memos sharing a letterhead, and an export holding: a WhatsApp
-    chat where eight words of three sentences of one memo are pasted in three messages
-    (weak one by one, a lead together; one sent by HOSTILE_SENDER), eight words of
-    another memo pasted once (a weak match: hidden by ``--min-score 0.7``), and a
+    chat where ten words (the scheme's guarantee) of three sentences of one memo are
+    pasted in three messages (weak one by one, a lead together; one sent by
+    HOSTILE_SENDER), ten words of another memo pasted once (a weak match: hidden by
+    ``--min-score 0.7``), and a
     letter quoting the first memo whole (a finding, its letterhead and stock clause
     discounted as the archive's boilerplate). Returns (archive, export)."""
     archive, export = work / "archive", work / "export"
@@ -269,9 +270,7 @@ def lead_case(work: Path) -> tuple[Path, Path]:
     ):
         (archive / name).parent.mkdir(parents=True, exist_ok=True)
         (archive / name).write_text(_memo(body), encoding="utf-8")
-    # Eight words are shorter than the scheme's guarantee (12): such a run is found when
-    # it holds a kept shingle, which depends on the text alone (the same under any key).
-    pieces = [" ".join(_CUSTOMS[n].split(" ")[at : at + 8]) for n, at in ((0, 2), (2, 2), (3, 0))]
+    pieces = [" ".join(_CUSTOMS[n].split(" ")[:10]) for n in (0, 2, 3)]
     senders = ["Imran", HOSTILE_SENDER, "Imran"]
     messages = [
         WaMessage(datetime(2024, 3, 5, 21, 0), "Imran", "Are you at the quay tonight?"),
@@ -279,7 +278,7 @@ def lead_case(work: Path) -> tuple[Path, Path]:
             WaMessage(datetime(2024, 3, 5, 21, 10 + n), sender, f"{prose(n, 5)} {piece} ok")
             for n, (sender, piece) in enumerate(zip(senders, pieces, strict=True))
         ),
-        WaMessage(datetime(2024, 3, 6, 9, 0), "Imran", " ".join(_STORES[0].split(" ")[:8])),
+        WaMessage(datetime(2024, 3, 6, 9, 0), "Imran", " ".join(_STORES[0].split(" ")[:10])),
     ]
     write_whatsapp_export(export, messages, chat_name="Harbour Desk")
     (export / "letter.txt").write_text(prose(5, 40) + "\n\n" + _memo(_CUSTOMS), "utf-8")
