@@ -641,6 +641,10 @@ class Index:
             raise LeakscanIndexError(f"{self.location} was opened read-only: cannot build it")
         taken = None
         file = _sqlite_path(self.location)
+        # What the caller wrote before the build is not the build's: committed before the
+        # writer lock is waited for (PostgreSQL: an open transaction would hold the counts
+        # lock, and a build holding the writer lock could wait on it for ever).
+        self.commit()
         if self._lock is None:
             # the backend's own URL: the location shown has no password
             taken = _writer_lock(str(getattr(self.backend, "conninfo", self.location)), file)
@@ -648,7 +652,6 @@ class Index:
             taken.acquire(lock_timeout, on_wait if on_wait is not None else log.warning)
             self._lock = taken
         try:
-            self.commit()  # what the caller wrote before the build is not the build's
             before = {k: v for k, v in self.backend.read_meta().items() if k in _BUILD_KEYS}
             try:
                 self.backend.write_meta({"build_state": BUILD_RUNNING, "build_started_at": _now()})
