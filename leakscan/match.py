@@ -78,6 +78,15 @@ class MatchParams:
     #: evidence is counted), simhash near-duplicates always. Only an archive where a
     #: suspect's text recurs in many documents reaches it.
     max_aligned_sources: int = 24
+    #: Past the first ``always_aligned`` of them, a source is aligned only if its shared
+    #: fingerprints are worth this much (1/k² each): one that three contents hold, at
+    #: least. Sources nominated only by text that four or more documents share mostly hold
+    #: what the sources ranked first hold; each costs about half a millisecond
+    #: (``benchmarks/scale.py``: page p99 at 100k documents 16 -> 10.5 ms, recall equal).
+    always_aligned: int = 8
+    min_worth: float = 1 / 9
+    #: An archive of at most this many contents is aligned whole (see :meth:`Matcher.match`).
+    whole_archive: int = 24
 
 
 def common_cutoff(contents: int, params: MatchParams = MatchParams()) -> int:
@@ -455,10 +464,15 @@ class Matcher:
         # sources by what their shared fingerprints can still be worth.
         worth = {cid: sum(1.0 / frequencies[h] ** 2 for h in found) for cid, found in hits.items()}
         ranked = sorted(hits, key=lambda cid: (-worth[cid], cid))
-        candidate_ids = set(ranked[: params.max_aligned_sources]) | near
+        ranked = [
+            cid
+            for place, cid in enumerate(ranked[: params.max_aligned_sources])
+            if place < params.always_aligned or worth[cid] >= params.min_worth
+        ]
+        candidate_ids = set(ranked) | near
         if not candidate_ids:
             return []
-        if self._contents <= params.max_aligned_sources:
+        if self._contents <= params.whole_archive:
             # A small archive is aligned whole once the suspect shares anything with it:
             # a run shorter than the guarantee (a letterhead) nominates only some of the
             # documents holding it, and how many hold it decides what it counts for.
