@@ -43,7 +43,7 @@ def _shared_run_texts(before: list[str], after: list[str], run: list[str]) -> tu
 @given(
     st.lists(urdu_words, max_size=30),
     st.lists(urdu_words, max_size=30),
-    st.lists(urdu_words, min_size=1, max_size=12),
+    st.lists(urdu_words, min_size=8, max_size=16),
 )
 def test_short_stream_finds_every_shared_run_of_k_plus_w_minus_1_letters(
     before: list[str], after: list[str], run: list[str]
