@@ -13,12 +13,18 @@ A text becomes three streams of shingles over two kinds of unit:
   (``benchmarks/ocr_matching.py`` measured 4 to 8 letters: 4 and 5 raise
   chance matches between unrelated Urdu texts, 8 finds less).
 
-Each unit gets a 64-bit hash keyed with the index key (blake2b), so an index
-without its key cannot be used to confirm guessed text. ``k`` consecutive
-unit hashes make a shingle hash; winnowing keeps the minimum of every window
-of ``w`` shingles, which guarantees, stream by stream, that any run of
-``k + w - 1`` units shared by two texts yields at least one shared
-fingerprint. Text read by OCR (``ocr=True``) keeps every shingle instead, on
+Scheme 3: each unit gets a public 16-bit code (its alignment unit, see
+:attr:`Fingerprint.unit_codes`) and each code a 64-bit value from a table
+keyed with the index key, so an index without its key cannot be used to
+confirm guessed text, and a content's fingerprints can be computed again
+from its alignment units (:meth:`Fingerprinter.hashes_of_units`): an index
+keeps them once. ``k`` consecutive unit values make a shingle hash, whose
+top 48 bits are the fingerprint; winnowing keeps, of every window of ``w``
+shingles, the one of smallest *public* rank (the same shingles under every
+key), which guarantees, stream by stream, that any run of ``k + w - 1``
+units shared by two texts yields at least one shared fingerprint. Schemes 1
+and 2 (still read) keyed each unit's 64-bit hash with blake2b and winnowed
+on the fingerprints themselves. Text read by OCR (``ocr=True``) keeps every shingle instead, on
 both sides of the index: the guarantee still holds against a winnowed text
 (the winnowed side's pick from a window inside the shared run is among the
 OCR'd side's shingles), two OCR'd texts share every common run of ``k``
