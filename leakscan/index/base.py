@@ -14,6 +14,8 @@ from typing import Protocol
 
 import numpy as np
 
+from ..errors import LeakscanIndexError
+
 __all__ = [
     "ContentRecord",
     "DocumentRecord",
@@ -24,6 +26,7 @@ __all__ = [
     "band_values",
     "file_name_of",
     "put_one_by_one",
+    "recomputed",
     "to_signed",
     "to_signed_array",
     "to_unsigned",
@@ -299,6 +302,19 @@ class IndexBackend(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+def recomputed(
+    recompute: Recompute | None, sha256: str, alignment: bytes, where: str
+) -> np.ndarray:
+    """A recomputable content's fingerprints (signed int64), asked of ``recompute``; one
+    line naming the content and ``where`` (the index) when there is no key to ask with."""
+    if recompute is None:
+        raise LeakscanIndexError(
+            f"cannot remove content {sha256[:12]} of {where}: it keeps no copy of its "
+            "fingerprints, and computing them again from its alignment units needs the index key"
+        )
+    return np.asarray(recompute(sha256, alignment), dtype=np.int64)
 
 
 def put_one_by_one(

@@ -8,7 +8,6 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from ..errors import LeakscanIndexError
 from .base import (
     ContentRecord,
     DocumentRecord,
@@ -18,6 +17,7 @@ from .base import (
     band_values,
     file_name_of,
     put_one_by_one,
+    recomputed,
 )
 
 __all__ = ["MemoryBackend"]
@@ -119,17 +119,11 @@ class MemoryBackend:
     ) -> int:
         return put_one_by_one(self, document, content, bands, ocr=ocr)
 
-    def _held(self, content: NewContent, doing: str) -> NewContent:
+    def _held(self, content: NewContent) -> NewContent:
         """A stored content with its fingerprints (computed again, if recomputable)."""
         if not content.recomputable:
             return content
-        if self.recompute is None:
-            raise LeakscanIndexError(
-                f"cannot {doing} content {content.sha256} of index {self.url}: its "
-                "fingerprints are computed again from its alignment data, which needs the "
-                "index key"
-            )
-        hashes = np.asarray(self.recompute(content.sha256, content.alignment), dtype=np.int64)
+        hashes = recomputed(self.recompute, content.sha256, content.alignment, self.url)
         return dataclasses.replace(
             content, hashes=hashes, positions=np.zeros(len(hashes), dtype=np.int64)
         )
@@ -142,7 +136,7 @@ class MemoryBackend:
         if any(d.content_id == content_id and i != document_id for i, d in self._documents.items()):
             del self._documents[document_id]
             return
-        content = self._held(self._contents[content_id][0], "remove")
+        content = self._held(self._contents[content_id][0])
         del self._documents[document_id]
         del self._contents[content_id]
         del self._by_sha[content.sha256]

@@ -44,6 +44,7 @@ from .base import (
     Posting,
     Recompute,
     band_values,
+    recomputed,
     to_signed,
     to_unsigned,
 )
@@ -534,20 +535,20 @@ class PostgresBackend:
             (content_id, document_id),
         ).fetchone()
         sha256, n_fingerprints, blob, alignment = content
-        recomputed = bool(n_fingerprints) and not blob
-        if last and recomputed:  # (raises without the key: before anything changes)
-            held = self._recomputed(str(sha256), bytes(alignment), "remove")
+        from_units = bool(n_fingerprints) and not blob
+        if last and from_units:  # (raises without the key: before anything changes)
+            held = recomputed(self.recompute, str(sha256), bytes(alignment), f"index {self.url}")
         gone = db.execute("DELETE FROM documents WHERE id = %s", (document_id,)).rowcount
         if not gone or not last:
             return
-        if not recomputed:
+        if not from_units:
             held = np.frombuffer(bytes(blob), dtype=BLOB_DTYPE)["hash"]
         hashes = np.unique(held).astype(np.int64).tolist()
         removed = db.execute(
             "DELETE FROM postings WHERE hash = ANY(%s::bigint[]) AND content_id = %s",
             (hashes, content_id),
         ).rowcount
-        if recomputed and removed != len(hashes):
+        if from_units and removed != len(hashes):
             # Postings left behind would point at a content that is gone.
             self.rollback()
             raise LeakscanIndexError(
@@ -567,15 +568,6 @@ class PostgresBackend:
             db.execute(f"DELETE FROM {table} WHERE content_id = %s", (content_id,))
         db.execute("DELETE FROM ocr_contents WHERE sha256 = %s", (sha256,))
         db.execute("DELETE FROM contents WHERE id = %s", (content_id,))
-
-    def _recomputed(self, sha256: str, alignment: bytes, doing: str) -> np.ndarray:
-        """The fingerprints (signed) of a content stored without its own copy of them."""
-        if self.recompute is None:
-            raise LeakscanIndexError(
-                f"cannot {doing} content {sha256} of index {self.url}: its fingerprints are "
-                "computed again from its alignment data, which needs the index key"
-            )
-        return np.asarray(self.recompute(sha256, alignment), dtype=np.int64)
 
     # -- contents --------------------------------------------------------
 
@@ -860,8 +852,8 @@ class PostgresBackend:
         while page := self._content_page(after):
             for row in page:
                 content_id, sha256, n_tokens, n_fingerprints, simhash, public, blob, alignment = row
-                recomputed = bool(n_fingerprints) and not blob
-                if recomputed:  # the import computes them again from the alignment units
+                from_units = bool(n_fingerprints) and not blob
+                if from_units:  # the import computes them again from the alignment units
                     hashes = positions = np.empty(0, dtype=np.int64)
                 else:
                     stored = np.frombuffer(bytes(blob), dtype=BLOB_DTYPE)
@@ -877,7 +869,7 @@ class PostgresBackend:
                         n_tokens=int(n_tokens),
                         public=bool(public),
                         alignment=bytes(alignment),
-                        recomputable=recomputed,
+                        recomputable=from_units,
                     ),
                 )
             after = int(page[-1][0])

@@ -53,6 +53,7 @@ from .base import (
     Recompute,
     band_values,
     put_one_by_one,
+    recomputed,
     to_signed,
     to_unsigned,
 )
@@ -564,15 +565,8 @@ class SQLiteBackend:
         if blob or not n_fingerprints:
             hashes: np.ndarray = np.frombuffer(blob, dtype=_BLOB_DTYPE)["hash"].astype(np.int64)
             return hashes
-        return self._recomputed(sha256, self.alignments([content_id]).get(content_id, b""))
-
-    def _recomputed(self, sha256: str, alignment: bytes) -> np.ndarray:
-        if self.recompute is None:
-            raise LeakscanIndexError(
-                f"content {sha256[:12]} of {self.path} keeps no copy of its fingerprints: "
-                "they are computed again from its alignment units, which needs the index key"
-            )
-        return np.asarray(self.recompute(sha256, alignment), dtype=np.int64)
+        alignment = self.alignments([content_id]).get(content_id, b"")
+        return recomputed(self.recompute, sha256, alignment, str(self.path))
 
     @_mapped("write")
     def set_ocr(self, sha256: str) -> None:
