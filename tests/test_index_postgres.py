@@ -34,6 +34,7 @@ from leakscan.index.pgconn import pg_cause, redact
 from leakscan.keyfile import write_key_file
 from leakscan.records import Finding
 from tests.postgres_server import PASSWORD, PASSWORD_USER, PostgresServer
+from tests.test_index_contract import all_hashes, postings_of
 from tests.test_index_faults import (
     ROOT,
     WAITING,
@@ -230,20 +231,6 @@ def test_a_batch_gives_way_to_what_another_writer_stored_meanwhile(url: str) -> 
         assert stats.fingerprints == sum(
             postings_of(reader, text) for text in dict.fromkeys(texts.values())
         )
-
-
-def all_hashes(index: Index, texts: list[str]) -> set[int]:
-    return {h for text in texts for h in index.fingerprinter.fingerprint(text).hashes.tolist()}
-
-
-def postings_of(index: Index, text: str) -> int:
-    """Postings a text's content has: its distinct (fingerprint, position) pairs, or, if
-    the index holds it as recomputable (positions 0), its distinct fingerprints."""
-    fingerprint = index.fingerprinter.fingerprint(text)
-    digest = hashlib.sha256(text.encode()).hexdigest()
-    if any(c.sha256 == digest and c.recomputable for _, c in index.backend.export_contents()):
-        return len(set(fingerprint.hashes.tolist()))
-    return len(set(zip(fingerprint.hashes.tolist(), fingerprint.starts.tolist(), strict=True)))
 
 
 def test_documents_are_written_many_at_a_time(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
