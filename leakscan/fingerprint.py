@@ -144,21 +144,6 @@ class Scheme:
         return min(g for g in (self.char_guarantee, self.short_guarantee) if g)
 
     @property
-    def word_run(self) -> int:
-        """Shortest shared word run exact alignment counts (:mod:`leakscan.match`): the
-        guarantee. Then every archive document holding a counted run shares a fingerprint
-        with the suspect, so whether a run counts, and how many documents hold it (shared
-        text counts less), never depend on which shingles winnowing kept. (Counting
-        shorter runs was tried with scheme 3: a 9-word letterhead was then nominated in
-        one of two documents holding it, and read as a leak.)"""
-        return self.word_guarantee
-
-    @property
-    def letter_run(self) -> int:
-        """Shortest shared letter run exact alignment counts (see :attr:`word_run`)."""
-        return self.letter_guarantee
-
-    @property
     def units_from_codes(self) -> bool:
         """Unit hashes are drawn from alignment codes: fingerprints can be computed again
         from a content's alignment units (scheme 3 on)."""

@@ -427,20 +427,19 @@ class Matcher:
     def minimum_runs(self, ocr: bool) -> tuple[int, int]:
         """Shortest shared runs that count, in words and in Arabic-script letters.
 
-        Typed text: the scheme's shortest runs (:attr:`Scheme.word_run`), which never
-        depend on the key. Text read by OCR (either side) breaks every few letters: runs of
-        one shingle's length count, found through its every shingle.
+        Typed text: the scheme's guarantees. Then every archive document holding a
+        counted run shares a fingerprint with the suspect, so whether a run counts, and
+        how many documents hold it (shared text counts less), never depend on which
+        shingles winnowing kept. (Counting shorter runs was tried with scheme 3: a 9-word
+        letterhead was then nominated in one of two documents holding it, and read as a
+        leak.) Text read by OCR (either side) breaks every few letters: runs of one
+        shingle's length count, found through its every shingle; runs that long also show
+        that a source holds a suspect's text (see :meth:`_align`).
         """
         scheme: Scheme = self.index.scheme
         if ocr:
             return scheme.word_k, scheme.short_k or scheme.char_k
-        return scheme.word_run, scheme.letter_run
-
-    def holding_runs(self) -> tuple[int, int]:
-        """Shortest shared runs, in words and letters, that show a source holds a suspect's
-        text too (for sharing evidence out, not as evidence): one shingle's length."""
-        scheme: Scheme = self.index.scheme
-        return scheme.word_k, scheme.short_k or scheme.char_k
+        return scheme.word_guarantee, scheme.letter_guarantee
 
     def match(self, fingerprint: Fingerprint) -> list[SourceMatch]:
         """Every indexed content found in this fingerprint, best first."""
@@ -499,7 +498,7 @@ class Matcher:
             ids = sorted(cid for cid, u in units.items() if (u.ocr or fingerprint.ocr) == ocr)
             if not ids:
                 continue
-            shortest = min(self.holding_runs())
+            shortest = min(self.minimum_runs(ocr=True))  # one shingle: what holding takes
             for batch in _batches(ids, units):
                 runs = common_runs_many(
                     fingerprint.unit_codes, [units[cid].codes for cid in batch], shortest
@@ -520,7 +519,9 @@ class Matcher:
         codes = fingerprint.unit_codes
         if not runs:
             return _Alignment([])
-        word_hold, letter_hold = self.holding_runs()
+        # Runs of one shingle's length show that the source holds the text too (for
+        # sharing evidence out, not as evidence).
+        word_hold, letter_hold = self.minimum_runs(ocr=True)
         qualified = []
         held = []
         tokens = fingerprint.unit_tokens
