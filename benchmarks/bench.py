@@ -1329,20 +1329,21 @@ def run_phase_here(name: str, args: dict[str, Any], out: Path) -> None:
     out.write_text(json.dumps(result))
 
 
-def run_phase(name: str, args: dict[str, Any]) -> dict[str, Any]:
-    """Run one phase in a fresh interpreter, so its peak memory is its own."""
+def run_in_child(script: Path, kind: str, name: str, args: dict[str, Any]) -> dict[str, Any]:
+    """Run ``script --run-KIND NAME --KIND-args JSON --KIND-out FILE`` in a fresh
+    interpreter (so its peak memory is its own) and read back the JSON it wrote."""
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
         out = Path(handle.name)
     try:
         subprocess.run(
             [
                 sys.executable,
-                str(Path(__file__).resolve()),
-                "--run-phase",
+                str(script),
+                f"--run-{kind}",
                 name,
-                "--phase-args",
+                f"--{kind}-args",
                 json.dumps(args),
-                "--phase-out",
+                f"--{kind}-out",
                 str(out),
             ],
             check=True,
@@ -1351,6 +1352,11 @@ def run_phase(name: str, args: dict[str, Any]) -> dict[str, Any]:
         return result
     finally:
         out.unlink(missing_ok=True)
+
+
+def run_phase(name: str, args: dict[str, Any]) -> dict[str, Any]:
+    """Run one phase in a fresh interpreter, so its peak memory is its own."""
+    return run_in_child(Path(__file__).resolve(), "phase", name, args)
 
 
 # -- report ---------------------------------------------------------------------------

@@ -42,7 +42,7 @@ REPO = BENCH_DIR.parent
 sys.path[:0] = [str(REPO), str(BENCH_DIR)]
 
 
-from bench import _machine_busy_seconds, machine, peak_rss_mb  # noqa: E402
+from bench import _machine_busy_seconds, machine, peak_rss_mb, run_in_child  # noqa: E402
 from scale_query import KEY, log, step_query, step_share  # noqa: E402
 from scale_report import render  # noqa: E402
 from scale_text import Archive  # noqa: E402
@@ -50,8 +50,6 @@ from scale_text import Archive  # noqa: E402
 import leakscan  # noqa: E402
 from leakscan.build import COMMIT_DOCUMENTS  # noqa: E402
 
-#: Documents per transaction, as leakscan.build commits (``--commit-every`` to compare).
-COMMIT_EVERY = COMMIT_DOCUMENTS
 WORKER_CHUNK = 250  # documents per task of the parallel build
 RESULTS = BENCH_DIR / "results"
 #: PostgreSQL settings for the benchmark cluster (the tests' cluster keeps 32 MB buffers).
@@ -109,10 +107,10 @@ def _fingerprint_range(start: int, stop: int) -> tuple[list[tuple[Any, ...]], fl
 
 
 def _parallel_batches(a: dict[str, Any]) -> Iterator[tuple[list[tuple[Any, ...]], float]]:
-    """Fingerprinted batches of COMMIT_EVERY documents; the next batch is being made in the
+    """Fingerprinted batches of COMMIT_DOCUMENTS documents; the next batch is being made in the
     workers while the writer stores this one."""
     n, jobs = a["n_docs"], a["jobs"]
-    every = a.get("commit_every", COMMIT_EVERY)
+    every = a.get("commit_every", COMMIT_DOCUMENTS)
     starts = range(0, n, every)
     with ProcessPoolExecutor(
         jobs, initializer=_init_worker, initargs=(a["archive"], a["seed"])
@@ -154,7 +152,7 @@ def step_build(a: dict[str, Any]) -> dict[str, Any]:
 
     def after_document() -> None:
         nonlocal writing_s
-        if done % a.get("commit_every", COMMIT_EVERY) == 0:
+        if done % a.get("commit_every", COMMIT_DOCUMENTS) == 0:
             t0 = time.perf_counter()
             index.commit()
             writing_s += time.perf_counter() - t0
@@ -361,26 +359,8 @@ def run_step(name: str, a: dict[str, Any]) -> dict[str, Any]:
 
 
 def _run_step(name: str, a: dict[str, Any]) -> dict[str, Any]:
-    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
-        out = Path(handle.name)
     busy, before, t0 = _machine_busy_seconds(), load(), time.perf_counter()
-    try:
-        subprocess.run(
-            [
-                sys.executable,
-                str(Path(__file__).resolve()),
-                "--run-step",
-                name,
-                "--step-args",
-                json.dumps(a),
-                "--step-out",
-                str(out),
-            ],
-            check=True,
-        )
-        result: dict[str, Any] = json.loads(out.read_text())
-    finally:
-        out.unlink(missing_ok=True)
+    result = run_in_child(Path(__file__).resolve(), "step", name, a)
     wall = time.perf_counter() - t0
     cores = len(os.sched_getaffinity(0))
     result["machine"] = {
@@ -449,8 +429,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--commit-every",
         type=int,
-        default=COMMIT_EVERY,
-        help=f"documents per commit (default {COMMIT_EVERY}, as leakscan.build)",
+        default=COMMIT_DOCUMENTS,
+        help=f"documents per commit (default {COMMIT_DOCUMENTS}, as leakscan.build)",
     )
     parser.add_argument("--profile", action="store_true", help="cProfile the page queries")
     parser.add_argument("--work", type=Path, help="keep indexes here (default: a temp dir)")
