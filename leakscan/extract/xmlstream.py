@@ -12,14 +12,13 @@ undeclared one is fatal): the part's own text is read around them.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, Protocol
+import zipfile
+from collections.abc import Iterator
+from typing import Any, Protocol
 
 from . import one_line
 
-if TYPE_CHECKING:
-    from .package import PartReader
-
-__all__ = ["R_ID", "EntityFilter", "RelationshipIds", "Target", "parse_stream"]
+__all__ = ["R_ID", "EntityFilter", "PartChunks", "RelationshipIds", "Target", "parse_stream"]
 
 #: The attribute naming a relationship (a part this one points to) in Office Open XML.
 R_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
@@ -155,6 +154,17 @@ def _doctype_end(data: bytes, start: int) -> int:
         position = end + len(terminator)
 
 
+class PartChunks(Protocol):
+    """What :func:`parse_stream` reads a part through (the package's ``PartReader``,
+    named here by its shape, so that this lower module does not import the package's)."""
+
+    info: zipfile.ZipInfo
+    cut: str | None
+
+    def chunks(self) -> Iterator[bytes]: ...
+    def problem(self) -> str | None: ...
+
+
 class Target(Protocol):
     """What lxml's target parser calls (see :func:`parse_stream`)."""
 
@@ -186,7 +196,7 @@ class RelationshipIds:
         return None
 
 
-def parse_stream(target: Target, reader: PartReader) -> list[str]:
+def parse_stream(target: Target, reader: PartChunks) -> list[str]:
     """Feed a part's XML to ``target`` as it is inflated; notes on what was not read.
 
     Parsing stops at the reader's limits, or at damaged XML (nesting past
