@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -26,15 +26,13 @@ from .exports.folders import FileJob, Walker
 from .fingerprint import Fingerprinter, Scheme
 from .images import PictureHashes
 from .imagescan import PictureIndex, ReadPicture, index_picture
+from .index import Index, register_path_builder
 from .intake import DEFAULT_MAX_FILE_BYTES, Loaded, examine_item, internal_error
 from .isolation import Done, Failure, Isolation, Progress, run_steps
 from .names import locator_part
 from .ocr import OcrSettings, for_index
 from .records import ErrorRecord, ExtractionRecord, NoteRecord, SkippedRecord
 from .walk import Item, display_name, hash_evidence
-
-if TYPE_CHECKING:  # the index reaches build lazily (Index.add_path): no import back
-    from .index import Index
 
 __all__ = ["BuildReport", "build"]
 
@@ -436,3 +434,10 @@ def build(
         index.commit()
         report.elapsed_seconds = time.monotonic() - started
         return report
+
+
+def _add_path(index: Index, path: Path, public: bool) -> str:
+    return build(index, [path], public=public).summary_line()
+
+
+register_path_builder(_add_path)

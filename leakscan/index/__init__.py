@@ -198,6 +198,18 @@ def _open_backend(location: str, *, create: bool, readonly: bool) -> IndexBacken
     return SQLiteBackend(location, create=create, readonly=readonly)
 
 
+#: How :meth:`Index.add_path` indexes files: :mod:`leakscan.build` registers it when it is
+#: imported (``import leakscan`` does), so that this stage never imports the one above it.
+_path_builder: Callable[[Index, Path, bool], str] | None = None
+
+
+def register_path_builder(builder: Callable[[Index, Path, bool], str]) -> None:
+    """Called by :mod:`leakscan.build`: ``builder(index, path, public)`` indexes a file or a
+    folder and returns the build's one-line account."""
+    global _path_builder
+    _path_builder = builder
+
+
 class Index:
     """A fingerprint index of a case archive."""
 
@@ -596,10 +608,9 @@ class Index:
 
     def add_path(self, path: str | os.PathLike[str], *, public: bool = False) -> str:
         """Index one file or every file below a folder; returns a one-line account."""
-        from ..build import build
-
-        report = build(self, [Path(path)], public=public)
-        return report.summary_line()
+        if _path_builder is None:
+            raise LeakscanIndexError("Index.add_path needs leakscan.build: import leakscan")
+        return _path_builder(self, Path(path), public)
 
     def remove(self, path: str, root: str = "") -> bool:
         """Remove the document at ``path`` below ``root``; False if there was none."""
