@@ -123,8 +123,9 @@ def test_scores_and_passages_do_not_depend_on_the_key(
     assert results[0] == results[1] == results[2]
     if length >= Scheme().word_guarantee:
         assert results[0], "an excerpt of the scheme's guarantee or more is always matched"
-    if results[0]:
         assert results[0][0][0] == f"doc{doc}.txt"
+    # A shorter excerpt counts for nothing; what the generated noise around it shares with
+    # the sources by chance may still match, the same under every key (checked above).
 
 
 def test_passage_boundaries_are_exact_on_both_sides(archive: Index) -> None:
