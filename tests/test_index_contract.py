@@ -20,6 +20,7 @@ from leakscan.errors import LeakscanIndexError
 from leakscan.index import BUILD_COMPLETE, BUILD_RUNNING, Index
 from leakscan.index.base import DocumentRecord, NewContent, to_signed, to_signed_array
 from leakscan.index.memory import MemoryBackend
+from leakscan.index.postgres import PostgresBackend
 from leakscan.records import Finding
 from tests.postgres_server import PostgresServer
 from tests.texts import prose
@@ -33,12 +34,24 @@ def family(n: int) -> str:
     return f"{SHARED} {prose(100 + n, 150)}"
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgresql"])
+@pytest.fixture(params=["memory", "sqlite", "postgresql", "postgresql-packed"])
 def location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "memory":
         return "memory://"
     if request.param == "sqlite":
         return str(tmp_path / "index.sqlite")
+    if request.param == "postgresql-packed":
+        # Every commit packs the postings written since into leaves first (as the end of
+        # a build does): the same contract, read from the leaves and changed in them.
+        monkeypatch: pytest.MonkeyPatch = request.getfixturevalue("monkeypatch")
+        commit = PostgresBackend.commit
+
+        def packing_commit(backend: PostgresBackend) -> None:
+            if not backend.readonly:
+                backend._settle(always=True)
+            commit(backend)
+
+        monkeypatch.setattr(PostgresBackend, "commit", packing_commit)
     server: PostgresServer = request.getfixturevalue("postgres_server")
     return server.new_database()
 
@@ -125,6 +138,11 @@ def stored_in_table(index: Index, sql: str) -> int | None:
 
 
 def frequency_rows(index: Index) -> int | None:
+    """Rows of the frequencies table (None when leaves hold postings: it counts the rest)."""
+    if isinstance(index.backend, PostgresBackend) and stored_in_table(
+        index, "SELECT count(*) FROM packed"
+    ):
+        return None
     return stored_in_table(index, "SELECT count(*) FROM frequencies")
 
 

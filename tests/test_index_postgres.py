@@ -442,30 +442,30 @@ def test_schema_migrations_run_in_one_transaction(
     with Index.create(url, key=KEY) as index:
         index.add_text(prose(1, 200), path="memo.txt")
     version = "SELECT value FROM meta WHERE key = 'postgres_schema_version'"
-    assert postgres_server.psql(version, url) == str(pg_backend.SCHEMA_VERSION) == "2"
-    monkeypatch.setattr(pg_backend, "SCHEMA_VERSION", 3)
+    assert postgres_server.psql(version, url) == str(pg_backend.SCHEMA_VERSION) == "3"
+    monkeypatch.setattr(pg_backend, "SCHEMA_VERSION", 4)
     monkeypatch.setitem(
         pg_backend._MIGRATIONS,
-        3,
-        ("CREATE TABLE added_in_3 (x INTEGER)", "ALTER TABLE contents ADD COLUMN extra INTEGER"),
+        4,
+        ("CREATE TABLE added_in_4 (x INTEGER)", "ALTER TABLE contents ADD COLUMN extra INTEGER"),
     )
     with Index.open(url, readonly=True) as reader:  # a reader reads the old one as it is
         assert reader.stats().documents == 1
-    assert postgres_server.psql(version, url) == "2"
-    Index.open(url, writer=True).close()
     assert postgres_server.psql(version, url) == "3"
-    assert postgres_server.psql("SELECT to_regclass('added_in_3') IS NOT NULL", url) == "t"
+    Index.open(url, writer=True).close()
+    assert postgres_server.psql(version, url) == "4"
+    assert postgres_server.psql("SELECT to_regclass('added_in_4') IS NOT NULL", url) == "t"
 
-    monkeypatch.setattr(pg_backend, "SCHEMA_VERSION", 4)
+    monkeypatch.setattr(pg_backend, "SCHEMA_VERSION", 5)
     monkeypatch.setitem(
-        pg_backend._MIGRATIONS, 4, ("CREATE TABLE added_in_4 (x INTEGER)", "SELECT nonsense()")
+        pg_backend._MIGRATIONS, 5, ("CREATE TABLE added_in_5 (x INTEGER)", "SELECT nonsense()")
     )
     with pytest.raises(LeakscanIndexError) as failure:
         Index.open(url, writer=True)
     one_line_without(str(failure.value))
     assert "function nonsense() does not exist" in str(failure.value)
-    assert postgres_server.psql(version, url) == "3"  # nothing of version 4 was kept
-    assert postgres_server.psql("SELECT to_regclass('added_in_4') IS NULL", url) == "t"
+    assert postgres_server.psql(version, url) == "4"  # nothing of version 5 was kept
+    assert postgres_server.psql("SELECT to_regclass('added_in_5') IS NULL", url) == "t"
     monkeypatch.undo()
 
     postgres_server.psql("UPDATE meta SET value = '99' WHERE key = 'postgres_schema_version'", url)
@@ -474,15 +474,18 @@ def test_schema_migrations_run_in_one_transaction(
 
 
 def test_a_version_1_index_keeps_working_without_its_counts_of_one(
-    url: str, postgres_server: PostgresServer
+    url: str, postgres_server: PostgresServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Version 1 counted every fingerprint; version 2 keeps counts for those two or more
-    contents hold. Its next writer drops the others; its contents (each with its own copy
-    of its fingerprints) answer, and go, as before."""
+    contents hold, and version 3 packs postings into leaves. Its next writer drops the
+    counts of one, and moves the postings into leaves when it closes; its contents answer,
+    and go, as before."""
     texts = {f"d{n}.txt": letterheaded(n) for n in range(3)}
-    with Index.create(url, key=KEY) as index:
-        for path, text in texts.items():
-            index.add_text(text, path=path)
+    with monkeypatch.context() as before_leaves:  # as versions 1 and 2 wrote them: rows
+        before_leaves.setattr(pg_backend, "pack", lambda db: 0)
+        with Index.create(url, key=KEY) as index:
+            for path, text in texts.items():
+                index.add_text(text, path=path)
     # What version 1 held: a row for every fingerprint.
     postgres_server.psql(
         "INSERT INTO frequencies SELECT hash, count(DISTINCT content_id) FROM postings "
@@ -495,9 +498,11 @@ def test_a_version_1_index_keeps_working_without_its_counts_of_one(
     with Index.open(url, readonly=True) as reader:  # read as it is
         every = sorted(all_hashes(reader, list(texts.values())))
         assert reader.frequencies(every) == expected_frequencies(reader, list(texts.values()))
+    rows, leaves = "SELECT count(*) FROM postings", "SELECT count(*) FROM packed"
+    assert int(postgres_server.psql(rows, url)) > 0
     with Index.open(url, writer=True) as index:
         version = "SELECT value FROM meta WHERE key = 'postgres_schema_version'"
-        assert postgres_server.psql(version, url) == "2"
+        assert postgres_server.psql(version, url) == "3"
         assert postgres_server.psql(held_once, url) == "0"
         assert index.frequencies(every) == expected_frequencies(index, list(texts.values()))
         assert index.remove("d0.txt")  # its own copy of its fingerprints says what goes
@@ -507,10 +512,19 @@ def test_a_version_1_index_keeps_working_without_its_counts_of_one(
         every = sorted({*every, *all_hashes(index, now)})
         assert index.frequencies(every) == expected_frequencies(index, now)
         assert index.stats().fingerprints == sum(postings_of(index, text) for text in now)
+    # Closed: every posting is in a leaf now, and answers as it did.
+    assert postgres_server.psql(rows, url) == "0" and int(postgres_server.psql(leaves, url)) > 0
+    with Index.open(url, readonly=True) as reader:
+        assert reader.frequencies(every) == expected_frequencies(reader, now)
+        assert reader.stats().fingerprints == sum(postings_of(reader, text) for text in now)
+    with Index.open(url, writer=True) as index:
+        assert index.remove("d1.txt")
+        index.commit()
+        assert index.frequencies(every) == expected_frequencies(index, now[1:])
 
 
 def test_the_postings_index_is_made_after_the_first_load(
-    url: str, postgres_server: PostgresServer
+    url: str, postgres_server: PostgresServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     exists = "SELECT to_regclass('postings_hash') IS NOT NULL"
     with Index.create(url, key=KEY) as index, index.writing():
@@ -519,13 +533,14 @@ def test_the_postings_index_is_made_after_the_first_load(
         assert postgres_server.psql(exists, url) == "f"  # loaded without it
         index.add_text(prose(2, 200), path="two.txt")
     assert postgres_server.psql(exists, url) == "t"
-    analysed = "SELECT count(*) > 0 FROM pg_stats WHERE tablename = 'postings'"
+    analysed = "SELECT count(*) > 0 FROM pg_stats WHERE tablename = 'packed'"
     assert postgres_server.psql(analysed, url) == "t"
     # A first build that died after loading: the next writer makes the index.
     # The frequencies of a first load are counted then, and are none before.
     rows = "SELECT count(*) FROM frequencies"
     texts = [letterheaded(3), letterheaded(4)]
     other = postgres_server.new_database()
+    monkeypatch.setattr(pg_backend, "pack", lambda db: 0)  # it died before packing
     with Index.create(other, key=KEY) as index, index.writing():
         for n, text in enumerate(texts):
             index.add_text(text, path=f"{n}.txt")

@@ -61,12 +61,13 @@ from .pgbatch import (
 )
 from .pgconn import connect, mapped, pg_cause, redact
 from .pglock import writer_running
+from .pgpacked import COVERING, Leaves, pack, remove_content
 
 __all__ = ["SCHEMA_VERSION", "PostgresBackend"]
 
 #: Version of this backend's tables (not the index format the Index records in
 #: ``schema_version``, which both backends share).
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _VERSION_KEY = "postgres_schema_version"
 _FLUSH_ROWS = 500_000  # buffered postings written at once, sorted by hash
 _EXPORT_PAGE = 256  # contents read per query by export_contents
@@ -136,6 +137,21 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
     # Counts only for fingerprints held by two or more contents: a fingerprint in the
     # postings without a row is held by one. Older contents keep their blobs and positions.
     2: ("DELETE FROM frequencies WHERE contents < 2",),
+    # Leaves of packed postings (:mod:`.pgpacked`); the postings of older contents move
+    # there when a writer next ends its build or closes.
+    3: (
+        """CREATE TABLE IF NOT EXISTS packed (
+            lo BIGINT PRIMARY KEY,
+            most INTEGER NOT NULL,
+            hashes BYTEA NOT NULL,
+            counts BYTEA NOT NULL,
+            ids BYTEA NOT NULL
+        )""",
+        # Out of line when large, never compressed (fingerprints and ids do not compress).
+        "ALTER TABLE packed ALTER COLUMN hashes SET STORAGE EXTERNAL",
+        "ALTER TABLE packed ALTER COLUMN counts SET STORAGE EXTERNAL",
+        "ALTER TABLE packed ALTER COLUMN ids SET STORAGE EXTERNAL",
+    ),
 }
 
 #: The postings index: made after a fresh index's first build has loaded its postings
@@ -222,6 +238,7 @@ class PostgresBackend:
         self._deferred = False  # the postings index is to be made when the build ends
         self._counting = False  # this transaction holds the counts lock
         self._made_index = False  # this transaction made the deferred postings index
+        self._unpacked = False  # this writer wrote postings rows, to be packed when it ends
         self.recompute: Recompute | None = None
         role = "index reader" if readonly else "index writer"
         # autocommit: reads see every commit and hold no transaction open; writes BEGIN.
@@ -285,6 +302,7 @@ class PostgresBackend:
                     for statement in _MIGRATIONS[version]:
                         self._db.execute(statement)
             if stored is not None and stored < SCHEMA_VERSION:
+                self._unpacked = stored < 3  # their postings move into the leaves
                 self._db.execute(
                     "UPDATE meta SET value = %s WHERE key = %s", (str(SCHEMA_VERSION), _VERSION_KEY)
                 )
@@ -314,6 +332,16 @@ class PostgresBackend:
             for statement in _RECOUNT_FREQUENCIES:
                 db.execute(statement)
             self._deferred, self._made_index = False, True
+
+    def _settle(self, *, always: bool = False) -> None:
+        """Move the postings written row by row into the leaves (:func:`.pgpacked.pack`),
+        then make a deferred postings index: when a build ends (``always``: whoever wrote
+        them), and when a writer that wrote postings closes."""
+        self._flush()
+        if always or self._unpacked or self._deferred:
+            pack(self._write_counted())
+            self._unpacked = False
+        self._make_postings_index()
 
     # -- meta ------------------------------------------------------------
 
@@ -347,9 +375,9 @@ class PostgresBackend:
         if values.get("build_state") == "complete":
             # The build ends: scanners' look-ups need the postings index, and the planner
             # fresh statistics (without them it scans the freshly loaded postings whole).
-            self._make_postings_index()
+            self._settle(always=True)
             self._write().execute(
-                "ANALYZE postings, frequencies, bands, documents, contents, image_bands"
+                "ANALYZE postings, packed, frequencies, bands, documents, contents, image_bands"
             )
         with self._write().cursor() as cursor:
             cursor.executemany(
@@ -543,12 +571,18 @@ class PostgresBackend:
             return
         if not from_units:
             held = np.frombuffer(bytes(blob), dtype=BLOB_DTYPE)["hash"]
-        hashes = np.unique(held).astype(np.int64).tolist()
-        removed = db.execute(
-            "DELETE FROM postings WHERE hash = ANY(%s::bigint[]) AND content_id = %s",
-            (hashes, content_id),
-        ).rowcount
-        if from_units and removed != len(hashes):
+        distinct = np.unique(held).astype(np.int64).tolist()
+        unpacked = [  # (its postings rows: position 0 if recomputable, else several a hash)
+            int(row[0])
+            for row in db.execute(
+                "DELETE FROM postings WHERE hash = ANY(%s::bigint[]) AND content_id = %s "
+                "RETURNING hash",
+                (distinct, content_id),
+            ).fetchall()
+        ]
+        removed = len(unpacked) + remove_content(db, content_id, distinct)
+        hashes = sorted(set(unpacked))  # the frequencies count the postings rows only
+        if from_units and removed != len(distinct):
             # Postings left behind would point at a content that is gone.
             self.rollback()
             raise LeakscanIndexError(
@@ -644,6 +678,7 @@ class PostgresBackend:
         if not self._pending and not self._pending_bands:
             return
         db = self._write_counted()
+        self._unpacked = True
         pending, bands = self._pending, self._pending_bands
         self._pending, self._pending_bands, self._pending_rows = [], [], 0
         if bands:
@@ -734,41 +769,63 @@ class PostgresBackend:
 
     @mapped("read")
     def document_frequencies(self, hashes: Sequence[int]) -> dict[int, int]:
+        """Counts from the leaves and from the postings rows, in one statement (one
+        snapshot: a pack moving rows into the leaves meanwhile is seen whole or not)."""
         self._make_postings_index()  # which counts a first load
         self._flush()
+        wanted = [int(h) for h in hashes]
+        if not wanted:
+            return {}
         rows = self._db.execute(
-            "SELECT hash, contents FROM frequencies WHERE hash = ANY(%s::bigint[])",
-            (list(hashes),),
+            "SELECT lo, hashes, counts, NULL::bigint, NULL::integer FROM packed "
+            f"WHERE lo = ANY({COVERING}) "
+            "UNION ALL SELECT NULL, NULL, NULL, hash, contents FROM frequencies "
+            "WHERE hash = ANY(%b::bigint[]) "
+            # held by one content in the rows, or by none
+            "UNION ALL SELECT NULL, NULL, NULL, d.hash, 1 FROM "
+            "(SELECT DISTINCT hash FROM postings WHERE hash = ANY(%b::bigint[])) AS d "
+            "WHERE NOT EXISTS (SELECT 1 FROM frequencies AS f WHERE f.hash = d.hash)",
+            (wanted, wanted, wanted),
         ).fetchall()
-        found = {int(h): int(n) for h, n in rows}
-        rest = [h for h in dict.fromkeys(hashes) if h not in found]
-        if rest:  # held by one content, or by none
-            singles = self._db.execute(
-                "SELECT DISTINCT hash FROM postings WHERE hash = ANY(%s::bigint[])", (rest,)
-            ).fetchall()
-            found.update((int(row[0]), 1) for row in singles)
+        found = Leaves.decode([row[:3] for row in rows if row[0] is not None]).frequencies(wanted)
+        for *_, hash_, contents in rows:
+            if hash_ is not None:
+                found[int(hash_)] = found.get(int(hash_), 0) + int(contents)
         return found
 
     @mapped("read")
     def postings(
         self, hashes: Sequence[int], content_ids: Sequence[int] | None = None
     ) -> list[Posting]:
+        """From the leaves (position 0) and the postings rows, in one statement."""
         self._make_postings_index()
         self._flush()
-        if content_ids is not None and not content_ids:
+        wanted = [int(h) for h in hashes]
+        if not wanted or (content_ids is not None and not content_ids):
             return []
-        if content_ids is None:
-            rows = self._db.execute(
-                "SELECT hash, content_id, position FROM postings WHERE hash = ANY(%s::bigint[])",
-                (list(hashes),),
-            ).fetchall()
-        else:
-            rows = self._db.execute(
-                "SELECT hash, content_id, position FROM postings "
-                "WHERE hash = ANY(%s::bigint[]) AND content_id = ANY(%s::bigint[])",
-                (list(hashes), list(content_ids)),
-            ).fetchall()
-        return [Posting(int(h), int(c), int(p)) for h, c, p in rows]
+        only = "" if content_ids is None else " AND content_id = ANY(%b::bigint[])"
+        parameters: tuple[Any, ...] = (wanted, wanted)
+        if content_ids is not None:
+            parameters += ([int(i) for i in content_ids],)
+        rows = self._db.execute(
+            "SELECT lo, hashes, counts, ids, NULL::bigint, NULL::bigint, NULL::integer "
+            f"FROM packed WHERE lo = ANY({COVERING}) "
+            "UNION ALL SELECT NULL, NULL, NULL, NULL, hash, content_id, position FROM postings "
+            "WHERE hash = ANY(%b::bigint[])" + only,
+            parameters,
+        ).fetchall()
+        leaves = [row[:4] for row in rows if row[0] is not None]
+        found = []
+        if leaves:
+            packed, holders = Leaves.decode(leaves).postings(wanted)
+            if content_ids is not None:
+                chosen = np.isin(holders, np.asarray(content_ids, dtype=np.int64))
+                packed, holders = packed[chosen], holders[chosen]
+            found = [
+                Posting(h, c, 0) for h, c in zip(packed.tolist(), holders.tolist(), strict=True)
+            ]
+        found += [Posting(int(h), int(c), int(p)) for *_, h, c, p in rows if h is not None]
+        return found
 
     @mapped("read")
     def simhash_candidates(self, simhash: int, bands: int) -> set[int]:
@@ -948,14 +1005,26 @@ class PostgresBackend:
 
     @mapped("read")
     def most_common(self, limit: int) -> list[tuple[int, int]]:
-        """Only fingerprints two or more contents hold: the frequencies keep no others."""
+        """Only fingerprints two or more contents hold. The leaves' ``most`` says which
+        leaves hold the ``limit`` most common; the postings rows' counts are added."""
         self._make_postings_index()
         self._flush()
-        rows = self._db.execute(
-            "SELECT hash, contents FROM frequencies ORDER BY contents DESC, hash LIMIT %s",
-            (int(limit),),
+        if limit <= 0:
+            return []
+        leaves = self._db.execute(
+            "SELECT lo, hashes, counts FROM packed WHERE most >= 2 AND most >= coalesce("
+            "(SELECT most FROM packed ORDER BY most DESC OFFSET %s LIMIT 1), 0)",
+            (int(limit) - 1,),
         ).fetchall()
-        return [(int(h), int(n)) for h, n in rows]
+        decoded = Leaves.decode(leaves)
+        common = decoded.hashes[np.argsort(-decoded.counts, kind="stable")[: int(limit)]]
+        rows = self._db.execute(
+            "SELECT hash FROM frequencies ORDER BY contents DESC, hash LIMIT %s", (int(limit),)
+        ).fetchall()
+        candidates = sorted({*common.tolist(), *(int(row[0]) for row in rows)})
+        counted = self.document_frequencies(candidates)
+        ranked = sorted(counted.items(), key=lambda item: (-item[1], item[0]))
+        return [(h, n) for h, n in ranked if n >= 2][: int(limit)]
 
     @mapped("read")
     def count_public_documents(self) -> int:
@@ -989,14 +1058,15 @@ class PostgresBackend:
 
     @mapped("read")
     def counts(self) -> dict[str, int]:
-        """``fingerprints``: postings rows (a recomputable content has one per distinct
-        fingerprint). Counting them reads the whole postings index (an index-only scan), as
-        it always has; the frequencies cannot say, as they keep no fingerprint held once."""
+        """``fingerprints``: postings, in rows and in leaves (a recomputable content has one
+        per distinct fingerprint). Counting the rows reads the whole postings index (an
+        index-only scan); the leaves' ids are counted by their length, not read."""
         self._flush()
+        row = self._db.execute("SELECT coalesce(sum(octet_length(ids)), 0) FROM packed").fetchone()
         return {
             "documents": self._count("documents"),
             "contents": self._count("contents"),
-            "fingerprints": self._count("postings"),
+            "fingerprints": self._count("postings") + (int(row[0]) // 4 if row else 0),
         }
 
     @mapped("read")
@@ -1038,5 +1108,5 @@ class PostgresBackend:
     def _finish(self) -> None:
         """Commit, and make a deferred postings index: a writer may stop without a build."""
         if not self.readonly and not self._db.closed:
-            self._make_postings_index()
+            self._settle()
         self.commit()
