@@ -730,10 +730,9 @@ class Index:
         those within that many bits, checked (a band of 16 bits is shared by chance with
         one content in 65,536: at a million contents, some sixty a query)."""
         found = self.backend.simhash_candidates(simhash, self.bands)
-        if within is None or not found:
-            return found
-        stored = self.backend.simhashes(sorted(found))
-        return {cid for cid, other in stored.items() if hamming(simhash, other) <= within}
+        if within is None:
+            return set(found)
+        return {cid for cid, other in found.items() if hamming(simhash, other) <= within}
 
     def contents(self, ids: Sequence[int]) -> dict[int, ContentRecord]:
         return self.backend.contents(ids)

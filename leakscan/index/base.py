@@ -225,8 +225,9 @@ class IndexBackend(Protocol):
     ) -> list[Posting]:
         """Occurrences of signed hashes, optionally only in the given contents."""
 
-    def simhash_candidates(self, simhash: int, bands: int) -> set[int]:
-        """Contents agreeing with ``simhash`` on at least one band."""
+    def simhash_candidates(self, simhash: int, bands: int) -> dict[int, int]:
+        """Contents agreeing with ``simhash`` on at least one band, with their (unsigned)
+        simhashes: checked bit by bit without another read."""
 
     def simhashes(self, ids: Sequence[int]) -> dict[int, int]:
         """The (unsigned) simhashes of these contents: a cheap read, without their paths."""

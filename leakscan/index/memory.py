@@ -182,11 +182,11 @@ class MemoryBackend:
             if wanted is None or content_id in wanted
         ]
 
-    def simhash_candidates(self, simhash: int, bands: int) -> set[int]:
+    def simhash_candidates(self, simhash: int, bands: int) -> dict[int, int]:
         found: set[int] = set()
         for band, value in enumerate(band_values(simhash, bands)):
             found |= self._bands.get((band, value), set())
-        return found
+        return self.simhashes(sorted(found))
 
     def simhashes(self, ids: Sequence[int]) -> dict[int, int]:
         return {i: self._contents[i][0].simhash for i in ids if i in self._contents}

@@ -11,17 +11,22 @@ from __future__ import annotations
 import functools
 import os
 import socket
-from collections.abc import Callable
+import struct
+from collections.abc import Callable, Iterable
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
+import numpy as np
 import psycopg
+from psycopg.adapt import Dumper
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.pq import Format
 
 from ..errors import ConfigurationError, IndexNotFoundError, LeakscanIndexError
 
 __all__ = [
     "SCHEMES",
+    "Int8Array",
     "connect",
     "is_postgres",
     "mapped",
@@ -33,6 +38,30 @@ __all__ = [
 SCHEMES = ("postgresql://", "postgres://")
 _HIDDEN = "***"
 _CONNECT_TIMEOUT = "10"  # seconds: a server that does not answer is an error, not a hang
+
+
+class Int8Array:
+    """A ``bigint[]`` parameter, sent in binary at numpy's speed: psycopg's own list
+    dumper looks at every element first (measured: 0.33 ms for the 96 fingerprints of a
+    page, more than the statement's round trip)."""
+
+    def __init__(self, values: Iterable[int] | np.ndarray):
+        self.values = np.asarray(values if isinstance(values, np.ndarray) else list(values))
+        self.values = self.values.astype(np.int64, copy=False)
+
+
+class _Int8ArrayDumper(Dumper):
+    format = Format.BINARY
+    oid = 1016  # bigint[] (_int8)
+
+    def dump(self, obj: Int8Array) -> bytes:
+        values = obj.values
+        if not len(values):  # no dimensions
+            return struct.pack(">iii", 0, 0, 20)
+        items = np.empty(len(values), dtype=[("size", ">i4"), ("value", ">i8")])
+        items["size"], items["value"] = 8, values
+        # one dimension, no NULLs, elements bigint (oid 20); its length, lower bound 1
+        return struct.pack(">iiiii", 1, 0, 20, len(values), 1) + items.tobytes()
 
 
 def is_postgres(location: str) -> bool:
@@ -198,6 +227,7 @@ def connect(
                 "run 'leakscan index build ARCHIVE_DIR --index URL'"
             ) from exc
         raise LeakscanIndexError(f"cannot open index {shown}: {cause}") from exc
+    connection.adapters.register_dumper(Int8Array, _Int8ArrayDumper)
     try:
         if readonly:
             connection.execute("SET default_transaction_read_only = on")

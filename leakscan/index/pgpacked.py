@@ -28,6 +28,8 @@ from typing import Any
 import numpy as np
 import psycopg
 
+from .pgconn import Int8Array
+
 __all__ = [
     "COVERING",
     "LEAF_BYTES",
@@ -50,10 +52,10 @@ _HASH_BYTES = 6
 _HASH_LIMIT = 2**48  # scheme 3's fingerprints are below it: larger ones stay row by row
 _ID_LIMIT = 2**32
 
-#: The leaves that may hold the fingerprints of a bigint array parameter (binary).
+#: The leaves that may hold the fingerprints of the bigint array parameter ``hashes``.
 COVERING = (
     "ARRAY(SELECT (SELECT lo FROM packed WHERE lo <= h ORDER BY lo DESC LIMIT 1) "
-    "FROM unnest(%b::bigint[]) AS h)"
+    "FROM unnest(%(hashes)b::bigint[]) AS h)"
 )
 #: Postings a leaf may hold: those of recomputable contents (position 0), in range.
 _PACKABLE = (
@@ -111,7 +113,7 @@ class Leaves:
             )
         return cls(hashes, counts, starts, ids)
 
-    def where(self, wanted: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    def where(self, wanted: Sequence[int] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The wanted fingerprints held here, and their places."""
         query = np.unique(np.asarray(wanted, dtype=np.int64))
         places = np.searchsorted(self.hashes, query)
@@ -120,11 +122,11 @@ class Leaves:
         held[inside] = self.hashes[places[inside]] == query[inside]
         return query[held], places[held]
 
-    def frequencies(self, wanted: Sequence[int]) -> dict[int, int]:
+    def frequencies(self, wanted: Sequence[int] | np.ndarray) -> dict[int, int]:
         found, places = self.where(wanted)
         return dict(zip(found.tolist(), self.counts[places].tolist(), strict=True))
 
-    def postings(self, wanted: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    def postings(self, wanted: Sequence[int] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(fingerprint, content id) of every posting of the wanted fingerprints."""
         assert self.ids is not None, "read the leaves with their ids"
         found, places = self.where(wanted)
@@ -176,7 +178,9 @@ def _read(db: psycopg.Connection[Any], hashes: np.ndarray, leaves: int) -> list[
     columns = "SELECT lo, hashes, counts, ids FROM packed"
     span = (int(hashes[-1]) - int(hashes[0]) + 1) / _HASH_LIMIT
     if len(hashes) * RANGE_FACTOR < leaves * span:
-        return db.execute(f"{columns} WHERE lo = ANY({COVERING})", (hashes.tolist(),)).fetchall()
+        return db.execute(
+            f"{columns} WHERE lo = ANY({COVERING})", {"hashes": Int8Array(hashes)}
+        ).fetchall()
     return db.execute(
         f"{columns} WHERE lo >= coalesce((SELECT max(lo) FROM packed WHERE lo <= %s), %s) "
         "AND lo <= %s",
@@ -273,7 +277,7 @@ def remove_content(db: psycopg.Connection[Any], content_id: int, hashes: Sequenc
         return 0
     read = db.execute(
         f"SELECT lo, hashes, counts, ids FROM packed WHERE lo = ANY({COVERING})",
-        (sorted(set(hashes)),),
+        {"hashes": Int8Array(sorted(set(hashes)))},
     ).fetchall()
     if not read:
         return 0

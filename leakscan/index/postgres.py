@@ -59,7 +59,7 @@ from .pgbatch import (
     insert_contents,
     insert_documents,
 )
-from .pgconn import connect, mapped, pg_cause, redact
+from .pgconn import Int8Array, connect, mapped, pg_cause, redact
 from .pglock import writer_running
 from .pgpacked import COVERING, Leaves, pack, remove_content
 
@@ -767,27 +767,33 @@ class PostgresBackend:
 
     # -- look-ups --------------------------------------------------------
 
+    @property
+    def _reader(self) -> psycopg.Cursor[Any]:
+        """A cursor that reads results in binary: leaves come as they are, not as hex."""
+        return self._db.cursor(binary=True)
+
     @mapped("read")
     def document_frequencies(self, hashes: Sequence[int]) -> dict[int, int]:
         """Counts from the leaves and from the postings rows, in one statement (one
         snapshot: a pack moving rows into the leaves meanwhile is seen whole or not)."""
         self._make_postings_index()  # which counts a first load
         self._flush()
-        wanted = [int(h) for h in hashes]
-        if not wanted:
+        wanted = Int8Array(hashes)
+        if not len(wanted.values):
             return {}
-        rows = self._db.execute(
+        rows = self._reader.execute(
             "SELECT lo, hashes, counts, NULL::bigint, NULL::integer FROM packed "
             f"WHERE lo = ANY({COVERING}) "
             "UNION ALL SELECT NULL, NULL, NULL, hash, contents FROM frequencies "
-            "WHERE hash = ANY(%b::bigint[]) "
+            "WHERE hash = ANY(%(hashes)b) "
             # held by one content in the rows, or by none
             "UNION ALL SELECT NULL, NULL, NULL, d.hash, 1 FROM "
-            "(SELECT DISTINCT hash FROM postings WHERE hash = ANY(%b::bigint[])) AS d "
+            "(SELECT DISTINCT hash FROM postings WHERE hash = ANY(%(hashes)b)) AS d "
             "WHERE NOT EXISTS (SELECT 1 FROM frequencies AS f WHERE f.hash = d.hash)",
-            (wanted, wanted, wanted),
+            {"hashes": wanted},
         ).fetchall()
-        found = Leaves.decode([row[:3] for row in rows if row[0] is not None]).frequencies(wanted)
+        leaves = [row[:3] for row in rows if row[0] is not None]
+        found = Leaves.decode(leaves).frequencies(wanted.values)
         for *_, hash_, contents in rows:
             if hash_ is not None:
                 found[int(hash_)] = found.get(int(hash_), 0) + int(contents)
@@ -800,27 +806,28 @@ class PostgresBackend:
         """From the leaves (position 0) and the postings rows, in one statement."""
         self._make_postings_index()
         self._flush()
-        wanted = [int(h) for h in hashes]
-        if not wanted or (content_ids is not None and not content_ids):
+        wanted = Int8Array(hashes)
+        if not len(wanted.values) or (content_ids is not None and not content_ids):
             return []
-        only = "" if content_ids is None else " AND content_id = ANY(%b::bigint[])"
-        parameters: tuple[Any, ...] = (wanted, wanted)
+        parameters = {"hashes": wanted}
+        only = ""
         if content_ids is not None:
-            parameters += ([int(i) for i in content_ids],)
-        rows = self._db.execute(
+            parameters["ids"] = Int8Array(content_ids)
+            only = " AND content_id = ANY(%(ids)b)"
+        rows = self._reader.execute(
             "SELECT lo, hashes, counts, ids, NULL::bigint, NULL::bigint, NULL::integer "
             f"FROM packed WHERE lo = ANY({COVERING}) "
             "UNION ALL SELECT NULL, NULL, NULL, NULL, hash, content_id, position FROM postings "
-            "WHERE hash = ANY(%b::bigint[])" + only,
+            "WHERE hash = ANY(%(hashes)b)" + only,
             parameters,
         ).fetchall()
         leaves = [row[:4] for row in rows if row[0] is not None]
         found = []
         if leaves:
-            packed, holders = Leaves.decode(leaves).postings(wanted)
+            packed, holders = Leaves.decode(leaves).postings(wanted.values)
             if content_ids is not None:
-                chosen = np.isin(holders, np.asarray(content_ids, dtype=np.int64))
-                packed, holders = packed[chosen], holders[chosen]
+                kept = np.isin(holders, parameters["ids"].values)
+                packed, holders = packed[kept], holders[kept]
             found = [
                 Posting(h, c, 0) for h, c in zip(packed.tolist(), holders.tolist(), strict=True)
             ]
@@ -828,46 +835,42 @@ class PostgresBackend:
         return found
 
     @mapped("read")
-    def simhash_candidates(self, simhash: int, bands: int) -> set[int]:
+    def simhash_candidates(self, simhash: int, bands: int) -> dict[int, int]:
         self._flush()
         values = [to_signed(v) for v in band_values(simhash, bands)]
         rows = self._db.execute(
-            "SELECT DISTINCT b.content_id FROM bands b "
+            "SELECT DISTINCT b.content_id, c.simhash FROM bands b "
             "JOIN unnest(%s::smallint[], %s::bigint[]) AS q(band, value) "
-            "ON b.band = q.band AND b.value = q.value",
+            "ON b.band = q.band AND b.value = q.value "
+            "JOIN contents AS c ON c.id = b.content_id",
             (list(range(len(values))), values),
         ).fetchall()
-        return {int(row[0]) for row in rows}
+        return {int(row[0]): to_unsigned(int(row[1])) for row in rows}
 
     @mapped("read")
     def simhashes(self, ids: Sequence[int]) -> dict[int, int]:
         self._write_puts()
         rows = self._db.execute(
-            "SELECT id, simhash FROM contents WHERE id = ANY(%s::bigint[])",
-            ([int(i) for i in ids],),
+            "SELECT id, simhash FROM contents WHERE id = ANY(%b)",
+            (Int8Array(ids),),
         ).fetchall()
         return {int(row[0]): to_unsigned(int(row[1])) for row in rows}
 
     @mapped("read")
     def contents(self, ids: Sequence[int]) -> dict[int, ContentRecord]:
+        """With their documents' paths and roots, in one statement (one round trip)."""
         self._write_puts()
-        wanted = [int(i) for i in ids]
-        paths: dict[int, list[str]] = {}
-        roots: dict[int, list[str]] = {}
-        for content_id, root, path in self._db.execute(
-            "SELECT content_id, root, path FROM documents WHERE content_id = ANY(%s::bigint[])"
-            " ORDER BY path, root",
-            (wanted,),
-        ):
-            paths.setdefault(content_id, []).append(path)
-            roots.setdefault(content_id, []).append(root)
         result: dict[int, ContentRecord] = {}
         for row in self._db.execute(
-            "SELECT id, sha256, n_tokens, n_fingerprints, simhash, public FROM contents"
-            " WHERE id = ANY(%s::bigint[])",
-            (wanted,),
+            "SELECT c.id, c.sha256, c.n_tokens, c.n_fingerprints, c.simhash, c.public, "
+            "d.paths, d.roots FROM contents AS c LEFT JOIN LATERAL ("
+            " SELECT array_agg(path ORDER BY path, root) AS paths,"
+            " array_agg(root ORDER BY path, root) AS roots"
+            " FROM documents WHERE content_id = c.id) AS d ON true "
+            "WHERE c.id = ANY(%b)",
+            (Int8Array(ids),),
         ):
-            content_id, sha256, n_tokens, n_fps, simhash, public = row
+            content_id, sha256, n_tokens, n_fps, simhash, public, paths, roots = row
             result[content_id] = ContentRecord(
                 content_id,
                 sha256,
@@ -875,8 +878,8 @@ class PostgresBackend:
                 n_fps,
                 to_unsigned(simhash),
                 bool(public),
-                tuple(paths.get(content_id, ())),
-                tuple(roots.get(content_id, ())),
+                tuple(paths or ()),
+                tuple(roots or ()),
             )
         return result
 
@@ -884,8 +887,8 @@ class PostgresBackend:
     def alignments(self, ids: Sequence[int]) -> dict[int, bytes]:
         self._write_puts()
         rows = self._db.execute(
-            "SELECT id, alignment FROM contents WHERE id = ANY(%s::bigint[])",
-            ([int(i) for i in ids],),
+            "SELECT id, alignment FROM contents WHERE id = ANY(%b)",
+            (Int8Array(ids),),
         ).fetchall()
         return {int(content_id): bytes(blob) for content_id, blob in rows}
 

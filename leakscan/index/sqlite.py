@@ -627,15 +627,15 @@ class SQLiteBackend:
         return result
 
     @_mapped("read")
-    def simhash_candidates(self, simhash: int, bands: int) -> set[int]:
-        found: set[int] = set()
+    def simhash_candidates(self, simhash: int, bands: int) -> dict[int, int]:
+        found: dict[int, int] = {}
         for band, value in enumerate(band_values(simhash, bands)):
-            found.update(
-                row[0]
-                for row in self._db.execute(
-                    "SELECT content_id FROM bands WHERE band = ? AND value = ?", (band, value)
-                )
-            )
+            for content_id, stored in self._db.execute(
+                "SELECT b.content_id, c.simhash FROM bands AS b "
+                "JOIN contents AS c ON c.id = b.content_id WHERE b.band = ? AND b.value = ?",
+                (band, value),
+            ):
+                found[content_id] = to_unsigned(stored)
         return found
 
     @_mapped("read")
