@@ -32,7 +32,9 @@ from .pgconn import Int8Array
 
 __all__ = [
     "COVERING",
+    "GENERATION_KEY",
     "LEAF_BYTES",
+    "LeafMap",
     "Leaves",
     "cut",
     "encode",
@@ -52,7 +54,11 @@ _HASH_BYTES = 6
 _HASH_LIMIT = 2**48  # scheme 3's fingerprints are below it: larger ones stay row by row
 _ID_LIMIT = 2**32
 
-#: The leaves that may hold the fingerprints of the bigint array parameter ``hashes``.
+#: Meta entry counting the changes of the leaves' ``lo`` (see :class:`LeafMap`).
+GENERATION_KEY = "postgres_leaves"
+
+#: The leaves that may hold the fingerprints of the bigint array parameter ``hashes``
+#: (a sub-query a fingerprint: about 10 µs each; readers use a :class:`LeafMap`).
 COVERING = (
     "ARRAY(SELECT (SELECT lo FROM packed WHERE lo <= h ORDER BY lo DESC LIMIT 1) "
     "FROM unnest(%(hashes)b::bigint[]) AS h)"
@@ -140,6 +146,38 @@ class Leaves:
         return np.repeat(self.hashes, self.counts), self.ids
 
 
+class LeafMap:
+    """Which leaf may hold each fingerprint, worked out here from every leaf's ``lo``:
+    a look-up then asks for leaves by their key, one probe of the primary key each, not
+    through :data:`COVERING`'s sub-query per fingerprint (measured: 1.35 ms of a page's
+    2 ms look-up). The map holds while the :data:`GENERATION_KEY` a look-up reads in
+    the same statement is the one it was loaded with; otherwise it is loaded again."""
+
+    def __init__(self) -> None:
+        self.los: np.ndarray | None = None
+        self.generation: str | None = None
+
+    def load(self, db: psycopg.Connection[Any]) -> None:
+        """Every leaf's ``lo`` and the generation, from one snapshot."""
+        with db.cursor(binary=True) as cursor:
+            rows = cursor.execute(
+                "SELECT lo, NULL::text FROM packed "
+                "UNION ALL SELECT NULL, value FROM meta WHERE key = %s",
+                (GENERATION_KEY,),
+            ).fetchall()
+        self.generation = next((str(g) for lo, g in rows if lo is None), None)
+        self.los = np.sort(np.array([lo for lo, _ in rows if lo is not None], dtype=np.int64))
+
+    def leaves(self, hashes: np.ndarray) -> np.ndarray:
+        """The ``lo`` of the leaves that may hold these fingerprints (none if none may)."""
+        assert self.los is not None, "load the map first"
+        places = np.searchsorted(self.los, hashes, side="right") - 1
+        return np.unique(self.los[places[places >= 0]])
+
+    def holds(self, generation: str | None) -> bool:
+        return self.los is not None and generation == self.generation
+
+
 def cut(
     hashes: np.ndarray, ids: np.ndarray, bounds: np.ndarray
 ) -> list[tuple[int, int, bytes, bytes, bytes]]:
@@ -191,6 +229,12 @@ def _read(db: psycopg.Connection[Any], hashes: np.ndarray, leaves: int) -> list[
 def _write(
     db: psycopg.Connection[Any], gone: Sequence[int], rows: Sequence[tuple[Any, ...]]
 ) -> None:
+    if gone or rows:  # readers' leaf maps are out of date once this commits
+        db.execute(
+            "INSERT INTO meta (key, value) VALUES (%s, '1') ON CONFLICT (key) "
+            "DO UPDATE SET value = (meta.value::bigint + 1)::text",
+            (GENERATION_KEY,),
+        )
     if gone:
         db.execute("DELETE FROM packed WHERE lo = ANY(%b::bigint[])", (list(gone),))
     if rows:

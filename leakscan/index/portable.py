@@ -131,8 +131,13 @@ Progress = Callable[[int, int], None]
 
 def carries_meta(meta_key: str) -> bool:
     """Whether an export carries this meta entry (a backend's own schema version, such as
-    ``postgres_schema_version``, belongs to that backend's storage)."""
-    return meta_key not in NOT_CARRIED and not meta_key.endswith("_schema_version")
+    ``postgres_schema_version``, and the PostgreSQL backend's own ``postgres_…`` entries
+    belong to that backend's storage)."""
+    return (
+        meta_key not in NOT_CARRIED
+        and not meta_key.endswith("_schema_version")
+        and not meta_key.startswith("postgres_")
+    )
 
 
 def timestamp() -> str:

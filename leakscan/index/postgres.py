@@ -61,7 +61,7 @@ from .pgbatch import (
 )
 from .pgconn import Int8Array, connect, mapped, pg_cause, redact
 from .pglock import writer_running
-from .pgpacked import COVERING, Leaves, pack, remove_content
+from .pgpacked import COVERING, GENERATION_KEY, LeafMap, Leaves, pack, remove_content
 
 __all__ = ["SCHEMA_VERSION", "PostgresBackend"]
 
@@ -239,6 +239,7 @@ class PostgresBackend:
         self._counting = False  # this transaction holds the counts lock
         self._made_index = False  # this transaction made the deferred postings index
         self._unpacked = False  # this writer wrote postings rows, to be packed when it ends
+        self._leaf_map = LeafMap()
         self.recompute: Recompute | None = None
         role = "index reader" if readonly else "index writer"
         # autocommit: reads see every commit and hold no transaction open; writes BEGIN.
@@ -772,6 +773,31 @@ class PostgresBackend:
         """A cursor that reads results in binary: leaves come as they are, not as hex."""
         return self._db.cursor(binary=True)
 
+    def _with_leaves(
+        self, sql: str, parameters: dict[str, Any], columns: int
+    ) -> list[tuple[Any, ...]]:
+        """Rows of a look-up whose first branch reads the leaves ``{leaves}`` names (the
+        leaf map's keys of ``parameters["hashes"]``) and whose last column is NULL but in a
+        row of its own holding the leaves' generation. A map found out of date is loaded
+        again; after two tries the leaves are found by :data:`COVERING` instead."""
+        hashes = parameters["hashes"].values
+        parameters = {**parameters, "generation": GENERATION_KEY}
+        nulls = ", ".join(["NULL"] * (columns - 1))
+        sql += f" UNION ALL SELECT {nulls}, value FROM meta WHERE key = %(generation)s"
+        for attempt in range(3):
+            if attempt == 2:
+                found = self._reader.execute(sql.format(leaves=COVERING), parameters).fetchall()
+                return [row[:-1] for row in found if row[-1] is None]
+            if self._leaf_map.los is None:
+                self._leaf_map.load(self._db)
+            parameters["leaves"] = Int8Array(self._leaf_map.leaves(hashes))
+            found = self._reader.execute(sql.format(leaves="%(leaves)b"), parameters).fetchall()
+            generation = next((str(row[-1]) for row in found if row[-1] is not None), None)
+            if self._leaf_map.holds(generation):
+                return [row[:-1] for row in found if row[-1] is None]
+            self._leaf_map.los = None
+        raise AssertionError("unreachable")
+
     @mapped("read")
     def document_frequencies(self, hashes: Sequence[int]) -> dict[int, int]:
         """Counts from the leaves and from the postings rows, in one statement (one
@@ -781,17 +807,18 @@ class PostgresBackend:
         wanted = Int8Array(hashes)
         if not len(wanted.values):
             return {}
-        rows = self._reader.execute(
-            "SELECT lo, hashes, counts, NULL::bigint, NULL::integer FROM packed "
-            f"WHERE lo = ANY({COVERING}) "
-            "UNION ALL SELECT NULL, NULL, NULL, hash, contents FROM frequencies "
+        rows = self._with_leaves(
+            "SELECT lo, hashes, counts, NULL::bigint, NULL::integer, NULL::text FROM packed "
+            "WHERE lo = ANY({leaves}) "
+            "UNION ALL SELECT NULL, NULL, NULL, hash, contents, NULL FROM frequencies "
             "WHERE hash = ANY(%(hashes)b) "
             # held by one content in the rows, or by none
-            "UNION ALL SELECT NULL, NULL, NULL, d.hash, 1 FROM "
+            "UNION ALL SELECT NULL, NULL, NULL, d.hash, 1, NULL FROM "
             "(SELECT DISTINCT hash FROM postings WHERE hash = ANY(%(hashes)b)) AS d "
             "WHERE NOT EXISTS (SELECT 1 FROM frequencies AS f WHERE f.hash = d.hash)",
             {"hashes": wanted},
-        ).fetchall()
+            columns=6,
+        )
         leaves = [row[:3] for row in rows if row[0] is not None]
         found = Leaves.decode(leaves).frequencies(wanted.values)
         for *_, hash_, contents in rows:
@@ -814,13 +841,14 @@ class PostgresBackend:
         if content_ids is not None:
             parameters["ids"] = Int8Array(content_ids)
             only = " AND content_id = ANY(%(ids)b)"
-        rows = self._reader.execute(
-            "SELECT lo, hashes, counts, ids, NULL::bigint, NULL::bigint, NULL::integer "
-            f"FROM packed WHERE lo = ANY({COVERING}) "
-            "UNION ALL SELECT NULL, NULL, NULL, NULL, hash, content_id, position FROM postings "
-            "WHERE hash = ANY(%(hashes)b)" + only,
+        rows = self._with_leaves(
+            "SELECT lo, hashes, counts, ids, NULL::bigint, NULL::bigint, NULL::integer, "
+            "NULL::text FROM packed WHERE lo = ANY({leaves}) "
+            "UNION ALL SELECT NULL, NULL, NULL, NULL, hash, content_id, position, NULL "
+            "FROM postings WHERE hash = ANY(%(hashes)b)" + only,
             parameters,
-        ).fetchall()
+            columns=8,
+        )
         leaves = [row[:4] for row in rows if row[0] is not None]
         found = []
         if leaves:
