@@ -111,8 +111,10 @@ def instrument(index: leakscan.Index) -> Stages:
     )
     stages.wrap(backend, "postings", "postings (SQL)")
     stages.wrap(Index, "near_duplicates", "simhash bands")
-    stages.wrap(Index, "contents", "contents rows", lambda args, result: {"aligned": len(result)})
-    stages.wrap(backend, "alignments", "alignment blobs (SQL)")
+    stages.wrap(
+        Index, "sources", "sources (decode)", lambda args, result: {"aligned": len(result[0])}
+    )
+    stages.wrap(backend, "sources", "contents and alignment blobs (SQL)")
     stages.wrap(index_module, "decode_alignments", "alignment decode")
     stages.wrap(match_module, "common_runs_many", "common_runs_many")
     stages.wrap(match_module, "_chain_pieces", "chaining")

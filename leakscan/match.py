@@ -476,8 +476,7 @@ class Matcher:
             # a run shorter than the guarantee (a letterhead) nominates only some of the
             # documents holding it, and how many hold it decides what it counts for.
             candidate_ids |= {d.content_id for d in self.index.documents()}
-        contents = self.index.contents(sorted(candidate_ids))
-        units = self.index.source_units(list(contents.values()))
+        contents, units = self.index.sources(sorted(candidate_ids))
         alignments = self._align_all(fingerprint, units)
         older = sorted(cid for cid in contents if cid not in units)
         if older:

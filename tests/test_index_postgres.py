@@ -490,20 +490,29 @@ def test_a_version_1_index_keeps_working_without_its_counts_of_one(
     postgres_server.psql(
         "INSERT INTO frequencies SELECT hash, count(DISTINCT content_id) FROM postings "
         "GROUP BY hash ON CONFLICT DO NOTHING; "
+        # (its bands had no simhash, and there were no leaves)
+        "ALTER TABLE bands DROP COLUMN simhash; "
+        "ALTER TABLE bands ADD PRIMARY KEY (band, value, content_id); DROP TABLE packed; "
         "UPDATE meta SET value = '1' WHERE key = 'postgres_schema_version'",
         url,
     )
     held_once = "SELECT count(*) FROM frequencies WHERE contents < 2"
     assert int(postgres_server.psql(held_once, url)) > 0
-    with Index.open(url, readonly=True) as reader:  # read as it is
-        every = sorted(all_hashes(reader, list(texts.values())))
-        assert reader.frequencies(every) == expected_frequencies(reader, list(texts.values()))
+    older = Index.open(url, readonly=True)  # read as it is, and kept open
+    every = sorted(all_hashes(older, list(texts.values())))
+    assert older.frequencies(every) == expected_frequencies(older, list(texts.values()))
     rows, leaves = "SELECT count(*) FROM postings", "SELECT count(*) FROM packed"
     assert int(postgres_server.psql(rows, url)) > 0
     with Index.open(url, writer=True) as index:
         version = "SELECT value FROM meta WHERE key = 'postgres_schema_version'"
         assert postgres_server.psql(version, url) == "3"
         assert postgres_server.psql(held_once, url) == "0"
+        for text in texts.values():  # its bands have their contents' simhashes now
+            simhash = index.fingerprinter.fingerprint(text).simhash
+            assert index.backend.simhash_candidates(simhash, index.bands) == {
+                cid: simhash for cid in index.near_duplicates(simhash, 0)
+            }
+            assert len(index.near_duplicates(simhash, 0)) == 1
         assert index.frequencies(every) == expected_frequencies(index, list(texts.values()))
         assert index.remove("d0.txt")  # its own copy of its fingerprints says what goes
         index.add_text(letterheaded(7), path="d7.txt")
@@ -512,8 +521,12 @@ def test_a_version_1_index_keeps_working_without_its_counts_of_one(
         every = sorted({*every, *all_hashes(index, now)})
         assert index.frequencies(every) == expected_frequencies(index, now)
         assert index.stats().fingerprints == sum(postings_of(index, text) for text in now)
-    # Closed: every posting is in a leaf now, and answers as it did.
+    # Closed: every posting is in a leaf now, and answers as it did, also to the reader
+    # that opened the index at version 1 (its look-ups read the version too).
     assert postgres_server.psql(rows, url) == "0" and int(postgres_server.psql(leaves, url)) > 0
+    with older:
+        assert older.frequencies(every) == expected_frequencies(older, now)
+        assert len({p.content_id for p in older.postings(every)}) == len(now)
     with Index.open(url, readonly=True) as reader:
         assert reader.frequencies(every) == expected_frequencies(reader, now)
         assert reader.stats().fingerprints == sum(postings_of(reader, text) for text in now)

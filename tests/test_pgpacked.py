@@ -11,8 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from leakscan.index import Index
-from leakscan.index import pgpacked
+from leakscan.index import Index, pgpacked
 from leakscan.index.pgpacked import LEAF_BYTES, Leaves, cut
 from tests.postgres_server import PostgresServer
 from tests.texts import prose
@@ -180,3 +179,32 @@ def test_a_scan_finds_excerpts_in_the_leaves(postgres_server: PostgresServer) ->
         excerpt = " ".join(texts[3].split()[30:70])
         findings = Scanner(reader).scan_text(f"{prose(999, 30)} {excerpt} {prose(998, 30)}")
         assert findings and findings[0].source.endswith("memo3.txt")
+
+
+def test_a_reader_sees_leaves_another_writer_changed(
+    postgres_server: PostgresServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reader's leaf map (every leaf's lo) goes out of date when a writer packs or
+    removes: the generation read with each look-up says so, and the map is loaded again."""
+    monkeypatch.setattr(pgpacked, "LEAF_BYTES", 120)
+    url = postgres_server.new_database()
+    texts = [prose(400 + n, 90) for n in range(6)]
+    with Index.create(url, key=KEY) as index, index.writing():
+        index.add_text(texts[0], path="d0.txt")
+    with Index.open(url, key=KEY, readonly=True) as reader:
+        every = sorted(_expected(reader, texts))
+        assert reader.frequencies(every) == _expected(reader, texts[:1])
+        loaded = reader.backend._leaf_map.generation  # type: ignore[attr-defined]
+        with Index.open(url, key=KEY, writer=True) as writer:  # new leaves split the old
+            for n, text in enumerate(texts[1:], start=1):
+                writer.add_text(text, path=f"d{n}.txt")
+        assert reader.frequencies(every) == _expected(reader, texts)
+        assert reader.backend._leaf_map.generation != loaded  # type: ignore[attr-defined]
+        assert {p.content_id for p in reader.postings(every)} == set(range(1, 7))
+        with Index.open(url, key=KEY, writer=True) as writer:
+            assert writer.remove("d2.txt")
+        assert reader.frequencies(every) == _expected(reader, texts[:2] + texts[3:])
+        # A map that never holds: the leaves are found by the server's sub-query instead.
+        monkeypatch.setattr(pgpacked.LeafMap, "holds", lambda self, generation: False)
+        assert reader.frequencies(every) == _expected(reader, texts[:2] + texts[3:])
+        assert len({p.content_id for p in reader.postings(every)}) == 5

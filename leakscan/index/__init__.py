@@ -737,13 +737,17 @@ class Index:
     def contents(self, ids: Sequence[int]) -> dict[int, ContentRecord]:
         return self.backend.contents(ids)
 
-    def source_units(self, contents: Sequence[ContentRecord]) -> dict[int, SourceUnits]:
-        """The alignment units of these contents, by id (those stored without are absent)."""
-        blobs = self.backend.alignments([c.id for c in contents])
-        decoded = decode_alignments([(blobs.get(c.id, b""), c.sha256) for c in contents], self.key)
-        return {
-            c.id: units for c, units in zip(contents, decoded, strict=True) if units is not None
-        }
+    def sources(
+        self, ids: Sequence[int]
+    ) -> tuple[dict[int, ContentRecord], dict[int, SourceUnits]]:
+        """These contents, and the alignment units of those stored with them: what a
+        match aligns, in one read of the backend."""
+        found = self.backend.sources(ids)
+        contents = {cid: record for cid, (record, _) in found.items()}
+        listed = list(contents.values())
+        decoded = decode_alignments([(found[c.id][1], c.sha256) for c in listed], self.key)
+        units = {c.id: u for c, u in zip(listed, decoded, strict=True) if u is not None}
+        return contents, units
 
     def content_count(self) -> int:
         return self.backend.count_contents()

@@ -27,6 +27,7 @@ __all__ = [
     "file_name_of",
     "put_one_by_one",
     "recomputed",
+    "sources_separately",
     "to_signed",
     "to_signed_array",
     "to_unsigned",
@@ -239,6 +240,11 @@ class IndexBackend(Protocol):
         """The alignment blobs of these contents (b"" or absent: stored without one)."""
         ...
 
+    def sources(self, ids: Sequence[int]) -> dict[int, tuple[ContentRecord, bytes]]:
+        """:meth:`contents` with their :meth:`alignments`: what a match aligns, in one
+        read where a read costs a round trip (see :func:`sources_separately`)."""
+        ...
+
     def export_contents(self) -> Iterator[tuple[int, NewContent]]:
         """Every stored content as ``(id, content)``, by increasing id, read in batches so
         that memory stays flat however large the index: its signed hashes and positions
@@ -316,6 +322,15 @@ def recomputed(
             "fingerprints, and computing them again from its alignment units needs the index key"
         )
     return np.asarray(recompute(sha256, alignment), dtype=np.int64)
+
+
+def sources_separately(
+    backend: IndexBackend, ids: Sequence[int]
+) -> dict[int, tuple[ContentRecord, bytes]]:
+    """:meth:`IndexBackend.sources` as two reads, for a backend in this process."""
+    contents = backend.contents(ids)
+    blobs = backend.alignments(sorted(contents))
+    return {cid: (record, blobs.get(cid, b"")) for cid, record in contents.items()}
 
 
 def put_one_by_one(

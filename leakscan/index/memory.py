@@ -18,6 +18,7 @@ from .base import (
     file_name_of,
     put_one_by_one,
     recomputed,
+    sources_separately,
 )
 
 __all__ = ["MemoryBackend"]
@@ -190,6 +191,9 @@ class MemoryBackend:
 
     def simhashes(self, ids: Sequence[int]) -> dict[int, int]:
         return {i: self._contents[i][0].simhash for i in ids if i in self._contents}
+
+    def sources(self, ids: Sequence[int]) -> dict[int, tuple[ContentRecord, bytes]]:
+        return sources_separately(self, ids)
 
     def alignments(self, ids: Sequence[int]) -> dict[int, bytes]:
         return {i: self._contents[i][0].alignment for i in ids if i in self._contents}

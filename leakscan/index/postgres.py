@@ -17,7 +17,10 @@ and prefixes mean what they mean in Python:
   hold (schema 2); one in ``postings`` without a row here is held by one.
   Writers keep them exact under a transaction advisory lock (:func:`_counts_lock`):
   a batch's new rows depend on postings other writers may be adding;
-* ``bands``, ``image_hashes``, ``image_bands``: simhash and picture look-ups.
+* ``packed``: the postings of recomputable contents, in leaves (schema 3, see
+  :mod:`leakscan.index.pgpacked`);
+* ``bands`` (with each content's simhash, schema 3), ``image_hashes``, ``image_bands``:
+  simhash and picture look-ups.
 
 Versions: the backend's own schema version is the meta key
 ``postgres_schema_version``; a writer brings an older schema up to date with
@@ -151,6 +154,16 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
         "ALTER TABLE packed ALTER COLUMN hashes SET STORAGE EXTERNAL",
         "ALTER TABLE packed ALTER COLUMN counts SET STORAGE EXTERNAL",
         "ALTER TABLE packed ALTER COLUMN ids SET STORAGE EXTERNAL",
+        # A near-duplicate check reads each candidate's simhash with its band, from the
+        # index alone: at a million contents some 70 candidates a query otherwise each
+        # read a page of the contents table (measured: 2.3 of its 2.5 ms).
+        "ALTER TABLE bands ADD COLUMN IF NOT EXISTS simhash BIGINT",
+        "UPDATE bands AS b SET simhash = c.simhash FROM contents AS c "
+        "WHERE c.id = b.content_id AND b.simhash IS NULL",
+        "ALTER TABLE bands ALTER COLUMN simhash SET NOT NULL",
+        "CREATE UNIQUE INDEX IF NOT EXISTS bands_simhash ON bands (band, value, content_id) "
+        "INCLUDE (simhash)",
+        "ALTER TABLE bands DROP CONSTRAINT IF EXISTS bands_pkey",
     ),
 }
 
@@ -168,6 +181,12 @@ _RECOUNT_FREQUENCIES = (
     "INSERT INTO frequencies (hash, contents) "
     "SELECT hash, count(DISTINCT content_id) FROM postings GROUP BY hash "
     "HAVING count(DISTINCT content_id) >= 2 ORDER BY hash",
+)
+
+#: An empty table like ``packed``, read in its place in an index older than schema 3.
+_NO_LEAVES = (
+    "(SELECT NULL::bigint AS lo, NULL::integer AS most, NULL::bytea AS hashes, "
+    "NULL::bytea AS counts, NULL::bytea AS ids WHERE false) AS packed"
 )
 
 _COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # signature, flags, no header extension
@@ -216,6 +235,21 @@ def _too_long(content: NewContent) -> bool:
     return not content.recomputable and bool(len(positions)) and int(np.max(positions)) >= 2**31
 
 
+def _content_record(row: Sequence[Any]) -> ContentRecord:
+    """From ``id, sha256, n_tokens, n_fingerprints, simhash, public, paths, roots``."""
+    content_id, sha256, n_tokens, n_fps, simhash, public, paths, roots = row
+    return ContentRecord(
+        int(content_id),
+        str(sha256),
+        int(n_tokens),
+        int(n_fps),
+        to_unsigned(int(simhash)),
+        bool(public),
+        tuple(paths or ()),
+        tuple(roots or ()),
+    )
+
+
 def _document(row: tuple[Any, ...]) -> DocumentRecord:
     doc_id, root, path, content_id, size, mtime_ns, mime = row
     return DocumentRecord(root, path, content_id, size, mtime_ns, mime, id=doc_id)
@@ -230,7 +264,7 @@ class PostgresBackend:
         self.readonly = readonly
         self._in_transaction = False
         self._pending: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        self._pending_bands: list[tuple[int, int, int]] = []
+        self._pending_bands: list[tuple[int, int, int, int]] = []
         self._pending_rows = 0
         self._batch = PutBatch()  # documents kept back by put_document
         self._ids: list[int] = []  # document ids taken from the sequence, last one first
@@ -252,6 +286,8 @@ class PostgresBackend:
                 )
             self.schema = str(row[0])
             stored = self._stored_version()
+            #: The schema version read as (a writer brings it to SCHEMA_VERSION).
+            self._version = SCHEMA_VERSION if stored is None or not readonly else stored
             if stored is not None and stored > SCHEMA_VERSION:
                 raise SchemeMismatchError(
                     f"{self.url} has PostgreSQL schema version {stored}; this leakscan knows "
@@ -660,8 +696,9 @@ class PostgresBackend:
                 positions,
             )
         )
+        simhash = to_signed(content.simhash)
         self._pending_bands.extend(
-            (band, to_signed(value), content_id)
+            (band, to_signed(value), content_id, simhash)
             for band, value in enumerate(band_values(content.simhash, bands))
         )
         self._pending_rows += len(content.hashes)
@@ -687,14 +724,11 @@ class PostgresBackend:
             with (
                 db.cursor() as cursor,
                 cursor.copy(
-                    "COPY bands (band, value, content_id) FROM STDIN (FORMAT BINARY)"
+                    "COPY bands (band, value, content_id, simhash) FROM STDIN (FORMAT BINARY)"
                 ) as copy,
             ):
-                copy.write(
-                    binary_copy(
-                        [(band_rows[:, 0], "i2"), (band_rows[:, 1], "i8"), (band_rows[:, 2], "i8")]
-                    )
-                )
+                kinds = ("i2", "i8", "i8", "i8")
+                copy.write(binary_copy([(band_rows[:, n], kind) for n, kind in enumerate(kinds)]))
         if not pending:
             return
         hashes = np.concatenate([batch[0] for batch in pending])
@@ -773,30 +807,49 @@ class PostgresBackend:
         """A cursor that reads results in binary: leaves come as they are, not as hex."""
         return self._db.cursor(binary=True)
 
+    @property
+    def _packed(self) -> str:
+        """The leaves' table, or an empty one like it in an index older than schema 3."""
+        return "packed" if self._version >= 3 else _NO_LEAVES
+
     def _with_leaves(
         self, sql: str, parameters: dict[str, Any], columns: int
     ) -> list[tuple[Any, ...]]:
         """Rows of a look-up whose first branch reads the leaves ``{leaves}`` names (the
-        leaf map's keys of ``parameters["hashes"]``) and whose last column is NULL but in a
-        row of its own holding the leaves' generation. A map found out of date is loaded
-        again; after two tries the leaves are found by :data:`COVERING` instead."""
+        leaf map's keys of ``parameters["hashes"]``) from ``{packed}``, and whose last
+        column is NULL. Rows of their own hold, in that column, the leaves' generation and
+        the schema version, from the same snapshot: a map found out of date is loaded
+        again (after two tries the leaves are found by :data:`COVERING` instead), and an
+        index a writer brought to schema 3 meanwhile is read as one."""
         hashes = parameters["hashes"].values
-        parameters = {**parameters, "generation": GENERATION_KEY}
+        parameters = {**parameters, "generation": GENERATION_KEY, "version": _VERSION_KEY}
         nulls = ", ".join(["NULL"] * (columns - 1))
-        sql += f" UNION ALL SELECT {nulls}, value FROM meta WHERE key = %(generation)s"
-        for attempt in range(3):
-            if attempt == 2:
-                found = self._reader.execute(sql.format(leaves=COVERING), parameters).fetchall()
-                return [row[:-1] for row in found if row[-1] is None]
-            if self._leaf_map.los is None:
-                self._leaf_map.load(self._db)
-            parameters["leaves"] = Int8Array(self._leaf_map.leaves(hashes))
-            found = self._reader.execute(sql.format(leaves="%(leaves)b"), parameters).fetchall()
-            generation = next((str(row[-1]) for row in found if row[-1] is not None), None)
-            if self._leaf_map.holds(generation):
+        sql += (
+            f" UNION ALL SELECT {nulls}, key || '=' || value FROM meta "
+            "WHERE key = %(generation)s OR key = %(version)s"
+        )
+        for attempt in range(4):
+            packed = self._packed
+            if packed != "packed":
+                leaves = "ARRAY[]::bigint[]"
+            elif attempt >= 2:
+                leaves = COVERING
+            else:
+                if self._leaf_map.los is None:
+                    self._leaf_map.load(self._db)
+                parameters["leaves"] = Int8Array(self._leaf_map.leaves(hashes))
+                leaves = "%(leaves)b"
+            found = self._reader.execute(
+                sql.format(leaves=leaves, packed=packed), parameters
+            ).fetchall()
+            said = dict(str(row[-1]).split("=", 1) for row in found if row[-1] is not None)
+            if packed != "packed" and int(said.get(_VERSION_KEY, self._version)) >= 3:
+                self._version = 3  # upgraded meanwhile: read the leaves
+                continue
+            if leaves != "%(leaves)b" or self._leaf_map.holds(said.get(GENERATION_KEY)):
                 return [row[:-1] for row in found if row[-1] is None]
             self._leaf_map.los = None
-        raise AssertionError("unreachable")
+        raise LeakscanIndexError(f"cannot read index {self.url}: its leaves keep changing")
 
     @mapped("read")
     def document_frequencies(self, hashes: Sequence[int]) -> dict[int, int]:
@@ -808,7 +861,7 @@ class PostgresBackend:
         if not len(wanted.values):
             return {}
         rows = self._with_leaves(
-            "SELECT lo, hashes, counts, NULL::bigint, NULL::integer, NULL::text FROM packed "
+            "SELECT lo, hashes, counts, NULL::bigint, NULL::integer, NULL::text FROM {packed} "
             "WHERE lo = ANY({leaves}) "
             "UNION ALL SELECT NULL, NULL, NULL, hash, contents, NULL FROM frequencies "
             "WHERE hash = ANY(%(hashes)b) "
@@ -843,7 +896,7 @@ class PostgresBackend:
             only = " AND content_id = ANY(%(ids)b)"
         rows = self._with_leaves(
             "SELECT lo, hashes, counts, ids, NULL::bigint, NULL::bigint, NULL::integer, "
-            "NULL::text FROM packed WHERE lo = ANY({leaves}) "
+            "NULL::text FROM {packed} WHERE lo = ANY({leaves}) "
             "UNION ALL SELECT NULL, NULL, NULL, NULL, hash, content_id, position, NULL "
             "FROM postings WHERE hash = ANY(%(hashes)b)" + only,
             parameters,
@@ -866,11 +919,15 @@ class PostgresBackend:
     def simhash_candidates(self, simhash: int, bands: int) -> dict[int, int]:
         self._flush()
         values = [to_signed(v) for v in band_values(simhash, bands)]
+        source = (  # (bands keep their contents' simhashes from schema 3 on)
+            "b.simhash FROM bands AS b"
+            if self._version >= 3
+            else "c.simhash FROM bands AS b JOIN contents AS c ON c.id = b.content_id"
+        )
         rows = self._db.execute(
-            "SELECT DISTINCT b.content_id, c.simhash FROM bands b "
+            f"SELECT DISTINCT b.content_id, {source} "
             "JOIN unnest(%s::smallint[], %s::bigint[]) AS q(band, value) "
-            "ON b.band = q.band AND b.value = q.value "
-            "JOIN contents AS c ON c.id = b.content_id",
+            "ON b.band = q.band AND b.value = q.value",
             (list(range(len(values))), values),
         ).fetchall()
         return {int(row[0]): to_unsigned(int(row[1])) for row in rows}
@@ -888,8 +945,7 @@ class PostgresBackend:
     def contents(self, ids: Sequence[int]) -> dict[int, ContentRecord]:
         """With their documents' paths and roots, in one statement (one round trip)."""
         self._write_puts()
-        result: dict[int, ContentRecord] = {}
-        for row in self._db.execute(
+        rows = self._db.execute(
             "SELECT c.id, c.sha256, c.n_tokens, c.n_fingerprints, c.simhash, c.public, "
             "d.paths, d.roots FROM contents AS c LEFT JOIN LATERAL ("
             " SELECT array_agg(path ORDER BY path, root) AS paths,"
@@ -897,18 +953,26 @@ class PostgresBackend:
             " FROM documents WHERE content_id = c.id) AS d ON true "
             "WHERE c.id = ANY(%b)",
             (Int8Array(ids),),
+        ).fetchall()
+        return {record.id: record for record in map(_content_record, rows)}
+
+    @mapped("read")
+    def sources(self, ids: Sequence[int]) -> dict[int, tuple[ContentRecord, bytes]]:
+        """:meth:`contents` and their alignment blobs in one statement."""
+        self._write_puts()
+        result: dict[int, tuple[ContentRecord, bytes]] = {}
+        for row in self._reader.execute(
+            "SELECT c.id, c.sha256, c.n_tokens, c.n_fingerprints, c.simhash, c.public, "
+            "d.paths, d.roots, c.alignment FROM contents AS c LEFT JOIN LATERAL ("
+            " SELECT array_agg(path ORDER BY path, root) AS paths,"
+            " array_agg(root ORDER BY path, root) AS roots"
+            " FROM documents WHERE content_id = c.id) AS d ON true "
+            "WHERE c.id = ANY(%b)",
+            (Int8Array(ids),),
         ):
-            content_id, sha256, n_tokens, n_fps, simhash, public, paths, roots = row
-            result[content_id] = ContentRecord(
-                content_id,
-                sha256,
-                n_tokens,
-                n_fps,
-                to_unsigned(simhash),
-                bool(public),
-                tuple(paths or ()),
-                tuple(roots or ()),
-            )
+            *fields, alignment = row
+            record = _content_record(fields)
+            result[record.id] = (record, bytes(alignment))
         return result
 
     @mapped("read")
@@ -1043,8 +1107,8 @@ class PostgresBackend:
         if limit <= 0:
             return []
         leaves = self._db.execute(
-            "SELECT lo, hashes, counts FROM packed WHERE most >= 2 AND most >= coalesce("
-            "(SELECT most FROM packed ORDER BY most DESC OFFSET %s LIMIT 1), 0)",
+            f"SELECT lo, hashes, counts FROM {self._packed} WHERE most >= 2 AND most >= "
+            f"coalesce((SELECT most FROM {self._packed} ORDER BY most DESC OFFSET %s LIMIT 1), 0)",
             (int(limit) - 1,),
         ).fetchall()
         decoded = Leaves.decode(leaves)
@@ -1093,7 +1157,9 @@ class PostgresBackend:
         per distinct fingerprint). Counting the rows reads the whole postings index (an
         index-only scan); the leaves' ids are counted by their length, not read."""
         self._flush()
-        row = self._db.execute("SELECT coalesce(sum(octet_length(ids)), 0) FROM packed").fetchone()
+        row = self._db.execute(
+            f"SELECT coalesce(sum(octet_length(ids)), 0) FROM {self._packed}"
+        ).fetchone()
         return {
             "documents": self._count("documents"),
             "contents": self._count("contents"),

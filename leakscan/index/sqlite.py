@@ -54,6 +54,7 @@ from .base import (
     band_values,
     put_one_by_one,
     recomputed,
+    sources_separately,
     to_signed,
     to_unsigned,
 )
@@ -692,6 +693,10 @@ class SQLiteBackend:
                     tuple(roots.get(content_id, ())),
                 )
         return result
+
+    @_mapped("read")
+    def sources(self, ids: Sequence[int]) -> dict[int, tuple[ContentRecord, bytes]]:
+        return sources_separately(self, ids)
 
     @_mapped("read")
     def alignments(self, ids: Sequence[int]) -> dict[int, bytes]:
