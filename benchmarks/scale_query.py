@@ -99,6 +99,7 @@ def instrument(index: leakscan.Index) -> Stages:
         lambda args, result: {"hashes looked up": len(args[1])},
     )
     stages.wrap(backend, "document_frequencies", "frequencies (SQL)")
+    stages.wrap(backend, "look_up", "look-up (SQL)")
     stages.wrap(
         Index,
         "postings",
@@ -110,6 +111,17 @@ def instrument(index: leakscan.Index) -> Stages:
         },
     )
     stages.wrap(backend, "postings", "postings (SQL)")
+    stages.wrap(
+        Index,
+        "look_up",
+        "look-up (conversion)",
+        lambda args, result: {
+            "hashes looked up": len(list(args[1])),
+            "rare hashes": len({p.hash for p in result[1]}),
+            "postings rows": len(result[1]),
+            "candidates": len({p.content_id for p in result[1]}),
+        },
+    )
     stages.wrap(Index, "near_duplicates", "simhash bands")
     stages.wrap(
         Index, "sources", "sources (decode)", lambda args, result: {"aligned": len(result[0])}

@@ -445,14 +445,16 @@ class Matcher:
         """Every indexed content found in this fingerprint, best first."""
         params = self.params
         unique = distinct(fingerprint.hashes).tolist()
-        frequencies = self.index.frequencies(unique) if unique else {}
         cutoff = self.cutoff()
+        # A fingerprint of text many documents share is worth 1/k² in each: it fills in
+        # passages of sources nominated otherwise, but does not nominate (a bounded read:
+        # only the postings of rare fingerprints few contents hold are read).
+        nominating_holders = min(cutoff - 1, params.max_nominating_contents)
+        frequencies, postings = (
+            self.index.look_up(unique, nominating_holders) if unique else ({}, [])
+        )
         rare = {h for h, n in frequencies.items() if n < cutoff}
         common = [h for h in frequencies if h not in rare]
-        # A fingerprint of text many documents share is worth 1/k² in each: it fills in
-        # passages of sources nominated otherwise, but does not nominate (a bounded read).
-        nominating = sorted(h for h in rare if frequencies[h] <= params.max_nominating_contents)
-        postings = self.index.postings(nominating) if nominating else []
         near: set[int] = set()
         if fingerprint.n_shingles >= params.near_duplicate_min_shingles:
             near = self.index.near_duplicates(fingerprint.simhash, params.near_duplicate_distance)

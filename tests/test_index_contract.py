@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import astuple
 from pathlib import Path
 
 import numpy as np
@@ -225,6 +226,24 @@ class TestIndexContract:
         index.commit()
         assert index.frequencies(hashes) == {}
         assert index.stats().fingerprints == 0 and index.content_count() == 0
+
+    def test_a_look_up_reads_counts_and_the_postings_of_rare_fingerprints(
+        self, index: Index
+    ) -> None:
+        texts = [family(n) for n in range(4)]  # the letterhead in four, the rest in one
+        made = [recomputable(index, text, again=n != 1) for n, text in enumerate(texts)]
+        for n, content in enumerate(made):
+            put(index, content, f"{n}.txt")
+        index.commit()
+        hashes = [*all_hashes(index, texts), 12345]
+        for most in (0, 1, 3, 4, 10):
+            found, postings = index.look_up(hashes, most)
+            assert found == index.frequencies(hashes) == expected_frequencies(index, texts)
+            rare = [h for h, n in found.items() if n <= most]
+            expected = sorted(map(astuple, index.postings(rare))) if rare else []
+            assert sorted(map(astuple, postings)) == expected
+            assert bool(expected) == (most >= 1)
+        assert index.look_up([], 3) == ({}, [])
 
     def test_postings_with_and_without_a_content_filter(self, index: Index) -> None:
         index.add_text(family(1), path="a.txt")

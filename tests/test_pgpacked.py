@@ -5,8 +5,11 @@ documents make many, read both ways (a probe per fingerprint, or the span)."""
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import astuple
+from typing import Any
 
 import numpy as np
+import psycopg
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -208,3 +211,37 @@ def test_a_reader_sees_leaves_another_writer_changed(
         monkeypatch.setattr(pgpacked.LeafMap, "holds", lambda self, generation: False)
         assert reader.frequencies(every) == _expected(reader, texts[:2] + texts[3:])
         assert len({p.content_id for p in reader.postings(every)}) == 5
+
+
+def test_ids_kept_out_of_line_are_read_when_a_look_up_wants_them(
+    postgres_server: PostgresServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A look-up reads a leaf's ids with it while they are in its row; those of a leaf
+    past that (here: every leaf) are read in a second statement, only when wanted."""
+    from leakscan.index import postgres
+
+    url = postgres_server.new_database()
+    shared = prose(8, 40)
+    texts = [f"{shared} {prose(500 + n, 80)}" for n in range(5)]
+    with Index.create(url, key=KEY) as index, index.writing():
+        for n, text in enumerate(texts):
+            index.add_text(text, path=f"d{n}.txt")
+    statements: list[str] = []
+    with Index.open(url, key=KEY, readonly=True) as reader:
+        every = sorted(_expected(reader, texts))
+        before = reader.look_up(every, 3)
+        monkeypatch.setattr(postgres, "LEAF_BYTES", 0)
+        execute = psycopg.Cursor.execute
+
+        def counted(cursor: psycopg.Cursor[Any], query: Any, *args: Any, **kwargs: Any) -> Any:
+            statements.append(str(query))
+            return execute(cursor, query, *args, **kwargs)
+
+        monkeypatch.setattr(psycopg.Cursor, "execute", counted)
+        after = reader.look_up(every, 3)
+        assert after[0] == before[0] == _expected(reader, texts)
+        assert sorted(map(astuple, after[1])) == sorted(map(astuple, before[1]))
+        assert {p.content_id for p in after[1]} == set(range(1, 6))
+        assert len([s for s in statements if "FROM packed" in s]) == 2
+        statements.clear()
+        assert reader.look_up(every, 0)[1] == [] and len(statements) == 1

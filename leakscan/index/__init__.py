@@ -725,6 +725,18 @@ class Index:
             for p in self.backend.postings(signed, content_ids)
         ]
 
+    def look_up(
+        self, hashes: Iterable[int], max_holders: int
+    ) -> tuple[dict[int, int], list[Posting]]:
+        """:meth:`frequencies` of unsigned hashes, and the :meth:`postings` of those at
+        most ``max_holders`` contents hold (what a match reads first, in one read of the
+        backend)."""
+        found, postings = self.backend.look_up(to_signed_array(hashes).tolist(), max_holders)
+        return (
+            {to_unsigned(h): n for h, n in found.items()},
+            [Posting(to_unsigned(p.hash), p.content_id, p.position) for p in postings],
+        )
+
     def near_duplicates(self, simhash: int, within: int | None = None) -> set[int]:
         """Contents whose simhash may be within ``bands - 1`` bits of this one; ``within``:
         those within that many bits, checked (a band of 16 bits is shared by chance with

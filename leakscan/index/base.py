@@ -25,6 +25,7 @@ __all__ = [
     "Recompute",
     "band_values",
     "file_name_of",
+    "look_up_separately",
     "put_one_by_one",
     "recomputed",
     "sources_separately",
@@ -226,6 +227,14 @@ class IndexBackend(Protocol):
     ) -> list[Posting]:
         """Occurrences of signed hashes, optionally only in the given contents."""
 
+    def look_up(
+        self, hashes: Sequence[int], max_holders: int
+    ) -> tuple[dict[int, int], list[Posting]]:
+        """:meth:`document_frequencies` of these signed hashes, and the :meth:`postings`
+        of those at most ``max_holders`` contents hold: a match's first read, in one
+        where a read costs a round trip (see :func:`look_up_separately`)."""
+        ...
+
     def simhash_candidates(self, simhash: int, bands: int) -> dict[int, int]:
         """Contents agreeing with ``simhash`` on at least one band, with their (unsigned)
         simhashes: checked bit by bit without another read."""
@@ -322,6 +331,15 @@ def recomputed(
             "fingerprints, and computing them again from its alignment units needs the index key"
         )
     return np.asarray(recompute(sha256, alignment), dtype=np.int64)
+
+
+def look_up_separately(
+    backend: IndexBackend, hashes: Sequence[int], max_holders: int
+) -> tuple[dict[int, int], list[Posting]]:
+    """:meth:`IndexBackend.look_up` as two reads, for a backend in this process."""
+    frequencies = backend.document_frequencies(hashes)
+    chosen = sorted(h for h, n in frequencies.items() if n <= max_holders)
+    return frequencies, backend.postings(chosen) if chosen else []
 
 
 def sources_separately(

@@ -16,6 +16,7 @@ from .base import (
     Recompute,
     band_values,
     file_name_of,
+    look_up_separately,
     put_one_by_one,
     recomputed,
     sources_separately,
@@ -191,6 +192,11 @@ class MemoryBackend:
 
     def simhashes(self, ids: Sequence[int]) -> dict[int, int]:
         return {i: self._contents[i][0].simhash for i in ids if i in self._contents}
+
+    def look_up(
+        self, hashes: Sequence[int], max_holders: int
+    ) -> tuple[dict[int, int], list[Posting]]:
+        return look_up_separately(self, hashes, max_holders)
 
     def sources(self, ids: Sequence[int]) -> dict[int, tuple[ContentRecord, bytes]]:
         return sources_separately(self, ids)

@@ -64,7 +64,15 @@ from .pgbatch import (
 )
 from .pgconn import Int8Array, connect, mapped, pg_cause, redact
 from .pglock import writer_running
-from .pgpacked import COVERING, GENERATION_KEY, LeafMap, Leaves, pack, remove_content
+from .pgpacked import (
+    COVERING,
+    GENERATION_KEY,
+    LEAF_BYTES,
+    LeafMap,
+    Leaves,
+    pack,
+    remove_content,
+)
 
 __all__ = ["SCHEMA_VERSION", "PostgresBackend"]
 
@@ -914,6 +922,65 @@ class PostgresBackend:
             ]
         found += [Posting(int(h), int(c), int(p)) for *_, h, c, p in rows if h is not None]
         return found
+
+    @mapped("read")
+    def look_up(
+        self, hashes: Sequence[int], max_holders: int
+    ) -> tuple[dict[int, int], list[Posting]]:
+        """One statement: the leaves (with their ids, when these are in the row), the
+        frequencies rows, and the postings rows of the fingerprints held by few
+        contents in them. The ids of a leaf kept out of line (a fingerprint thousands
+        of contents hold) are read afterwards, only if a fingerprint in it is wanted."""
+        self._make_postings_index()
+        self._flush()
+        wanted = Int8Array(hashes)
+        if not len(wanted.values):
+            return {}, []
+        rows = self._with_leaves(
+            "SELECT lo, hashes, counts, CASE WHEN octet_length(ids) <= %(inline)s THEN ids END, "
+            "NULL::bigint, NULL::integer, NULL::bigint, NULL::integer, NULL::text "
+            "FROM {packed} WHERE lo = ANY({leaves}) "
+            "UNION ALL SELECT NULL, NULL, NULL, NULL, hash, contents, NULL, NULL, NULL "
+            "FROM frequencies WHERE hash = ANY(%(hashes)b) "
+            # (a fingerprint without a frequencies row is held by one content in the rows)
+            "UNION ALL SELECT NULL, NULL, NULL, NULL, p.hash, NULL, p.content_id, p.position, "
+            "NULL FROM postings AS p LEFT JOIN frequencies AS f ON f.hash = p.hash "
+            "WHERE p.hash = ANY(%(hashes)b) AND coalesce(f.contents, 1) <= %(most)s",
+            {"hashes": wanted, "most": max(1, max_holders), "inline": LEAF_BYTES},
+            columns=9,
+        )
+        leaves = [row[:4] for row in rows if row[0] is not None]
+        held = [row for row in leaves if row[3] is not None]  # with their ids
+        with_ids = Leaves.decode(held)
+        every = with_ids if len(held) == len(leaves) else Leaves.decode([r[:3] for r in leaves])
+        in_leaves = every.frequencies(wanted.values)
+        found = dict(in_leaves)
+        in_rows: list[Posting] = []
+        for *_, hash_, contents, content_id, position in rows:
+            if hash_ is not None and contents is not None:
+                found[int(hash_)] = found.get(int(hash_), 0) + int(contents)
+            elif hash_ is not None:
+                in_rows.append(Posting(int(hash_), int(content_id), int(position)))
+        counted = {int(row[4]) for row in rows if row[5] is not None}
+        for hash_ in {p.hash for p in in_rows} - counted:  # held by one content in the rows
+            found[hash_] = found.get(hash_, 0) + 1
+        chosen = np.array(sorted(h for h, n in found.items() if n <= max_holders), np.int64)
+        packed, holders = with_ids.postings(chosen)
+        missing = [h for h in chosen.tolist() if h in in_leaves and h not in set(packed.tolist())]
+        if missing:
+            more = self._with_leaves(
+                "SELECT lo, hashes, counts, ids, NULL::text FROM {packed} WHERE lo = ANY({leaves})",
+                {"hashes": Int8Array(missing)},
+                columns=5,
+            )
+            extra, extra_holders = Leaves.decode(more).postings(missing)
+            packed = np.concatenate([packed, extra])
+            holders = np.concatenate([holders, extra_holders])
+        postings = [
+            Posting(h, c, 0) for h, c in zip(packed.tolist(), holders.tolist(), strict=True)
+        ]
+        keep = set(chosen.tolist())
+        return found, postings + [p for p in in_rows if p.hash in keep]
 
     @mapped("read")
     def simhash_candidates(self, simhash: int, bands: int) -> dict[int, int]:

@@ -52,6 +52,7 @@ from .base import (
     Posting,
     Recompute,
     band_values,
+    look_up_separately,
     put_one_by_one,
     recomputed,
     sources_separately,
@@ -693,6 +694,12 @@ class SQLiteBackend:
                     tuple(roots.get(content_id, ())),
                 )
         return result
+
+    @_mapped("read")
+    def look_up(
+        self, hashes: Sequence[int], max_holders: int
+    ) -> tuple[dict[int, int], list[Posting]]:
+        return look_up_separately(self, hashes, max_holders)
 
     @_mapped("read")
     def sources(self, ids: Sequence[int]) -> dict[int, tuple[ContentRecord, bytes]]:
