@@ -45,7 +45,7 @@ __all__ = [
 #: Bytes a leaf is cut at (a fingerprint and its holders are never split).
 LEAF_BYTES = 1800
 #: Postings read from the delta per round of :func:`pack`.
-PACK_ROWS = 1_000_000
+PACK_ROWS = 250_000
 #: A round of :func:`pack` reads each fingerprint's leaf (one index probe each) while it
 #: has fewer fingerprints than this share of the leaves its span crosses, else that span.
 RANGE_FACTOR = 4
