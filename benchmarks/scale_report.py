@@ -127,7 +127,7 @@ def render(results: dict[str, Any]) -> str:
         if build is None:
             continue
         src = build["source_bytes"]
-        fps = run["counts"]["postings"]
+        fps = run["counts"].get("fingerprints", run["counts"]["postings"])
         lines.append(
             f"| {run['backend']} | {run['archive']} | {_n(run['n_docs'])} "
             f"| {_n(fps)} ({fps / run['counts']['contents']:.0f}) "
@@ -136,19 +136,27 @@ def render(results: dict[str, Any]) -> str:
             f"| {run['total_bytes'] / src:.2f} | {run['lookup_bytes'] / fps:.1f} "
             f"| {run['on_disk_bytes'] / src:.2f} |"
         )
-    lines += ["", "By table (bytes per stored fingerprint, i.e. per postings row):", ""]
+    lines += [
+        "",
+        "By table (bytes per stored fingerprint, i.e. per posting, in rows or in leaves):",
+        "",
+    ]
     for run in _runs(results, "size"):
-        fps = max(1, run["counts"]["postings"])
+        fps = max(1, run["counts"].get("fingerprints", run["counts"]["postings"]))
         tables = ", ".join(
             f"{name} {size / fps:.1f}"
             for name, size in sorted(run["tables"].items(), key=lambda kv: -kv[1])
             if size
         )
+        counts = run["counts"]
+        distinct = (
+            f"{_n(counts['distinct'])} distinct fingerprints "
+            f"({fps / max(1, counts['distinct']):.1f} postings each)"
+            if "distinct" in counts
+            else f"{_n(counts['frequencies'])} fingerprints held by two or more contents"
+        )
         lines.append(
-            f"- {run['backend']} {run['archive']} {_n(run['n_docs'])}: {tables}; "
-            f"{_n(run['counts']['frequencies'])} distinct fingerprints "
-            f"({run['counts']['postings'] / max(1, run['counts']['frequencies']):.1f} "
-            "postings each)"
+            f"- {run['backend']} {run['archive']} {_n(run['n_docs'])}: {tables}; {distinct}"
         )
     lines += [
         "",
