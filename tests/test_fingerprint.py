@@ -173,7 +173,10 @@ def test_another_key_shares_nothing() -> None:
 @settings(max_examples=50)
 @given(st.integers(0, 2**32), st.integers(300, 800))
 def test_small_edit_small_simhash_distance(seed: int, length: int) -> None:
-    """Natural-ish text (a large vocabulary): one changed word moves few bits, new text many."""
+    """Natural-ish text (a large vocabulary): one changed word moves few bits, new text many.
+
+    Measured over 600 seeds: an edit moved 2 bits (median), 7 (99th percentile), 10 at
+    most; new text 32 (median), 21 at least. A search once found an edit moving 13."""
     rng = random.Random(seed)
     vocabulary = [f"w{i}" for i in range(3000)]
     words = [rng.choice(vocabulary) for _ in range(length)]
@@ -182,8 +185,8 @@ def test_small_edit_small_simhash_distance(seed: int, length: int) -> None:
     other = [rng.choice(vocabulary) for _ in range(length)]
     fingerprinter = Fingerprinter(KEY)
     original = fingerprinter.fingerprint(" ".join(words)).simhash
-    assert hamming(original, fingerprinter.fingerprint(" ".join(edited)).simhash) <= 12
-    assert hamming(original, fingerprinter.fingerprint(" ".join(other)).simhash) >= 16
+    assert hamming(original, fingerprinter.fingerprint(" ".join(edited)).simhash) <= 15
+    assert hamming(original, fingerprinter.fingerprint(" ".join(other)).simhash) >= 17
 
 
 def test_simhash_is_a_majority_vote_per_bit() -> None:
