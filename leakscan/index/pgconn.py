@@ -46,8 +46,8 @@ class Int8Array:
     page, more than the statement's round trip)."""
 
     def __init__(self, values: Iterable[int] | np.ndarray):
-        self.values = np.asarray(values if isinstance(values, np.ndarray) else list(values))
-        self.values = self.values.astype(np.int64, copy=False)
+        given = values if isinstance(values, np.ndarray) else list(values)
+        self.values = np.asarray(given, dtype=np.int64)
 
 
 class _Int8ArrayDumper(Dumper):

@@ -263,10 +263,11 @@ def _merge(db: psycopg.Connection[Any], hashes: np.ndarray, ids: np.ndarray, lea
     return leaves - len(read) + len(rows)
 
 
-def pack(db: psycopg.Connection[Any]) -> int:
+def pack(db: psycopg.Connection[Any]) -> bool:
     """Move the postings of recomputable contents into the leaves, in the open write
-    transaction; how many were moved. The postings table is emptied when nothing else is
-    left in it, else those rows are deleted."""
+    transaction. The postings table (and its frequencies) is emptied when nothing else is
+    left in it, else the moved rows are deleted: True then, as the frequencies of the rows
+    left must be counted again."""
     row = db.execute("SELECT count(*) FROM packed").fetchone()
     leaves = int(row[0]) if row else 0
     moved = 0
@@ -297,7 +298,7 @@ def pack(db: psycopg.Connection[Any]) -> int:
                 break
     db.execute("CLOSE leakscan_pack")
     if not moved:
-        return 0
+        return False
     row = db.execute("SELECT count(*) FROM postings").fetchone()
     if row is not None and int(row[0]) == moved:
         db.execute("TRUNCATE postings")
@@ -307,13 +308,8 @@ def pack(db: psycopg.Connection[Any]) -> int:
             f"DELETE FROM postings AS d USING (SELECT p.hash, p.content_id {_PACKABLE}) "
             "AS m WHERE d.hash = m.hash AND d.content_id = m.content_id"
         )
-        db.execute("DELETE FROM frequencies")
-        db.execute(
-            "INSERT INTO frequencies (hash, contents) "
-            "SELECT hash, count(DISTINCT content_id) FROM postings GROUP BY hash "
-            "HAVING count(DISTINCT content_id) >= 2 ORDER BY hash"
-        )
-    return moved
+        return True
+    return False
 
 
 def remove_content(db: psycopg.Connection[Any], content_id: int, hashes: Sequence[int]) -> int:

@@ -243,6 +243,18 @@ def _too_long(content: NewContent) -> bool:
     return not content.recomputable and bool(len(positions)) and int(np.max(positions)) >= 2**31
 
 
+#: Contents by id (a bigint[] parameter) with their documents' paths and roots, in the
+#: columns :func:`_content_record` reads, and ``also`` after them.
+_CONTENTS = (
+    "SELECT c.id, c.sha256, c.n_tokens, c.n_fingerprints, c.simhash, c.public, "
+    "d.paths, d.roots{also} FROM contents AS c LEFT JOIN LATERAL ("
+    " SELECT array_agg(path ORDER BY path, root) AS paths,"
+    " array_agg(root ORDER BY path, root) AS roots"
+    " FROM documents WHERE content_id = c.id) AS d ON true "
+    "WHERE c.id = ANY(%b)"
+)
+
+
 def _content_record(row: Sequence[Any]) -> ContentRecord:
     """From ``id, sha256, n_tokens, n_fingerprints, simhash, public, paths, roots``."""
     content_id, sha256, n_tokens, n_fps, simhash, public, paths, roots = row
@@ -384,7 +396,10 @@ class PostgresBackend:
         them), and when a writer that wrote postings closes."""
         self._flush()
         if always or self._unpacked or self._deferred:
-            pack(self._write_counted())
+            db = self._write_counted()
+            if pack(db):  # rows of older contents are left: count theirs again
+                for statement in _RECOUNT_FREQUENCIES:
+                    db.execute(statement)
             self._unpacked = False
         self._make_postings_index()
 
@@ -966,7 +981,8 @@ class PostgresBackend:
             found[hash_] = found.get(hash_, 0) + 1
         chosen = np.array(sorted(h for h, n in found.items() if n <= max_holders), np.int64)
         packed, holders = with_ids.postings(chosen)
-        missing = [h for h in chosen.tolist() if h in in_leaves and h not in set(packed.tolist())]
+        read = set(packed.tolist())
+        missing = [h for h in chosen.tolist() if h in in_leaves and h not in read]
         if missing:
             more = self._with_leaves(
                 "SELECT lo, hashes, counts, ids, NULL::text FROM {packed} WHERE lo = ANY({leaves})",
@@ -1012,15 +1028,7 @@ class PostgresBackend:
     def contents(self, ids: Sequence[int]) -> dict[int, ContentRecord]:
         """With their documents' paths and roots, in one statement (one round trip)."""
         self._write_puts()
-        rows = self._db.execute(
-            "SELECT c.id, c.sha256, c.n_tokens, c.n_fingerprints, c.simhash, c.public, "
-            "d.paths, d.roots FROM contents AS c LEFT JOIN LATERAL ("
-            " SELECT array_agg(path ORDER BY path, root) AS paths,"
-            " array_agg(root ORDER BY path, root) AS roots"
-            " FROM documents WHERE content_id = c.id) AS d ON true "
-            "WHERE c.id = ANY(%b)",
-            (Int8Array(ids),),
-        ).fetchall()
+        rows = self._db.execute(_CONTENTS.format(also=""), (Int8Array(ids),)).fetchall()
         return {record.id: record for record in map(_content_record, rows)}
 
     @mapped("read")
@@ -1028,15 +1036,7 @@ class PostgresBackend:
         """:meth:`contents` and their alignment blobs in one statement."""
         self._write_puts()
         result: dict[int, tuple[ContentRecord, bytes]] = {}
-        for row in self._reader.execute(
-            "SELECT c.id, c.sha256, c.n_tokens, c.n_fingerprints, c.simhash, c.public, "
-            "d.paths, d.roots, c.alignment FROM contents AS c LEFT JOIN LATERAL ("
-            " SELECT array_agg(path ORDER BY path, root) AS paths,"
-            " array_agg(root ORDER BY path, root) AS roots"
-            " FROM documents WHERE content_id = c.id) AS d ON true "
-            "WHERE c.id = ANY(%b)",
-            (Int8Array(ids),),
-        ):
+        for row in self._reader.execute(_CONTENTS.format(also=", c.alignment"), (Int8Array(ids),)):
             *fields, alignment = row
             record = _content_record(fields)
             result[record.id] = (record, bytes(alignment))
